@@ -1,0 +1,231 @@
+//! CheckService handlers.
+
+use ducha_proto::v1::{self as pb, check_service_server::CheckService};
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use super::convert::{bounding_box_in, datum_out, enum_in, datum_in, time_in, time_out};
+use crate::app::App;
+use crate::domain::check::{
+    CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult, LocationDraft,
+};
+use crate::domain::validate::{Input, Violations};
+use crate::error::Error;
+
+pub struct Checks {
+    pub app: App,
+}
+
+fn kind_in(raw: i32) -> Input<CheckKind> {
+    enum_in(raw, |k: pb::CheckKind| match k {
+        pb::CheckKind::Unspecified => None,
+        pb::CheckKind::SiteCheck => Some(CheckKind::SiteCheck),
+        pb::CheckKind::DocumentReview => Some(CheckKind::DocumentReview),
+        pb::CheckKind::Interview => Some(CheckKind::Interview),
+        pb::CheckKind::Meeting => Some(CheckKind::Meeting),
+    })
+}
+
+fn kind_out(k: CheckKind) -> pb::CheckKind {
+    match k {
+        CheckKind::SiteCheck => pb::CheckKind::SiteCheck,
+        CheckKind::DocumentReview => pb::CheckKind::DocumentReview,
+        CheckKind::Interview => pb::CheckKind::Interview,
+        CheckKind::Meeting => pb::CheckKind::Meeting,
+    }
+}
+
+fn result_in(raw: i32) -> Input<ChecklistResult> {
+    enum_in(raw, |r: pb::ChecklistResult| match r {
+        pb::ChecklistResult::Unspecified => None,
+        pb::ChecklistResult::Compliant => Some(ChecklistResult::Compliant),
+        pb::ChecklistResult::NonCompliant => Some(ChecklistResult::NonCompliant),
+        pb::ChecklistResult::NotApplicable => Some(ChecklistResult::NotApplicable),
+    })
+}
+
+fn result_out(r: ChecklistResult) -> pb::ChecklistResult {
+    match r {
+        ChecklistResult::Compliant => pb::ChecklistResult::Compliant,
+        ChecklistResult::NonCompliant => pb::ChecklistResult::NonCompliant,
+        ChecklistResult::NotApplicable => pb::ChecklistResult::NotApplicable,
+    }
+}
+
+fn draft_in(r: pb::CheckRecord) -> CheckDraft {
+    let subject = r.subject.unwrap_or_default();
+    CheckDraft {
+        kind: kind_in(r.kind),
+        unit_code: r.unit_code,
+        campaign_id: r.campaign_id,
+        subject_name: subject.name,
+        credit_code: subject.credit_code,
+        address: r.address,
+        location: r.location.map(|l| LocationDraft {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            altitude_m: l.altitude_m,
+            datum: datum_in(l.datum),
+        }),
+        start_time: time_in(r.start_time.as_ref()),
+        end_time: time_in(r.end_time.as_ref()),
+        inspectors: r.inspectors,
+        checklist: r
+            .checklist
+            .into_iter()
+            .map(|i| ChecklistDraft {
+                question: i.question,
+                result: result_in(i.result),
+                note: i.note,
+            })
+            .collect(),
+        narrative: r.narrative,
+    }
+}
+
+fn record_out(rec: CheckRecord) -> pb::CheckRecord {
+    let etag = rec.etag();
+    let c = rec.content;
+    let wgs = c.location_wgs84();
+    pb::CheckRecord {
+        id: rec.id.to_string(),
+        kind: kind_out(c.kind) as i32,
+        unit_code: c.unit_code,
+        campaign_id: c.campaign_id.map(|u| u.to_string()).unwrap_or_default(),
+        subject: Some(pb::Subject {
+            name: c.subject_name,
+            credit_code: c.credit_code.unwrap_or_default(),
+        }),
+        address: c.address,
+        location: c.location.map(|l| pb::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            altitude_m: l.altitude_m,
+            datum: datum_out(l.datum) as i32,
+        }),
+        location_wgs84: wgs.map(|w| pb::WgsPoint {
+            latitude: w.latitude,
+            longitude: w.longitude,
+        }),
+        start_time: time_out(c.started_at),
+        end_time: c.ended_at.and_then(time_out),
+        receive_time: time_out(rec.received_at),
+        inspectors: c.inspectors,
+        checklist: c
+            .checklist
+            .into_iter()
+            .map(|i| pb::ChecklistItem {
+                question: i.question,
+                result: result_out(i.result) as i32,
+                note: i.note,
+            })
+            .collect(),
+        narrative: c.narrative,
+        etag,
+        create_user: rec.created_by,
+        update_time: time_out(rec.updated_at),
+        update_user: rec.updated_by,
+    }
+}
+
+/// Converts list filters; malformed values are reported by field.
+fn filter_in(r: &pb::ListCheckRecordsRequest) -> Result<CheckFilter, Error> {
+    let mut v = Violations::new();
+    let campaign_id = if r.campaign_id.is_empty() {
+        None
+    } else {
+        uuid::Uuid::parse_str(&r.campaign_id)
+            .map_err(|_| v.add("campaign_id", "must be a UUID"))
+            .ok()
+    };
+    let kind = kind_in(r.kind).optional("kind", &mut v);
+    let started_from = time_in(r.start_time_from.as_ref()).optional("start_time_from", &mut v);
+    let started_before = time_in(r.start_time_to.as_ref()).optional("start_time_to", &mut v);
+    if let (Some(a), Some(b)) = (started_from, started_before)
+        && b < a
+    {
+        v.add("start_time_to", "must not be before start_time_from");
+    }
+    let bounding_box = r.bounding_box.as_ref().map(bounding_box_in);
+    if let Some(b) = &bounding_box {
+        b.validate("bounding_box", &mut v);
+    }
+    v.finish()?;
+    let mut units = r.unit_codes.clone();
+    units.sort();
+    units.dedup();
+    Ok(CheckFilter {
+        unit_codes: (!units.is_empty()).then_some(units),
+        campaign_id,
+        kind,
+        started_from,
+        started_before,
+        bounding_box,
+    })
+}
+
+#[tonic::async_trait]
+impl CheckService for Checks {
+    async fn create_check_record(
+        &self,
+        req: Request<pb::CreateCheckRecordRequest>,
+    ) -> Result<Response<pb::CreateCheckRecordResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.into_inner();
+        let draft = draft_in(r.check_record.unwrap_or_default());
+        let rec = self
+            .app
+            .create_check(&c, draft, &r.check_record_id, &r.request_id)
+            .await?;
+        Ok(Response::new(pb::CreateCheckRecordResponse {
+            check_record: Some(record_out(rec)),
+        }))
+    }
+
+    async fn get_check_record(
+        &self,
+        req: Request<pb::GetCheckRecordRequest>,
+    ) -> Result<Response<pb::GetCheckRecordResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let rec = self.app.get_check(&c, &req.get_ref().id).await?;
+        Ok(Response::new(pb::GetCheckRecordResponse {
+            check_record: Some(record_out(rec)),
+        }))
+    }
+
+    async fn list_check_records(
+        &self,
+        req: Request<pb::ListCheckRecordsRequest>,
+    ) -> Result<Response<pb::ListCheckRecordsResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let page = self
+            .app
+            .list_checks(&c, filter_in(r)?, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListCheckRecordsResponse {
+            check_records: page.items.into_iter().map(record_out).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_check_record(
+        &self,
+        req: Request<pb::UpdateCheckRecordRequest>,
+    ) -> Result<Response<pb::UpdateCheckRecordResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.into_inner();
+        let rec = r.check_record.unwrap_or_default();
+        let (id, etag) = (rec.id.clone(), rec.etag.clone());
+        let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let updated = self
+            .app
+            .update_check(&c, &id, draft_in(rec), &mask, &etag)
+            .await?;
+        Ok(Response::new(pb::UpdateCheckRecordResponse {
+            check_record: Some(record_out(updated)),
+        }))
+    }
+}

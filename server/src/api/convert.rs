@@ -1,0 +1,82 @@
+//! Conversions between ducha.v1 messages and domain types.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use ducha_proto::v1 as pb;
+use prost_types::Timestamp;
+
+use crate::domain::access::Role;
+use crate::domain::geo::{BoundingBox, Datum};
+use crate::domain::validate::Input;
+
+/// Timestamps are kept to the microsecond, as both databases store them.
+pub fn time_in(t: Option<&Timestamp>) -> Input<DateTime<Utc>> {
+    match t {
+        None => Input::Missing,
+        Some(t) => match u32::try_from(t.nanos)
+            .ok()
+            .and_then(|n| DateTime::from_timestamp(t.seconds, n))
+            .and_then(|d| d.duration_trunc(TimeDelta::microseconds(1)).ok())
+        {
+            Some(d) => Input::Valid(d),
+            None => Input::Invalid("is not a valid timestamp".into()),
+        },
+    }
+}
+
+pub fn time_out(t: DateTime<Utc>) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    })
+}
+
+/// An enum field: 0 is missing, a number this server does not know is
+/// invalid.
+pub fn enum_in<P, D>(raw: i32, map: impl FnOnce(P) -> Option<D>) -> Input<D>
+where
+    P: TryFrom<i32>,
+{
+    match P::try_from(raw) {
+        Err(_) => Input::Invalid(format!("unknown value {raw}")),
+        Ok(p) => map(p).map_or(Input::Missing, Input::Valid),
+    }
+}
+
+pub fn datum_in(raw: i32) -> Input<Datum> {
+    enum_in(raw, |d: pb::Datum| match d {
+        pb::Datum::Unspecified => None,
+        pb::Datum::Wgs84 => Some(Datum::Wgs84),
+        pb::Datum::Gcj02 => Some(Datum::Gcj02),
+        pb::Datum::Bd09 => Some(Datum::Bd09),
+    })
+}
+
+pub fn datum_out(d: Datum) -> pb::Datum {
+    match d {
+        Datum::Wgs84 => pb::Datum::Wgs84,
+        Datum::Gcj02 => pb::Datum::Gcj02,
+        Datum::Bd09 => pb::Datum::Bd09,
+    }
+}
+
+pub fn bounding_box_in(b: &pb::BoundingBox) -> BoundingBox {
+    BoundingBox {
+        min_latitude: b.min_latitude,
+        min_longitude: b.min_longitude,
+        max_latitude: b.max_latitude,
+        max_longitude: b.max_longitude,
+    }
+}
+
+pub fn role_out(r: Role) -> pb::Role {
+    match r {
+        Role::Inspector => pb::Role::Inspector,
+        Role::UnitLiaison => pb::Role::UnitLiaison,
+        Role::Verifier => pb::Role::Verifier,
+        Role::PetitionOfficer => pb::Role::PetitionOfficer,
+        Role::Supervisor => pb::Role::Supervisor,
+        Role::Coordinator => pb::Role::Coordinator,
+        Role::Admin => pb::Role::Admin,
+        Role::Viewer => pb::Role::Viewer,
+    }
+}

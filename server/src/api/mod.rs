@@ -1,0 +1,52 @@
+//! The gRPC services of ducha.v1: each handler authenticates the caller,
+//! converts the request, calls one use case in `app`, converts the answer.
+
+mod auth;
+mod checks;
+pub mod convert;
+mod status;
+mod units;
+
+use ducha_proto::v1::auth_service_server::AuthServiceServer;
+use ducha_proto::v1::check_service_server::CheckServiceServer;
+use ducha_proto::v1::unit_service_server::UnitServiceServer;
+use tonic::Request;
+
+use crate::app::App;
+use crate::domain::access::Caller;
+use crate::error::Result;
+
+/// The bearer token of a call, if it carries one.
+fn bearer<T>(req: &Request<T>) -> Option<&str> {
+    let v = req.metadata().get("authorization")?.to_str().ok()?;
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// Authenticates the call and notes the caller on its trace span.
+async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller> {
+    let c = app.authenticate(bearer(req)).await?;
+    tracing::Span::current().record("subject", c.subject.as_str());
+    Ok(c)
+}
+
+/// The ducha.v1 services, each limited to `max_message_bytes` per message.
+pub struct Services {
+    pub auth: AuthServiceServer<auth::Auth>,
+    pub units: UnitServiceServer<units::Units>,
+    pub checks: CheckServiceServer<checks::Checks>,
+}
+
+impl Services {
+    pub fn new(app: App, max_message_bytes: usize) -> Services {
+        Services {
+            auth: AuthServiceServer::new(auth::Auth { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
+            units: UnitServiceServer::new(units::Units { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
+            checks: CheckServiceServer::new(checks::Checks { app })
+                .max_decoding_message_size(max_message_bytes),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The one place where the server's error becomes a gRPC status.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::error::Error;
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        match e {
+            Error::InvalidArgument(violations) => {
+                let message = Error::InvalidArgument(violations.clone()).to_string();
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            Error::NotFound(what) => Status::not_found(format!("{what} not found")),
+            Error::AlreadyExists(m) => Status::already_exists(m),
+            Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::Aborted(m) => Status::aborted(m),
+            Error::PermissionDenied(m) => Status::permission_denied(m),
+            Error::Unauthenticated(m) => Status::unauthenticated(m),
+            Error::ResourceExhausted { message, retry_after } => match retry_after {
+                Some(d) => Status::with_error_details(
+                    Code::ResourceExhausted,
+                    message,
+                    ErrorDetails::with_retry_info(Some(d)),
+                ),
+                None => Status::resource_exhausted(message),
+            },
+            Error::Unavailable(m) => Status::unavailable(m),
+            Error::Internal(e) => {
+                // The cause goes to the log, not to the caller.
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                Status::internal("internal error; the server log has the details")
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Check records: inspectors record them within their units; every role
+//! reads them within its scope.
+
+use uuid::Uuid;
+
+use super::{ANY_ROLE, App};
+use crate::domain::access::{Caller, Role, Scope};
+use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord};
+use crate::domain::page;
+use crate::error::{Error, Result};
+use crate::store::time_now;
+
+const WRITE: &[Role] = &[Role::Inspector];
+const READ: &[Role] = ANY_ROLE;
+
+/// One page of a list.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: String,
+}
+
+fn not_found(id: impl std::fmt::Display) -> Error {
+    Error::NotFound(format!("check record {id}"))
+}
+
+fn parse_uuid(field: &str, s: &str) -> Result<Option<Uuid>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(s)
+        .map(Some)
+        .map_err(|_| Error::invalid(field, "must be a UUID"))
+}
+
+impl App {
+    /// Creates a record, or returns the one a retry of the same request
+    /// created before.
+    pub async fn create_check(
+        &self,
+        caller: &Caller,
+        draft: CheckDraft,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<CheckRecord> {
+        caller.require(WRITE)?;
+        let client_id = parse_uuid("check_record_id", client_id)?;
+        parse_uuid("request_id", request_id)?;
+        let request_id = (!request_id.is_empty()).then_some(request_id);
+        let content = draft.validate(&caller.subject)?;
+        if !caller.sees_unit(&content.unit_code) {
+            return Err(Error::PermissionDenied(format!(
+                "you may record checks only for your own units, not {}",
+                content.unit_code
+            )));
+        }
+        match self.store.get_unit(&content.unit_code).await? {
+            None => return Err(Error::invalid("check_record.unit_code", "no unit has this code")),
+            Some(u) if !u.active => {
+                return Err(Error::FailedPrecondition(format!(
+                    "unit {} is deactivated and takes no new records",
+                    u.code
+                )));
+            }
+            Some(_) => {}
+        }
+        let digest = content.digest();
+        if let Some(rid) = request_id
+            && let Some(prior) = self.store.find_check_by_request(&caller.subject, rid).await?
+        {
+            return same_or_conflict(prior.record, &prior.created_digest, &digest, "request_id");
+        }
+        let now = time_now();
+        let record = CheckRecord {
+            id: client_id.unwrap_or_else(Uuid::now_v7),
+            content,
+            received_at: now,
+            created_by: caller.subject.clone(),
+            updated_at: now,
+            updated_by: caller.subject.clone(),
+            version: 1,
+        };
+        if self.store.insert_check(&record, request_id).await? {
+            tracing::info!(actor = %caller.subject, id = %record.id, unit = %record.content.unit_code, "check record created");
+            return Ok(record);
+        }
+        // Lost a race with a concurrent retry, or the id is taken.
+        let prior = match request_id {
+            Some(rid) => self.store.find_check_by_request(&caller.subject, rid).await?,
+            None => None,
+        };
+        let prior = match prior {
+            Some(p) => p,
+            None => self
+                .store
+                .get_check(record.id)
+                .await?
+                .ok_or_else(|| Error::internal("insert conflicted but no record was found"))?,
+        };
+        if !caller.sees_unit(&prior.record.content.unit_code) {
+            return Err(Error::AlreadyExists(format!("check record {} already exists", record.id)));
+        }
+        same_or_conflict(prior.record, &prior.created_digest, &digest, "check_record_id")
+    }
+
+    pub async fn get_check(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
+        caller.require(READ)?;
+        let id = parse_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let stored = self.store.get_check(id).await?.ok_or_else(|| not_found(id))?;
+        caller.ensure_sees(&stored.record.content.unit_code, || format!("check record {id}"))?;
+        Ok(stored.record)
+    }
+
+    /// Lists records in scope, newest first, a page at a time.
+    pub async fn list_checks(
+        &self,
+        caller: &Caller,
+        mut filter: CheckFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<CheckRecord>> {
+        caller.require(READ)?;
+        let limit = page::page_size(page_size)?;
+        let query = page::query_digest(&filter);
+        let cursor: Option<CheckCursor> = page::decode_token(page_token, &query)?;
+        // Narrow to the scope after the digest, so that the token stays
+        // bound to what the client asked for.
+        filter.unit_codes = match (&caller.scope, filter.unit_codes.take()) {
+            (Scope::All, requested) => requested,
+            (Scope::Units(mine), None) => Some(mine.iter().cloned().collect()),
+            (Scope::Units(mine), Some(req)) => Some(req.into_iter().filter(|u| mine.contains(u)).collect()),
+        };
+        let mut items = self.store.list_checks(&filter, cursor, limit + 1).await?;
+        let next_page_token = if items.len() > limit {
+            items.truncate(limit);
+            let last = items.last().expect("page is not empty");
+            page::encode_token(
+                &query,
+                &CheckCursor {
+                    started_at: last.content.started_at,
+                    id: last.id,
+                },
+            )
+        } else {
+            String::new()
+        };
+        Ok(Page { items, next_page_token })
+    }
+
+    /// Applies the fields named in `mask` if `etag` is still current.
+    pub async fn update_check(
+        &self,
+        caller: &Caller,
+        id: &str,
+        draft: CheckDraft,
+        mask: &[String],
+        etag: &str,
+    ) -> Result<CheckRecord> {
+        caller.require(WRITE)?;
+        let id = parse_uuid("check_record.id", id)?.ok_or_else(|| Error::invalid("check_record.id", "is required"))?;
+        let stored = self.store.get_check(id).await?.ok_or_else(|| not_found(id))?.record;
+        caller.ensure_sees(&stored.content.unit_code, || format!("check record {id}"))?;
+        let content = draft.merge_onto(&stored.content, mask)?.validate(&caller.subject)?;
+        stored.check_etag(etag)?;
+        if content == stored.content {
+            return Ok(stored);
+        }
+        let updated = CheckRecord {
+            content,
+            updated_at: time_now(),
+            updated_by: caller.subject.clone(),
+            version: stored.version + 1,
+            ..stored
+        };
+        if !self.store.update_check(&updated).await? {
+            return Err(Error::Aborted(format!(
+                "check record {id} was changed by someone else meanwhile; read it again and reapply the change"
+            )));
+        }
+        tracing::info!(actor = %caller.subject, id = %id, version = updated.version, "check record updated");
+        Ok(updated)
+    }
+}
+
+fn same_or_conflict(prior: CheckRecord, prior_digest: &str, digest: &str, field: &str) -> Result<CheckRecord> {
+    if prior_digest == digest {
+        Ok(prior)
+    } else {
+        Err(Error::AlreadyExists(format!(
+            "{field} was already used for check record {} with different content",
+            prior.id
+        )))
+    }
+}

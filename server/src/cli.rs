@@ -1,0 +1,225 @@
+//! The `ducha` command line: serve, migrate, manage accounts and tokens.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{App, NewUser};
+use crate::config::{Settings, SettingsLayer};
+use crate::domain::access::{Role, Scope};
+use crate::server;
+
+#[derive(Parser, Debug)]
+#[command(name = "ducha", version, about = "Ducha: evidence and case system for environmental inspection")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// TOML file with settings; environment variables and flags override it
+    #[arg(long, env = "DUCHA_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsLayer,
+}
+
+impl Common {
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(p) => SettingsLayer::from_file(p)?,
+            None => SettingsLayer::default(),
+        };
+        Settings::resolve(file.overlay(self.settings.clone()))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gRPC server (migrates the database first)
+    Serve(Common),
+    /// Apply database migrations and exit
+    Migrate(Common),
+    /// Manage local user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Mint and revoke tokens for apps and service accounts
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScopeArgs {
+    /// Role: inspector, unit_liaison, verifier, petition_officer, supervisor,
+    /// coordinator, admin or viewer
+    #[arg(long)]
+    pub role: String,
+    /// Unit code the account may see; repeat for several
+    #[arg(long = "unit", required_unless_present = "all_units")]
+    pub units: Vec<String>,
+    /// The account may see every unit
+    #[arg(long, conflicts_with = "units")]
+    pub all_units: bool,
+}
+
+impl ScopeArgs {
+    fn parse(&self) -> anyhow::Result<(Role, Scope)> {
+        let role = Role::parse(&self.role).with_context(|| {
+            let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown role '{}'; one of: {}", self.role, all.join(", "))
+        })?;
+        let scope = if self.all_units {
+            Scope::All
+        } else {
+            Scope::Units(self.units.iter().cloned().collect())
+        };
+        Ok((role, scope))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input, or
+    /// asked for when that is a terminal
+    Add {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Set a new password (read like for add); ends the user's sessions
+    Passwd {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Disable an account; its tokens stop working at once
+    Disable {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Mint an access token; prints the token on standard output and its id
+    /// on standard error
+    Issue {
+        /// Name of the app or service account
+        #[arg(long)]
+        subject: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Lifetime, e.g. 30d or 12h
+        #[arg(long, default_value = "30d")]
+        ttl: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke a token by its id (the jti printed by issue)
+    Revoke {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the server's public key as JWKS, for services that verify its tokens
+    Jwks {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn read_password(confirm: bool) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let pw = if stdin.is_terminal() {
+        let pw = rpassword::prompt_password("Password: ")?;
+        if confirm && rpassword::prompt_password("Repeat password: ")? != pw {
+            bail!("the passwords differ");
+        }
+        pw
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if pw.is_empty() {
+        bail!("no password given");
+    }
+    Ok(pw)
+}
+
+async fn open(common: &Common) -> anyhow::Result<(Settings, App)> {
+    let settings = common.resolve()?;
+    crate::telemetry::init(settings.log_format);
+    let app = server::open_app(&settings).await?;
+    Ok((settings, app))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(common) => {
+            let (settings, app) = open(&common).await?;
+            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+                .await
+                .with_context(|| format!("listening on {}", settings.listen_addr))?;
+            server::serve(settings, app, listener, server::shutdown_signal()).await
+        }
+        Command::Migrate(common) => {
+            let (_, app) = open(&common).await?;
+            eprintln!("database is up to date ({})", app.store.backend());
+            Ok(())
+        }
+        Command::User(UserCommand::Add { username, scope, common }) => {
+            let (role, scope) = scope.parse()?;
+            let password = read_password(true)?;
+            let (_, app) = open(&common).await?;
+            app.add_user(NewUser { username: username.clone(), role, scope, password }).await?;
+            eprintln!("user {username} added with role {role}");
+            Ok(())
+        }
+        Command::User(UserCommand::Passwd { username, common }) => {
+            let password = read_password(true)?;
+            let (_, app) = open(&common).await?;
+            app.set_password(&username, &password).await?;
+            eprintln!("password of {username} changed; their sessions are ended");
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { username, common }) => {
+            let (_, app) = open(&common).await?;
+            app.disable_user(&username).await?;
+            eprintln!("user {username} disabled");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue { subject, scope, ttl, common }) => {
+            let (role, scope) = scope.parse()?;
+            let ttl: Duration = humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
+            let (_, app) = open(&common).await?;
+            let t = app.issue_service_token(&subject, role, &scope, ttl).await?;
+            println!("{}", t.token);
+            eprintln!("token id {} for {subject}, expires {}", t.jti, t.expires_at.to_rfc3339());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id, common }) => {
+            let (_, app) = open(&common).await?;
+            app.revoke_token(&id).await?;
+            eprintln!("token {id} revoked");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Jwks { common }) => {
+            let (_, app) = open(&common).await?;
+            println!("{}", serde_json::to_string_pretty(&app.keys.public_jwks())?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Settings: built-in defaults, then a TOML file (`--config`), then
+//! environment variables and command-line flags, each layer overriding the
+//! one before. `ducha serve --help` lists every setting with its variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::TrustedIssuer;
+
+/// One layer of settings; every field optional so layers can be merged.
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettingsLayer {
+    /// Folder of the embedded database, the local object store and the
+    /// token signing key [default: ./ducha-data]
+    #[arg(long, env = "DUCHA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address and port to serve gRPC and gRPC-Web on [default: 127.0.0.1:50051]
+    #[arg(long, env = "DUCHA_LISTEN_ADDR")]
+    pub listen_addr: Option<SocketAddr>,
+    /// postgres://user:pass@host/db for production; SQLite in the data
+    /// folder when unset
+    #[arg(long, env = "DUCHA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections in the database pool [default: 10]
+    #[arg(long, env = "DUCHA_DATABASE_MAX_CONNECTIONS")]
+    pub database_max_connections: Option<u32>,
+    /// S3 bucket for evidence; the local data folder is used when unset
+    #[arg(long, env = "DUCHA_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint URL (MinIO, Garage, OSS, ...); AWS when unset
+    #[arg(long, env = "DUCHA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1]
+    #[arg(long, env = "DUCHA_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id
+    #[arg(long, env = "DUCHA_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key
+    #[arg(long, env = "DUCHA_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Path-style S3 addressing (http://host/bucket/key), as MinIO and
+    /// Garage need [default: true when an endpoint is set]
+    #[arg(long, env = "DUCHA_S3_PATH_STYLE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub s3_path_style: Option<bool>,
+    /// Serve gRPC server reflection (v1 and v1alpha) [default: true]
+    #[arg(long, env = "DUCHA_REFLECTION", value_parser = clap::builder::BoolishValueParser::new())]
+    pub reflection: Option<bool>,
+    /// Issuer (iss) of the tokens this server signs [default: ducha]
+    #[arg(long, env = "DUCHA_TOKEN_ISSUER")]
+    pub token_issuer: Option<String>,
+    /// Audience (aud) that every accepted token must carry [default: ducha]
+    #[arg(long, env = "DUCHA_TOKEN_AUDIENCE")]
+    pub token_audience: Option<String>,
+    /// PEM file of the Ed25519 token signing key; created when missing
+    /// [default: DATA_DIR/keys/token-signing.pem]
+    #[arg(long, env = "DUCHA_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// Lifetime of access tokens [default: 15m]
+    #[arg(long, env = "DUCHA_ACCESS_TOKEN_TTL")]
+    pub access_token_ttl: Option<String>,
+    /// Lifetime of refresh tokens [default: 30d]
+    #[arg(long, env = "DUCHA_REFRESH_TOKEN_TTL")]
+    pub refresh_token_ttl: Option<String>,
+    /// Largest request message accepted, in bytes [default: 4194304]
+    #[arg(long, env = "DUCHA_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Time in-flight calls get to finish on shutdown [default: 30s]
+    #[arg(long, env = "DUCHA_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<String>,
+    /// Origins allowed to call over gRPC-Web from a browser, comma-separated
+    /// [default: none]
+    #[arg(long, env = "DUCHA_GRPC_WEB_ORIGINS", value_delimiter = ',')]
+    pub grpc_web_origins: Option<Vec<String>>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "DUCHA_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// External issuers whose tokens are accepted; TOML file only
+    /// (`[[trusted_issuers]]` tables).
+    #[arg(skip)]
+    pub trusted_issuers: Option<Vec<TrustedIssuer>>,
+}
+
+macro_rules! overlay {
+    ($base:ident, $top:ident; $($f:ident),* $(,)?) => {
+        $( if $top.$f.is_some() { $base.$f = $top.$f; } )*
+    };
+}
+
+impl SettingsLayer {
+    pub fn from_file(path: &Path) -> anyhow::Result<SettingsLayer> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// `top`'s values win where present.
+    pub fn overlay(mut self, top: SettingsLayer) -> SettingsLayer {
+        overlay!(self, top; data_dir, listen_addr, database_url, database_max_connections,
+            s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
+            reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
+            max_message_bytes, shutdown_grace, grpc_web_origins, log_format, trusted_issuers);
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ObjectStoreSettings {
+    Local {
+        root: PathBuf,
+    },
+    S3 {
+        bucket: String,
+        endpoint: Option<String>,
+        region: String,
+        access_key_id: Option<String>,
+        secret_access_key: Option<SecretString>,
+        path_style: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings with every default applied and every value checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen_addr: SocketAddr,
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub object_store: ObjectStoreSettings,
+    pub reflection: bool,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub signing_key: PathBuf,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub max_message_bytes: usize,
+    pub shutdown_grace: Duration,
+    pub grpc_web_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub trusted_issuers: Vec<TrustedIssuer>,
+}
+
+fn duration(name: &str, value: Option<String>, default: &str) -> anyhow::Result<Duration> {
+    let v = value.unwrap_or_else(|| default.to_string());
+    humantime::parse_duration(&v).with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
+}
+
+impl Settings {
+    pub fn resolve(l: SettingsLayer) -> anyhow::Result<Settings> {
+        let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("ducha-data"));
+        let database_url = match l.database_url {
+            Some(u) => u,
+            None => format!("sqlite://{}", data_dir.join("ducha.db").display()),
+        };
+        let object_store = match l.s3_bucket {
+            Some(bucket) => ObjectStoreSettings::S3 {
+                bucket,
+                path_style: l.s3_path_style.unwrap_or(l.s3_endpoint.is_some()),
+                endpoint: l.s3_endpoint,
+                region: l.s3_region.unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: l.s3_access_key_id,
+                secret_access_key: l.s3_secret_access_key.map(SecretString::from),
+            },
+            None => ObjectStoreSettings::Local {
+                root: data_dir.join("objects"),
+            },
+        };
+        let log_format = match l.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("log_format: '{other}' is neither text nor json"),
+        };
+        let access_token_ttl = duration("access_token_ttl", l.access_token_ttl, "15m")?;
+        if access_token_ttl > Duration::from_secs(24 * 3600) {
+            bail!("access_token_ttl: access tokens are meant to be short-lived; at most 24h");
+        }
+        Ok(Settings {
+            listen_addr: l.listen_addr.unwrap_or_else(|| "127.0.0.1:50051".parse().expect("literal address")),
+            database_url: SecretString::from(database_url),
+            database_max_connections: l.database_max_connections.unwrap_or(10),
+            object_store,
+            reflection: l.reflection.unwrap_or(true),
+            token_issuer: l.token_issuer.unwrap_or_else(|| "ducha".into()),
+            token_audience: l.token_audience.unwrap_or_else(|| "ducha".into()),
+            signing_key: l.signing_key.unwrap_or_else(|| data_dir.join("keys").join("token-signing.pem")),
+            access_token_ttl,
+            refresh_token_ttl: duration("refresh_token_ttl", l.refresh_token_ttl, "30d")?,
+            max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),
+            shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
+            grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),
+            log_format,
+            trusted_issuers: l.trusted_issuers.unwrap_or_default(),
+            data_dir,
+        })
+    }
+
+    /// Settings for a server keeping everything under `data_dir`.
+    pub fn embedded(data_dir: &Path) -> Settings {
+        Settings::resolve(SettingsLayer {
+            data_dir: Some(data_dir.to_path_buf()),
+            ..Default::default()
+        })
+        .expect("defaults are valid")
+    }
+}

@@ -1,0 +1,166 @@
+//! Assembles the server: database, object store, keys, the ducha.v1
+//! services, health, reflection, gRPC-Web and tracing, and serves them until
+//! asked to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use http::HeaderName;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+use tower::util::option_layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::api::Services;
+use crate::app::App;
+use crate::auth::KeyRing;
+use crate::blob::BlobStore;
+use crate::config::Settings;
+use crate::store::Store;
+
+/// Opens the database (running its migrations), the object store and the
+/// token keys.
+pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+    let store = Store::connect(
+        settings.database_url.expose_secret(),
+        settings.database_max_connections,
+    )
+    .await?;
+    store.migrate().await.context("running database migrations")?;
+    let blobs = BlobStore::open(&settings.object_store)?;
+    blobs.probe().await.context("object store does not answer")?;
+    let keys = KeyRing::load(
+        &settings.signing_key,
+        &settings.token_issuer,
+        &settings.token_audience,
+        &settings.trusted_issuers,
+    )?;
+    Ok(App {
+        store,
+        blobs,
+        keys: Arc::new(keys),
+        access_token_ttl: settings.access_token_ttl,
+        refresh_token_ttl: settings.refresh_token_ttl,
+    })
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| o.parse().with_context(|| format!("grpc_web_origins: bad origin {o}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_headers(tower_http::cors::Any)
+            .allow_methods([http::Method::POST, http::Method::OPTIONS])
+            .expose_headers(expose),
+    ))
+}
+
+/// Serves on `listener` until `shutdown` completes; then refuses new calls,
+/// lets calls in flight finish for up to the configured grace, and returns.
+pub async fn serve(
+    settings: Settings,
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let services = Services::new(app.clone(), settings.max_message_bytes);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in [
+        "",
+        "ducha.v1.AuthService",
+        "ducha.v1.UnitService",
+        "ducha.v1.CheckService",
+    ] {
+        reporter.set_service_status(name, ServingStatus::Serving).await;
+    }
+
+    let reflection = if settings.reflection {
+        let b = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(ducha_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        Some((b().build_v1()?, b().build_v1alpha()?))
+    } else {
+        None
+    };
+    let (reflection_v1, reflection_v1alpha) = reflection.unzip();
+
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(|req: &http::Request<_>| {
+            tracing::info_span!("grpc", method = %req.uri().path(), subject = tracing::field::Empty)
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_failure(DefaultOnFailure::new().level(Level::INFO));
+
+    let addr = listener.local_addr()?;
+    let router = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(trace)
+        .layer(option_layer(cors(&settings.grpc_web_origins)?))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(health)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
+        .add_service(services.auth)
+        .add_service(services.units)
+        .add_service(services.checks);
+
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: refusing new calls, finishing calls in flight");
+        reporter.set_service_status("", ServingStatus::NotServing).await;
+        let _ = stopping_tx.send(());
+    };
+    tracing::info!(
+        %addr,
+        database = app.store.backend(),
+        object_store = app.blobs.kind(),
+        "ducha serving gRPC and gRPC-Web"
+    );
+    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let grace = settings.shutdown_grace;
+    tokio::select! {
+        r = serving => r.context("serving")?,
+        _ = async { let _ = stopping_rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "calls still in flight after the shutdown grace; stopping anyway");
+        }
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,121 @@
+//! The database: SQLite (the embedded default) or PostgreSQL, picked by the
+//! URL's scheme. Each query is written once with `$N` parameters, which both
+//! drivers accept, and run on whichever pool is open (see `on_pool!`).
+
+mod checks;
+mod time;
+mod tokens;
+mod units;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use time::{Ts, now as time_now};
+pub use tokens::RefreshUse;
+pub use users::User;
+
+use crate::error::Error;
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever database it
+/// is. The body is compiled once per driver, so it needs no generic bounds.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => Error::Unavailable("database is busy; retry".into()),
+            e => Error::Internal(anyhow::Error::new(e).context("database")),
+        }
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    /// Opens `url` (`sqlite://PATH` or `postgres://...`).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+        let db = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("bad SQLite URL {url}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .connect_with(opts)
+                    .await
+                    .context("opening the SQLite database")?,
+            )
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url).context("bad PostgreSQL URL")?;
+            Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .context("connecting to PostgreSQL")?,
+            )
+        } else {
+            anyhow::bail!("database URL must start with sqlite: or postgres:, got {url}");
+        };
+        Ok(Store { db })
+    }
+
+    /// Applies the migrations this build carries, in order; safe to run from
+    /// several processes at once (the migrator takes a lock).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), Error> {
+        on_pool!(&self.db, |p| sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(&self.db, |p| p.close().await)
+    }
+}
