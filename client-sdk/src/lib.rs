@@ -1,1 +1,25 @@
+//! Client SDK for the Ducha gRPC API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ducha_sdk::Error> {
+//! let client = ducha_sdk::Client::connect("http://127.0.0.1:50051").await?;
+//! client.login("alice", "correct horse battery").await?;
+//! let units = client.units().list_units(ducha_sdk::pb::ListUnitsRequest::default()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! After `login`, every call carries a valid access token: the client
+//! refreshes it shortly before it expires, without the caller noticing.
+//! Errors are `tonic::Status` values with their details intact; see
+//! [`field_violations`] and [`retry_after`].
 
+mod channel;
+mod client;
+mod error;
+
+pub use channel::AuthChannel;
+pub use client::{Client, ClientBuilder};
+pub use error::{Error, FieldViolation, field_violations, retry_after};
+
+pub use ducha_proto::v1 as pb;
+pub use ducha_proto::{prost_types, tonic};

@@ -13,5 +13,4 @@ pub mod v1 {
 }
 
 /// Encoded `FileDescriptorSet` of `ducha.v1`, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    tonic::include_file_descriptor_set!("ducha_v1_descriptor");
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("ducha_v1_descriptor");

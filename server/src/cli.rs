@@ -13,7 +13,11 @@ use crate::domain::access::{Role, Scope};
 use crate::server;
 
 #[derive(Parser, Debug)]
-#[command(name = "ducha", version, about = "Ducha: evidence and case system for environmental inspection")]
+#[command(
+    name = "ducha",
+    version,
+    about = "Ducha: evidence and case system for environmental inspection"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -180,11 +184,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date ({})", app.store.backend());
             Ok(())
         }
-        Command::User(UserCommand::Add { username, scope, common }) => {
+        Command::User(UserCommand::Add {
+            username,
+            scope,
+            common,
+        }) => {
             let (role, scope) = scope.parse()?;
             let password = read_password(true)?;
             let (_, app) = open(&common).await?;
-            app.add_user(NewUser { username: username.clone(), role, scope, password }).await?;
+            app.add_user(NewUser {
+                username: username.clone(),
+                role,
+                scope,
+                password,
+            })
+            .await?;
             eprintln!("user {username} added with role {role}");
             Ok(())
         }
@@ -201,19 +215,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("user {username} disabled");
             Ok(())
         }
-        Command::Token(TokenCommand::Issue { subject, scope, ttl, common }) => {
+        Command::Token(TokenCommand::Issue {
+            subject,
+            scope,
+            ttl,
+            common,
+        }) => {
             let (role, scope) = scope.parse()?;
-            let ttl: Duration = humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
+            let ttl: Duration =
+                humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
             let (_, app) = open(&common).await?;
             let t = app.issue_service_token(&subject, role, &scope, ttl).await?;
             println!("{}", t.token);
-            eprintln!("token id {} for {subject}, expires {}", t.jti, t.expires_at.to_rfc3339());
+            eprintln!(
+                "token id {} for {subject}, expires {}",
+                t.jti,
+                t.expires_at.to_rfc3339()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id, common }) => {
             let (_, app) = open(&common).await?;
-            app.revoke_token(&id).await?;
-            eprintln!("token {id} revoked");
+            if app.revoke_token(&id).await? {
+                eprintln!("token {id} revoked");
+            } else {
+                eprintln!(
+                    "token {id} revoked (it was not minted here: a session or external token id)"
+                );
+            }
             Ok(())
         }
         Command::Token(TokenCommand::Jwks { common }) => {

@@ -95,7 +95,8 @@ macro_rules! overlay {
 
 impl SettingsLayer {
     pub fn from_file(path: &Path) -> anyhow::Result<SettingsLayer> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
@@ -153,7 +154,8 @@ pub struct Settings {
 
 fn duration(name: &str, value: Option<String>, default: &str) -> anyhow::Result<Duration> {
     let v = value.unwrap_or_else(|| default.to_string());
-    humantime::parse_duration(&v).with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
+    humantime::parse_duration(&v)
+        .with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
 }
 
 impl Settings {
@@ -186,14 +188,18 @@ impl Settings {
             bail!("access_token_ttl: access tokens are meant to be short-lived; at most 24h");
         }
         Ok(Settings {
-            listen_addr: l.listen_addr.unwrap_or_else(|| "127.0.0.1:50051".parse().expect("literal address")),
+            listen_addr: l
+                .listen_addr
+                .unwrap_or_else(|| "127.0.0.1:50051".parse().expect("literal address")),
             database_url: SecretString::from(database_url),
             database_max_connections: l.database_max_connections.unwrap_or(10),
             object_store,
             reflection: l.reflection.unwrap_or(true),
             token_issuer: l.token_issuer.unwrap_or_else(|| "ducha".into()),
             token_audience: l.token_audience.unwrap_or_else(|| "ducha".into()),
-            signing_key: l.signing_key.unwrap_or_else(|| data_dir.join("keys").join("token-signing.pem")),
+            signing_key: l
+                .signing_key
+                .unwrap_or_else(|| data_dir.join("keys").join("token-signing.pem")),
             access_token_ttl,
             refresh_token_ttl: duration("refresh_token_ttl", l.refresh_token_ttl, "30d")?,
             max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),

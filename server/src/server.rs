@@ -33,9 +33,15 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         settings.database_max_connections,
     )
     .await?;
-    store.migrate().await.context("running database migrations")?;
+    store
+        .migrate()
+        .await
+        .context("running database migrations")?;
     let blobs = BlobStore::open(&settings.object_store)?;
-    blobs.probe().await.context("object store does not answer")?;
+    blobs
+        .probe()
+        .await
+        .context("object store does not answer")?;
     let keys = KeyRing::load(
         &settings.signing_key,
         &settings.token_issuer,
@@ -57,9 +63,13 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     }
     let origins = origins
         .iter()
-        .map(|o| o.parse().with_context(|| format!("grpc_web_origins: bad origin {o}")))
+        .map(|o| {
+            o.parse()
+                .with_context(|| format!("grpc_web_origins: bad origin {o}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let expose = ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
+    let expose =
+        ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
     Ok(Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
@@ -85,7 +95,9 @@ pub async fn serve(
         "ducha.v1.UnitService",
         "ducha.v1.CheckService",
     ] {
-        reporter.set_service_status(name, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
     }
 
     let reflection = if settings.reflection {
@@ -124,7 +136,9 @@ pub async fn serve(
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: refusing new calls, finishing calls in flight");
-        reporter.set_service_status("", ServingStatus::NotServing).await;
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         let _ = stopping_tx.send(());
     };
     tracing::info!(

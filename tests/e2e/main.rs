@@ -1,1 +1,10 @@
-fn main(){}
+//! End-to-end tests: a real server on a loopback port, driven through the
+//! SDK, on SQLite, and on PostgreSQL when DUCHA_TEST_DATABASE_URL is set.
+
+mod auth;
+mod blob;
+mod checks;
+mod cli;
+mod server;
+mod support;
+mod units;

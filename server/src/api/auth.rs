@@ -3,8 +3,8 @@
 use ducha_proto::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response, Status};
 
-use super::convert::{role_out, time_out};
 use super::caller;
+use super::convert::{role_out, time_out};
 use crate::app::{App, TokenPair};
 use crate::domain::access::Scope;
 
@@ -23,24 +23,40 @@ fn pair_out(p: TokenPair) -> Option<pb::TokenPair> {
 
 #[tonic::async_trait]
 impl AuthService for Auth {
-    async fn login(&self, req: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+    async fn login(
+        &self,
+        req: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
         let r = req.get_ref();
         let tokens = self.app.login(&r.username, &r.password).await?;
-        Ok(Response::new(pb::LoginResponse { tokens: pair_out(tokens) }))
+        Ok(Response::new(pb::LoginResponse {
+            tokens: pair_out(tokens),
+        }))
     }
 
-    async fn refresh(&self, req: Request<pb::RefreshRequest>) -> Result<Response<pb::RefreshResponse>, Status> {
+    async fn refresh(
+        &self,
+        req: Request<pb::RefreshRequest>,
+    ) -> Result<Response<pb::RefreshResponse>, Status> {
         let tokens = self.app.refresh(&req.get_ref().refresh_token).await?;
-        Ok(Response::new(pb::RefreshResponse { tokens: pair_out(tokens) }))
+        Ok(Response::new(pb::RefreshResponse {
+            tokens: pair_out(tokens),
+        }))
     }
 
-    async fn logout(&self, req: Request<pb::LogoutRequest>) -> Result<Response<pb::LogoutResponse>, Status> {
+    async fn logout(
+        &self,
+        req: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         self.app.logout(&c, &req.get_ref().refresh_token).await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
-    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+    async fn who_am_i(
+        &self,
+        req: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let (unit_codes, all_units) = match &c.scope {
             Scope::All => (vec![], true),

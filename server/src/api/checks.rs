@@ -4,7 +4,7 @@ use ducha_proto::v1::{self as pb, check_service_server::CheckService};
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::{bounding_box_in, datum_out, enum_in, datum_in, time_in, time_out};
+use super::convert::{bounding_box_in, datum_in, datum_out, enum_in, time_in, time_out};
 use crate::app::App;
 use crate::domain::check::{
     CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult, LocationDraft,

@@ -22,7 +22,10 @@ impl From<Error> for Status {
             Error::Aborted(m) => Status::aborted(m),
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::Unauthenticated(m) => Status::unauthenticated(m),
-            Error::ResourceExhausted { message, retry_after } => match retry_after {
+            Error::ResourceExhausted {
+                message,
+                retry_after,
+            } => match retry_after {
                 Some(d) => Status::with_error_details(
                     Code::ResourceExhausted,
                     message,

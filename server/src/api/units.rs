@@ -42,36 +42,57 @@ fn unit_out(u: Unit) -> pb::Unit {
 
 #[tonic::async_trait]
 impl UnitService for Units {
-    async fn list_units(&self, req: Request<pb::ListUnitsRequest>) -> Result<Response<pb::ListUnitsResponse>, Status> {
+    async fn list_units(
+        &self,
+        req: Request<pb::ListUnitsRequest>,
+    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let r = req.get_ref();
-        let units = self.app.list_units(&c, r.include_inactive, kind_in(r.kind)).await?;
+        let units = self
+            .app
+            .list_units(&c, r.include_inactive, kind_in(r.kind))
+            .await?;
         Ok(Response::new(pb::ListUnitsResponse {
             units: units.into_iter().map(unit_out).collect(),
         }))
     }
 
-    async fn get_unit(&self, req: Request<pb::GetUnitRequest>) -> Result<Response<pb::GetUnitResponse>, Status> {
+    async fn get_unit(
+        &self,
+        req: Request<pb::GetUnitRequest>,
+    ) -> Result<Response<pb::GetUnitResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let u = self.app.get_unit(&c, &req.get_ref().code).await?;
-        Ok(Response::new(pb::GetUnitResponse { unit: Some(unit_out(u)) }))
+        Ok(Response::new(pb::GetUnitResponse {
+            unit: Some(unit_out(u)),
+        }))
     }
 
-    async fn create_unit(&self, req: Request<pb::CreateUnitRequest>) -> Result<Response<pb::CreateUnitResponse>, Status> {
+    async fn create_unit(
+        &self,
+        req: Request<pb::CreateUnitRequest>,
+    ) -> Result<Response<pb::CreateUnitResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let r = req.get_ref();
         let u = self
             .app
             .create_unit(&c, &r.code, &r.name, kind_in(r.kind), &r.parent_code)
             .await?;
-        Ok(Response::new(pb::CreateUnitResponse { unit: Some(unit_out(u)) }))
+        Ok(Response::new(pb::CreateUnitResponse {
+            unit: Some(unit_out(u)),
+        }))
     }
 
-    async fn rename_unit(&self, req: Request<pb::RenameUnitRequest>) -> Result<Response<pb::RenameUnitResponse>, Status> {
+    async fn rename_unit(
+        &self,
+        req: Request<pb::RenameUnitRequest>,
+    ) -> Result<Response<pb::RenameUnitResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let r = req.get_ref();
         let u = self.app.rename_unit(&c, &r.code, &r.name).await?;
-        Ok(Response::new(pb::RenameUnitResponse { unit: Some(unit_out(u)) }))
+        Ok(Response::new(pb::RenameUnitResponse {
+            unit: Some(unit_out(u)),
+        }))
     }
 
     async fn deactivate_unit(
@@ -80,6 +101,8 @@ impl UnitService for Units {
     ) -> Result<Response<pb::DeactivateUnitResponse>, Status> {
         let c = caller(&self.app, &req).await?;
         let u = self.app.deactivate_unit(&c, &req.get_ref().code).await?;
-        Ok(Response::new(pb::DeactivateUnitResponse { unit: Some(unit_out(u)) }))
+        Ok(Response::new(pb::DeactivateUnitResponse {
+            unit: Some(unit_out(u)),
+        }))
     }
 }

@@ -17,7 +17,8 @@ pub struct NewUser {
 
 fn validate_username(v: &mut Violations, u: &str) {
     let ok = (2..=64).contains(&u.len())
-        && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
         && u.as_bytes()[0].is_ascii_alphanumeric();
     if !ok {
         v.add(
@@ -49,13 +50,22 @@ impl App {
             }
             let unknown = self.store.unknown_units(&codes).await?;
             if !unknown.is_empty() {
-                v.add("unit", format!("unknown unit codes: {}", unknown.join(", ")));
+                v.add(
+                    "unit",
+                    format!("unknown unit codes: {}", unknown.join(", ")),
+                );
             }
         }
         v.finish()?;
         let h = hash(new.password).await?;
         self.store
-            .insert_user(&username, &h, new.role.as_str(), &new.scope.to_claim(), time_now())
+            .insert_user(
+                &username,
+                &h,
+                new.role.as_str(),
+                &new.scope.to_claim(),
+                time_now(),
+            )
             .await
     }
 
@@ -68,7 +78,9 @@ impl App {
         if !self.store.set_password(&username, &h, now).await? {
             return Err(Error::NotFound(format!("user {username}")));
         }
-        self.store.revoke_user_sessions(&username, "password changed", now).await
+        self.store
+            .revoke_user_sessions(&username, "password changed", now)
+            .await
     }
 
     /// Disables an account: its tokens stop working at once.
@@ -78,6 +90,8 @@ impl App {
         if !self.store.set_disabled(&username, true, now).await? {
             return Err(Error::NotFound(format!("user {username}")));
         }
-        self.store.revoke_user_sessions(&username, "account disabled", now).await
+        self.store
+            .revoke_user_sessions(&username, "account disabled", now)
+            .await
     }
 }

@@ -54,7 +54,12 @@ impl App {
             )));
         }
         match self.store.get_unit(&content.unit_code).await? {
-            None => return Err(Error::invalid("check_record.unit_code", "no unit has this code")),
+            None => {
+                return Err(Error::invalid(
+                    "check_record.unit_code",
+                    "no unit has this code",
+                ));
+            }
             Some(u) if !u.active => {
                 return Err(Error::FailedPrecondition(format!(
                     "unit {} is deactivated and takes no new records",
@@ -65,7 +70,10 @@ impl App {
         }
         let digest = content.digest();
         if let Some(rid) = request_id
-            && let Some(prior) = self.store.find_check_by_request(&caller.subject, rid).await?
+            && let Some(prior) = self
+                .store
+                .find_check_by_request(&caller.subject, rid)
+                .await?
         {
             return same_or_conflict(prior.record, &prior.created_digest, &digest, "request_id");
         }
@@ -85,7 +93,11 @@ impl App {
         }
         // Lost a race with a concurrent retry, or the id is taken.
         let prior = match request_id {
-            Some(rid) => self.store.find_check_by_request(&caller.subject, rid).await?,
+            Some(rid) => {
+                self.store
+                    .find_check_by_request(&caller.subject, rid)
+                    .await?
+            }
             None => None,
         };
         let prior = match prior {
@@ -97,16 +109,30 @@ impl App {
                 .ok_or_else(|| Error::internal("insert conflicted but no record was found"))?,
         };
         if !caller.sees_unit(&prior.record.content.unit_code) {
-            return Err(Error::AlreadyExists(format!("check record {} already exists", record.id)));
+            return Err(Error::AlreadyExists(format!(
+                "check record {} already exists",
+                record.id
+            )));
         }
-        same_or_conflict(prior.record, &prior.created_digest, &digest, "check_record_id")
+        same_or_conflict(
+            prior.record,
+            &prior.created_digest,
+            &digest,
+            "check_record_id",
+        )
     }
 
     pub async fn get_check(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
         caller.require(READ)?;
         let id = parse_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
-        let stored = self.store.get_check(id).await?.ok_or_else(|| not_found(id))?;
-        caller.ensure_sees(&stored.record.content.unit_code, || format!("check record {id}"))?;
+        let stored = self
+            .store
+            .get_check(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        caller.ensure_sees(&stored.record.content.unit_code, || {
+            format!("check record {id}")
+        })?;
         Ok(stored.record)
     }
 
@@ -127,7 +153,9 @@ impl App {
         filter.unit_codes = match (&caller.scope, filter.unit_codes.take()) {
             (Scope::All, requested) => requested,
             (Scope::Units(mine), None) => Some(mine.iter().cloned().collect()),
-            (Scope::Units(mine), Some(req)) => Some(req.into_iter().filter(|u| mine.contains(u)).collect()),
+            (Scope::Units(mine), Some(req)) => {
+                Some(req.into_iter().filter(|u| mine.contains(u)).collect())
+            }
         };
         let mut items = self.store.list_checks(&filter, cursor, limit + 1).await?;
         let next_page_token = if items.len() > limit {
@@ -143,7 +171,10 @@ impl App {
         } else {
             String::new()
         };
-        Ok(Page { items, next_page_token })
+        Ok(Page {
+            items,
+            next_page_token,
+        })
     }
 
     /// Applies the fields named in `mask` if `etag` is still current.
@@ -156,10 +187,18 @@ impl App {
         etag: &str,
     ) -> Result<CheckRecord> {
         caller.require(WRITE)?;
-        let id = parse_uuid("check_record.id", id)?.ok_or_else(|| Error::invalid("check_record.id", "is required"))?;
-        let stored = self.store.get_check(id).await?.ok_or_else(|| not_found(id))?.record;
+        let id = parse_uuid("check_record.id", id)?
+            .ok_or_else(|| Error::invalid("check_record.id", "is required"))?;
+        let stored = self
+            .store
+            .get_check(id)
+            .await?
+            .ok_or_else(|| not_found(id))?
+            .record;
         caller.ensure_sees(&stored.content.unit_code, || format!("check record {id}"))?;
-        let content = draft.merge_onto(&stored.content, mask)?.validate(&caller.subject)?;
+        let content = draft
+            .merge_onto(&stored.content, mask)?
+            .validate(&caller.subject)?;
         stored.check_etag(etag)?;
         if content == stored.content {
             return Ok(stored);
@@ -181,7 +220,12 @@ impl App {
     }
 }
 
-fn same_or_conflict(prior: CheckRecord, prior_digest: &str, digest: &str, field: &str) -> Result<CheckRecord> {
+fn same_or_conflict(
+    prior: CheckRecord,
+    prior_digest: &str,
+    digest: &str,
+    field: &str,
+) -> Result<CheckRecord> {
     if prior_digest == digest {
         Ok(prior)
     } else {

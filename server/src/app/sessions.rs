@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
-use crate::auth::token::{AccessClaims, TokenKind};
 use crate::auth::password;
+use crate::auth::token::{AccessClaims, TokenKind};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::error::{Error, Result};
 use crate::store::{RefreshUse, User, time_now};
@@ -108,20 +108,39 @@ impl App {
     /// whole session is revoked, the thief's tokens with the owner's.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
         let now = time_now();
-        let refused = || Error::Unauthenticated("refresh token is invalid, expired or revoked; sign in again".into());
-        match self.store.use_refresh_token(&refresh_hash(refresh_token), now).await? {
+        let refused = || {
+            Error::Unauthenticated(
+                "refresh token is invalid, expired or revoked; sign in again".into(),
+            )
+        };
+        match self
+            .store
+            .use_refresh_token(&refresh_hash(refresh_token), now)
+            .await?
+        {
             RefreshUse::Refused => Err(refused()),
-            RefreshUse::Reused { session_id, username } => {
-                self.store.revoke_session(session_id, "refresh token reused", now).await?;
+            RefreshUse::Reused {
+                session_id,
+                username,
+            } => {
+                self.store
+                    .revoke_session(session_id, "refresh token reused", now)
+                    .await?;
                 tracing::warn!(username = %username, session = %session_id, "refresh token reused; session revoked");
                 Err(Error::Unauthenticated(
-                    "refresh token was already used; the session has been revoked, sign in again".into(),
+                    "refresh token was already used; the session has been revoked, sign in again"
+                        .into(),
                 ))
             }
-            RefreshUse::Fresh { session_id, username } => match self.store.get_user(&username).await? {
+            RefreshUse::Fresh {
+                session_id,
+                username,
+            } => match self.store.get_user(&username).await? {
                 Some(u) if !u.disabled => self.issue_pair(&u, session_id, now).await,
                 _ => {
-                    self.store.revoke_session(session_id, "account disabled", now).await?;
+                    self.store
+                        .revoke_session(session_id, "account disabled", now)
+                        .await?;
                     Err(refused())
                 }
             },
@@ -140,7 +159,10 @@ impl App {
             self.store.revoke_session(sid, "logout", now).await?;
         }
         if !refresh_token.is_empty()
-            && let Some((sid, owner)) = self.store.refresh_token_session(&refresh_hash(refresh_token)).await?
+            && let Some((sid, owner)) = self
+                .store
+                .refresh_token_session(&refresh_hash(refresh_token))
+                .await?
             && owner == caller.subject
         {
             self.store.revoke_session(sid, "logout", now).await?;
@@ -149,7 +171,12 @@ impl App {
         Ok(())
     }
 
-    async fn issue_pair(&self, user: &User, session: Uuid, now: DateTime<Utc>) -> Result<TokenPair> {
+    async fn issue_pair(
+        &self,
+        user: &User,
+        session: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair> {
         let access_expires_at = now + delta(self.access_token_ttl);
         let claims = AccessClaims {
             iss: self.keys.issuer().to_string(),
@@ -170,7 +197,12 @@ impl App {
         let refresh_token = URL_SAFE_NO_PAD.encode(secret);
         let refresh_expires_at = now + delta(self.refresh_token_ttl);
         self.store
-            .insert_refresh_token(&refresh_hash(&refresh_token), session, now, refresh_expires_at)
+            .insert_refresh_token(
+                &refresh_hash(&refresh_token),
+                session,
+                now,
+                refresh_expires_at,
+            )
             .await?;
         Ok(TokenPair {
             access_token,
@@ -184,16 +216,24 @@ impl App {
     /// then the revocation list, the session and the account, on every call.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
         let token = bearer.ok_or_else(|| {
-            Error::Unauthenticated("missing access token: send 'authorization: Bearer <token>'".into())
+            Error::Unauthenticated(
+                "missing access token: send 'authorization: Bearer <token>'".into(),
+            )
         })?;
         let (claims, own) = self
             .keys
             .verify(token)
             .map_err(|e| Error::Unauthenticated(e.0))?;
-        let role = Role::parse(&claims.role)
-            .ok_or_else(|| Error::Unauthenticated(format!("token carries an unknown role '{}'", claims.role)))?;
-        let local_user = (own && claims.kind == Some(TokenKind::User)).then_some(claims.sub.as_str());
-        if self.store.token_revoked(&claims.jti, claims.sid, local_user).await? {
+        let role = Role::parse(&claims.role).ok_or_else(|| {
+            Error::Unauthenticated(format!("token carries an unknown role '{}'", claims.role))
+        })?;
+        let local_user =
+            (own && claims.kind == Some(TokenKind::User)).then_some(claims.sub.as_str());
+        if self
+            .store
+            .token_revoked(&claims.jti, claims.sid, local_user)
+            .await?
+        {
             return Err(Error::Unauthenticated("token has been revoked".into()));
         }
         Ok(Caller {
@@ -222,7 +262,10 @@ impl App {
             let codes: Vec<String> = u.iter().cloned().collect();
             let unknown = self.store.unknown_units(&codes).await?;
             if !unknown.is_empty() {
-                return Err(Error::invalid("unit", format!("unknown unit codes: {}", unknown.join(", "))));
+                return Err(Error::invalid(
+                    "unit",
+                    format!("unknown unit codes: {}", unknown.join(", ")),
+                ));
             }
         }
         let now = time_now();
@@ -243,15 +286,31 @@ impl App {
         };
         let token = self.keys.sign(&claims)?;
         self.store
-            .insert_issued_token(&jti, subject, role.as_str(), &scope.to_claim(), now, expires_at)
+            .insert_issued_token(
+                &jti,
+                subject,
+                role.as_str(),
+                &scope.to_claim(),
+                now,
+                expires_at,
+            )
             .await?;
-        Ok(IssuedServiceToken { jti, token, expires_at })
+        Ok(IssuedServiceToken {
+            jti,
+            token,
+            expires_at,
+        })
     }
 
     /// Revokes any token by its id (`jti`); takes effect on the next call.
-    pub async fn revoke_token(&self, jti: &str) -> Result<()> {
+    /// Returns whether the token was one minted with `issue_service_token`.
+    pub async fn revoke_token(&self, jti: &str) -> Result<bool> {
+        if jti.trim().is_empty() {
+            return Err(Error::invalid("id", "is required"));
+        }
         let expires = self.store.issued_token_expiry(jti).await?;
-        self.store.revoke_token_id(jti, expires, time_now()).await
+        self.store.revoke_token_id(jti, expires, time_now()).await?;
+        Ok(expires.is_some())
     }
 }
 

@@ -10,7 +10,12 @@ use crate::store::time_now;
 const EDIT: &[Role] = &[Role::Admin];
 
 impl App {
-    pub async fn list_units(&self, caller: &Caller, include_inactive: bool, kind: Input<UnitKind>) -> Result<Vec<Unit>> {
+    pub async fn list_units(
+        &self,
+        caller: &Caller,
+        include_inactive: bool,
+        kind: Input<UnitKind>,
+    ) -> Result<Vec<Unit>> {
         caller.require(ANY_ROLE)?;
         let mut v = Violations::new();
         let kind = kind.optional("kind", &mut v);

@@ -77,7 +77,12 @@ pub struct Rejected(pub String);
 impl KeyRing {
     /// Loads the signing key from `path`, creating it (mode 0600) when the
     /// file does not exist, and the keys of `trusted` issuers.
-    pub fn load(path: &Path, issuer: &str, audience: &str, trusted: &[TrustedIssuer]) -> anyhow::Result<KeyRing> {
+    pub fn load(
+        path: &Path,
+        issuer: &str,
+        audience: &str,
+        trusted: &[TrustedIssuer],
+    ) -> anyhow::Result<KeyRing> {
         let pkcs8 = load_or_create_signing_key(path)?;
         let pair = Ed25519KeyPair::from_pkcs8(&pkcs8)
             .map_err(|e| anyhow::anyhow!("{} is not an Ed25519 PKCS#8 key: {e}", path.display()))?;
@@ -200,7 +205,8 @@ const PEM_LABEL: &str = "PRIVATE KEY";
 
 fn load_or_create_signing_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return pem_decode(&text, PEM_LABEL).with_context(|| format!("reading {}", path.display()));
     }
     let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
@@ -258,8 +264,10 @@ fn pem_decode(text: &str, label: &str) -> anyhow::Result<Vec<u8>> {
 fn load_trusted_keys(t: &TrustedIssuer) -> anyhow::Result<Vec<(String, DecodingKey, Algorithm)>> {
     let mut out = Vec::new();
     if let Some(path) = &t.jwks_file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let set: JwkSet = serde_json::from_str(&text).with_context(|| format!("parsing JWKS {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let set: JwkSet = serde_json::from_str(&text)
+            .with_context(|| format!("parsing JWKS {}", path.display()))?;
         for jwk in &set.keys {
             let kid = jwk
                 .common
@@ -271,9 +279,14 @@ fn load_trusted_keys(t: &TrustedIssuer) -> anyhow::Result<Vec<(String, DecodingK
                 (Some(KeyAlgorithm::ES256), _) => Algorithm::ES256,
                 (Some(KeyAlgorithm::EdDSA), _) => Algorithm::EdDSA,
                 (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
-                (None, AlgorithmParameters::EllipticCurve(p)) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+                (None, AlgorithmParameters::EllipticCurve(p)) if p.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
                 (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
-                (alg, _) => bail!("key {kid} in {}: unsupported algorithm {alg:?}", path.display()),
+                (alg, _) => bail!(
+                    "key {kid} in {}: unsupported algorithm {alg:?}",
+                    path.display()
+                ),
             };
             out.push((kid, DecodingKey::from_jwk(jwk)?, algorithm));
         }
@@ -292,7 +305,10 @@ fn load_trusted_keys(t: &TrustedIssuer) -> anyhow::Result<Vec<(String, DecodingK
         } else if let Ok(k) = DecodingKey::from_rsa_pem(&pem) {
             (k, Algorithm::RS256)
         } else {
-            bail!("{} holds no Ed25519, P-256 or RSA public key", path.display());
+            bail!(
+                "{} holds no Ed25519, P-256 or RSA public key",
+                path.display()
+            );
         };
         out.push((kid, key, algorithm));
     }

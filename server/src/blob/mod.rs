@@ -25,7 +25,8 @@ impl BlobStore {
     pub fn open(settings: &ObjectStoreSettings) -> anyhow::Result<BlobStore> {
         match settings {
             ObjectStoreSettings::Local { root } => {
-                std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+                std::fs::create_dir_all(root)
+                    .with_context(|| format!("creating {}", root.display()))?;
                 let fs = LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true);
                 Ok(BlobStore {
                     inner: Arc::new(fs),
@@ -69,7 +70,9 @@ impl BlobStore {
         self.inner
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e).context(format!("storing {key}"))))?;
+            .map_err(|e| {
+                Error::Internal(anyhow::Error::new(e).context(format!("storing {key}")))
+            })?;
         Ok(())
     }
 
@@ -80,7 +83,9 @@ impl BlobStore {
                 Error::Internal(anyhow::Error::new(e).context(format!("reading {key}")))
             })?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::Internal(anyhow::Error::new(e).context(format!("reading {key}")))),
+            Err(e) => Err(Error::Internal(
+                anyhow::Error::new(e).context(format!("reading {key}")),
+            )),
         }
     }
 

@@ -218,7 +218,11 @@ impl CheckDraft {
                 }
             }
         };
-        v.required_text(&format!("{P}.subject.name"), &self.subject_name, SUBJECT_NAME_MAX);
+        v.required_text(
+            &format!("{P}.subject.name"),
+            &self.subject_name,
+            SUBJECT_NAME_MAX,
+        );
         let credit = self.credit_code.trim().to_ascii_uppercase();
         if !credit.is_empty()
             && let Err(why) = credit_code::validate(&credit)
@@ -273,7 +277,10 @@ impl CheckDraft {
         let inspectors = if self.inspectors.is_empty() {
             vec![creator.to_string()]
         } else {
-            self.inspectors.iter().map(|s| s.trim().to_string()).collect()
+            self.inspectors
+                .iter()
+                .map(|s| s.trim().to_string())
+                .collect()
         };
         Ok(CheckContent {
             kind: kind.expect("validated"),
@@ -297,9 +304,15 @@ impl CheckDraft {
         let mut v = Violations::new();
         for path in mask {
             if path == "unit_code" {
-                v.add("update_mask", "unit_code cannot be changed; create a record for the other unit");
+                v.add(
+                    "update_mask",
+                    "unit_code cannot be changed; create a record for the other unit",
+                );
             } else if !MUTABLE_FIELDS.contains(&path.as_str()) {
-                v.add("update_mask", format!("unknown or read-only field '{path}'"));
+                v.add(
+                    "update_mask",
+                    format!("unknown or read-only field '{path}'"),
+                );
             }
         }
         v.finish()?;
@@ -395,8 +408,15 @@ pub struct CheckFilter {
 }
 
 fn ser_bbox<S: serde::Serializer>(b: &Option<BoundingBox>, s: S) -> Result<S::Ok, S::Error> {
-    b.map(|b| (b.min_latitude, b.min_longitude, b.max_latitude, b.max_longitude))
-        .serialize(s)
+    b.map(|b| {
+        (
+            b.min_latitude,
+            b.min_longitude,
+            b.max_latitude,
+            b.max_longitude,
+        )
+    })
+    .serialize(s)
 }
 
 /// Position after the last record of a page, in list order (newest start

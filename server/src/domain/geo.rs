@@ -72,7 +72,10 @@ impl Location {
         if let Some(alt) = self.altitude_m
             && (!alt.is_finite() || !(-500.0..=9000.0).contains(&alt))
         {
-            v.add(format!("{field}.altitude_m"), "must be between -500 and 9000 metres");
+            v.add(
+                format!("{field}.altitude_m"),
+                "must be between -500 and 9000 metres",
+            );
         }
     }
 
@@ -97,14 +100,26 @@ impl BoundingBox {
         let lat_ok = |x: f64| x.is_finite() && (-90.0..=90.0).contains(&x);
         let lon_ok = |x: f64| x.is_finite() && (-180.0..=180.0).contains(&x);
         if !lat_ok(self.min_latitude) || !lat_ok(self.max_latitude) {
-            v.add(format!("{field}.min_latitude"), "latitudes must be between -90 and 90");
+            v.add(
+                format!("{field}.min_latitude"),
+                "latitudes must be between -90 and 90",
+            );
         } else if self.min_latitude > self.max_latitude {
-            v.add(format!("{field}.max_latitude"), "must not be below min_latitude");
+            v.add(
+                format!("{field}.max_latitude"),
+                "must not be below min_latitude",
+            );
         }
         if !lon_ok(self.min_longitude) || !lon_ok(self.max_longitude) {
-            v.add(format!("{field}.min_longitude"), "longitudes must be between -180 and 180");
+            v.add(
+                format!("{field}.min_longitude"),
+                "longitudes must be between -180 and 180",
+            );
         } else if self.min_longitude > self.max_longitude {
-            v.add(format!("{field}.max_longitude"), "must not be below min_longitude");
+            v.add(
+                format!("{field}.max_longitude"),
+                "must not be below min_longitude",
+            );
         }
     }
 }
@@ -226,9 +241,15 @@ mod tests {
     fn lishui_offset_is_hundreds_of_metres() {
         // Lishui city centre: the GCJ-02 shift is a few hundred metres, so
         // comparing unnormalised coordinates would raise false alarms.
-        let wgs = Wgs84 { latitude: 28.4517, longitude: 119.9229 };
+        let wgs = Wgs84 {
+            latitude: 28.4517,
+            longitude: 119.9229,
+        };
         let (glat, glon) = wgs84_to_gcj02(wgs.latitude, wgs.longitude);
-        let shifted = Wgs84 { latitude: glat, longitude: glon };
+        let shifted = Wgs84 {
+            latitude: glat,
+            longitude: glon,
+        };
         let d = wgs.distance_m(&shifted);
         assert!((300.0..700.0).contains(&d), "{d}");
     }

@@ -33,7 +33,11 @@ pub fn query_digest<F: Serialize>(filter: &F) -> String {
 }
 
 pub fn encode_token<C: Serialize>(query: &str, cursor: &C) -> String {
-    let json = serde_json::to_vec(&Token { q: query.to_string(), c: cursor }).expect("cursor serialises");
+    let json = serde_json::to_vec(&Token {
+        q: query.to_string(),
+        c: cursor,
+    })
+    .expect("cursor serialises");
     URL_SAFE_NO_PAD.encode(json)
 }
 

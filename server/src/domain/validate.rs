@@ -30,7 +30,10 @@ impl Violations {
     pub fn max_chars(&mut self, field: &str, value: &str, max: usize) {
         let n = value.chars().count();
         if n > max {
-            self.add(field, format!("is {n} characters long; at most {max} allowed"));
+            self.add(
+                field,
+                format!("is {n} characters long; at most {max} allowed"),
+            );
         }
     }
 

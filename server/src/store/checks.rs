@@ -5,7 +5,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
-use crate::domain::check::{CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem};
+use crate::domain::check::{
+    CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem,
+};
 use crate::domain::geo::{Datum, Location};
 use crate::error::{Error, Result};
 
@@ -141,13 +143,22 @@ impl Store {
     pub async fn get_check(&self, id: Uuid) -> Result<Option<StoredCheck>> {
         let sql = format!("SELECT {COLUMNS} FROM check_records WHERE id = $1");
         let row: Option<CheckRow> = on_pool!(&self.db, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(p)
+                .await
         })?;
         row.map(StoredCheck::try_from).transpose()
     }
 
-    pub async fn find_check_by_request(&self, created_by: &str, request_id: &str) -> Result<Option<StoredCheck>> {
-        let sql = format!("SELECT {COLUMNS} FROM check_records WHERE created_by = $1 AND request_id = $2");
+    pub async fn find_check_by_request(
+        &self,
+        created_by: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredCheck>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM check_records WHERE created_by = $1 AND request_id = $2"
+        );
         let row: Option<CheckRow> = on_pool!(&self.db, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(created_by)
@@ -211,7 +222,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<CheckRecord>> {
         let rows: Vec<CheckRow> = on_pool!(&self.db, |p| {
-            let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM check_records WHERE TRUE"));
+            let mut q =
+                QueryBuilder::new(format!("SELECT {COLUMNS} FROM check_records WHERE TRUE"));
             if let Some(units) = &f.unit_codes {
                 if units.is_empty() {
                     q.push(" AND FALSE");
@@ -237,16 +249,20 @@ impl Store {
                 q.push(" AND started_at < ").push_bind(Ts(t));
             }
             if let Some(b) = f.bounding_box {
-                q.push(" AND wgs84_latitude BETWEEN ").push_bind(b.min_latitude);
+                q.push(" AND wgs84_latitude BETWEEN ")
+                    .push_bind(b.min_latitude);
                 q.push(" AND ").push_bind(b.max_latitude);
-                q.push(" AND wgs84_longitude BETWEEN ").push_bind(b.min_longitude);
+                q.push(" AND wgs84_longitude BETWEEN ")
+                    .push_bind(b.min_longitude);
                 q.push(" AND ").push_bind(b.max_longitude);
             }
             if let Some(c) = cursor {
-                q.push(" AND (started_at, id) < (").push_bind(Ts(c.started_at));
+                q.push(" AND (started_at, id) < (")
+                    .push_bind(Ts(c.started_at));
                 q.push(", ").push_bind(c.id).push(")");
             }
-            q.push(" ORDER BY started_at DESC, id DESC LIMIT ").push_bind(limit as i64);
+            q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+                .push_bind(limit as i64);
             q.build_query_as().fetch_all(p).await
         })?;
         rows.into_iter()

@@ -111,7 +111,10 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), Error> {
-        on_pool!(&self.db, |p| sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(&self.db, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -57,8 +57,20 @@ impl Store {
 
     /// Spends a refresh token. The conditional update makes two concurrent
     /// uses of one token end with exactly one Fresh.
-    pub async fn use_refresh_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<RefreshUse> {
-        let row: Option<(Uuid, String, Ts, Option<Ts>, Option<Ts>)> = on_pool!(&self.db, |p| {
+    pub async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshUse> {
+        #[derive(sqlx::FromRow)]
+        struct Presented {
+            session_id: Uuid,
+            username: String,
+            expires_at: Ts,
+            used_at: Option<Ts>,
+            revoked_at: Option<Ts>,
+        }
+        let row: Option<Presented> = on_pool!(&self.db, |p| {
             sqlx::query_as(
                 "SELECT r.session_id, s.username, r.expires_at, r.used_at, s.revoked_at
                  FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
@@ -68,27 +80,45 @@ impl Store {
             .fetch_optional(p)
             .await
         })?;
-        let Some((session_id, username, expires_at, used_at, revoked_at)) = row else {
+        let Some(Presented {
+            session_id,
+            username,
+            expires_at,
+            used_at,
+            revoked_at,
+        }) = row
+        else {
             return Ok(RefreshUse::Refused);
         };
         if revoked_at.is_some() || expires_at.0 <= now {
             return Ok(RefreshUse::Refused);
         }
         if used_at.is_some() {
-            return Ok(RefreshUse::Reused { session_id, username });
+            return Ok(RefreshUse::Reused {
+                session_id,
+                username,
+            });
         }
         let r = on_pool!(&self.db, |p| {
-            sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL")
-                .bind(token_hash)
-                .bind(Ts(now))
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(Ts(now))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(if r == 1 {
-            RefreshUse::Fresh { session_id, username }
+            RefreshUse::Fresh {
+                session_id,
+                username,
+            }
         } else {
-            RefreshUse::Reused { session_id, username }
+            RefreshUse::Reused {
+                session_id,
+                username,
+            }
         })
     }
 
@@ -122,7 +152,12 @@ impl Store {
     }
 
     /// Ends every session of a user (disabled account, changed password).
-    pub async fn revoke_user_sessions(&self, username: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn revoke_user_sessions(
+        &self,
+        username: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(&self.db, |p| {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $2, revoked_reason = $3

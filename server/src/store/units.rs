@@ -35,9 +35,7 @@ const COLUMNS: &str = "code, name, kind, parent_code, active, created_at, update
 
 impl Store {
     pub async fn list_units(&self, include_inactive: bool) -> Result<Vec<Unit>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM units WHERE active OR $1 ORDER BY code"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM units WHERE active OR $1 ORDER BY code");
         let rows: Vec<UnitRow> = on_pool!(&self.db, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(include_inactive)
@@ -111,7 +109,16 @@ impl Store {
 
     /// Codes among `codes` that name no unit.
     pub async fn unknown_units(&self, codes: &[String]) -> Result<Vec<String>> {
-        let known: Vec<String> = self.list_units(true).await?.into_iter().map(|u| u.code).collect();
-        Ok(codes.iter().filter(|c| !known.contains(c)).cloned().collect())
+        let known: Vec<String> = self
+            .list_units(true)
+            .await?
+            .into_iter()
+            .map(|u| u.code)
+            .collect();
+        Ok(codes
+            .iter()
+            .filter(|c| !known.contains(c))
+            .cloned()
+            .collect())
     }
 }

@@ -50,9 +50,9 @@ impl Store {
         });
         match res {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                Err(Error::AlreadyExists(format!("user {username} already exists")))
-            }
+            Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists(format!(
+                "user {username} already exists"
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -76,7 +76,12 @@ impl Store {
     }
 
     /// Returns false when there is no such user.
-    pub async fn set_password(&self, username: &str, hash: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn set_password(
+        &self,
+        username: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let r = on_pool!(&self.db, |p| {
             sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE username = $1")
                 .bind(username)
@@ -90,7 +95,12 @@ impl Store {
     }
 
     /// Returns false when there is no such user.
-    pub async fn set_disabled(&self, username: &str, disabled: bool, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let r = on_pool!(&self.db, |p| {
             sqlx::query("UPDATE users SET disabled = $2, updated_at = $3 WHERE username = $1")
                 .bind(username)

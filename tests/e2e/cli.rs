@@ -1,0 +1,264 @@
+//! The `ducha` binary: serve in an empty folder, accounts and tokens from
+//! the command line, graceful stop on SIGTERM, data kept across restarts.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use ducha_sdk::{Client, pb};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::server::{health, reflected_services};
+use crate::support::{PASSWORD, TestDb, create, site_check};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ducha");
+
+fn ducha(dir: &Path, db: &TestDb) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env_remove("DUCHA_DATA_DIR")
+        .env("DUCHA_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .kill_on_drop(true);
+    match &db.url {
+        Some(u) => c.env("DUCHA_DATABASE_URL", u),
+        None => c.env_remove("DUCHA_DATABASE_URL"),
+    };
+    c
+}
+
+/// Starts `ducha serve` on a free port and waits for its "serving" log line.
+async fn serve(dir: &Path, db: &TestDb) -> (Child, String) {
+    let mut child = ducha(dir, db)
+        .args(["serve", "--listen-addr", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("server exited before serving");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["fields"]["message"] == "ducha serving gRPC and gRPC-Web" {
+            break v["fields"]["addr"].as_str().unwrap().to_string();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://{addr}"))
+}
+
+async fn run(dir: &Path, db: &TestDb, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = ducha(dir, db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+async fn terminate(mut child: Child) {
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc_kill(pid, 15) }, 0);
+    let status = child.wait().await.unwrap();
+    assert!(
+        status.success(),
+        "ducha serve exited with {status} on SIGTERM"
+    );
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[tokio::test]
+async fn serve_in_an_empty_folder_then_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let (server, url) = serve(dir.path(), &db).await;
+    assert_eq!(health(&url, "").await, ServingStatus::Serving);
+    let (v1, _) = reflected_services(&url).await;
+    assert!(v1.iter().any(|s| s == "ducha.v1.CheckService"), "{v1:?}");
+    assert!(
+        dir.path()
+            .join("ducha-data/keys/token-signing.pem")
+            .exists()
+    );
+    if db.url.is_none() {
+        assert!(dir.path().join("ducha-data/ducha.db").exists());
+    }
+
+    // An account made from the command line, password on standard input.
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "li.na",
+            "--role",
+            "inspector",
+            "--unit",
+            "331102",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "wang",
+            "--role",
+            "inspector",
+            "--unit",
+            "331102",
+        ],
+        "short\n",
+    )
+    .await;
+    assert!(!ok && err.contains("at least 10 characters"), "{err}");
+
+    let client = Client::connect(url.clone()).await.unwrap();
+    client.login("li.na", PASSWORD).await.unwrap();
+    let rec = client
+        .checks()
+        .create_check_record(create(site_check("331102", 1_790_000_000)))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    terminate(server).await;
+
+    let (server, url) = serve(dir.path(), &db).await;
+    let client = Client::connect(url).await.unwrap();
+    client.login("li.na", PASSWORD).await.unwrap();
+    let got = client
+        .checks()
+        .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(got, rec);
+    terminate(server).await;
+}
+
+#[tokio::test]
+async fn tokens_minted_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let (server, url) = serve(dir.path(), &db).await;
+    let (ok, token, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "token",
+            "issue",
+            "--subject",
+            "city-dashboard",
+            "--role",
+            "viewer",
+            "--all-units",
+            "--ttl",
+            "30d",
+        ],
+        "",
+    )
+    .await;
+    assert!(ok, "{err}");
+    let jti = err
+        .lines()
+        .find_map(|l| l.strip_prefix("token id "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token id in {err}"))
+        .to_string();
+    let app = Client::builder(url.clone())
+        .token(token.trim())
+        .connect()
+        .await
+        .unwrap();
+    let me = app
+        .auth()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(me.subject, "city-dashboard");
+    let left = me.expire_time.unwrap().seconds - chrono::Utc::now().timestamp();
+    assert!((29 * 86400..=30 * 86400).contains(&left), "{left}");
+
+    let (ok, _, err) = run(dir.path(), &db, &["token", "revoke", "--id", &jti], "").await;
+    assert!(ok, "{err}");
+    let e = app.auth().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "token",
+            "issue",
+            "--subject",
+            "x",
+            "--role",
+            "root",
+            "--all-units",
+        ],
+        "",
+    )
+    .await;
+    assert!(!ok && err.contains("unknown role"), "{err}");
+    terminate(server).await;
+}
+
+#[tokio::test]
+async fn serve_help_lists_every_setting() {
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "DUCHA_DATA_DIR",
+        "DUCHA_LISTEN_ADDR",
+        "DUCHA_DATABASE_URL",
+        "DUCHA_S3_ENDPOINT",
+        "DUCHA_S3_BUCKET",
+        "DUCHA_S3_REGION",
+        "DUCHA_S3_ACCESS_KEY_ID",
+        "DUCHA_S3_SECRET_ACCESS_KEY",
+        "DUCHA_S3_PATH_STYLE",
+        "DUCHA_REFLECTION",
+        "DUCHA_CONFIG",
+    ] {
+        assert!(help.contains(var), "{var} missing from serve --help");
+    }
+}

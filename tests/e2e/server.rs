@@ -1,0 +1,172 @@
+//! Health, reflection, gRPC-Web and restarts of an in-process server.
+
+use ducha::domain::access::Role;
+use ducha_sdk::pb;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::support::{self, create, site_check};
+
+pub async fn health(url: &str, service: &str) -> ServingStatus {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let r = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    ServingStatus::try_from(r.status).unwrap()
+}
+
+/// Service names listed by reflection, over v1 and over v1alpha.
+pub async fn reflected_services(url: &str) -> (Vec<String>, Vec<String>) {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let req = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut s = v1::server_reflection_client::ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(l)) =
+        s.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list from v1")
+    };
+    let v1_names = l.service.into_iter().map(|s| s.name).collect();
+    let req = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut s = v1alpha::server_reflection_client::ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(l)) =
+        s.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no list from v1alpha")
+    };
+    (v1_names, l.service.into_iter().map(|s| s.name).collect())
+}
+
+#[tokio::test]
+async fn health_and_reflection_are_served() {
+    let srv = support::spawn().await;
+    assert_eq!(health(&srv.url, "").await, ServingStatus::Serving);
+    assert_eq!(
+        health(&srv.url, "ducha.v1.CheckService").await,
+        ServingStatus::Serving
+    );
+    let (v1, v1alpha) = reflected_services(&srv.url).await;
+    for names in [&v1, &v1alpha] {
+        for s in [
+            "ducha.v1.AuthService",
+            "ducha.v1.UnitService",
+            "ducha.v1.CheckService",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(names.iter().any(|n| n == s), "{s} missing from {names:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn reflection_can_be_turned_off() {
+    let srv = support::spawn_with(|l| l.reflection = Some(false)).await;
+    let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let req = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let e =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([req]))
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn grpc_web_over_http1() {
+    let srv = support::spawn().await;
+    let addr = srv.url.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // An empty HealthCheckRequest in a gRPC-Web frame: flag 0, length 0.
+    let body = [0u8, 0, 0, 0, 0];
+    let head = format!(
+        "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/grpc-web+proto\r\nx-grpc-web: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    sock.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("application/grpc-web"), "{text}");
+    // Data frame with HealthCheckResponse{status: SERVING}, then trailers.
+    assert!(
+        answer.windows(7).any(|w| w == [0, 0, 0, 0, 2, 8, 1]),
+        "{answer:?}"
+    );
+    assert!(text.contains("grpc-status:0"), "{text}");
+}
+
+#[tokio::test]
+async fn restart_keeps_records_and_sessions() {
+    let srv = support::spawn().await;
+    let (inspector, _) = srv.user(Role::Inspector, &["331102"]).await;
+    let rec = inspector
+        .checks()
+        .create_check_record(create(site_check("331102", 1_790_000_000)))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    let token = inspector.access_token().await.unwrap();
+
+    let srv = srv.restart().await;
+    let again = ducha_sdk::Client::builder(srv.url.clone())
+        .token(token)
+        .connect()
+        .await
+        .unwrap();
+    let got = again
+        .checks()
+        .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(got, rec);
+}
