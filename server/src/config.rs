@@ -78,6 +78,13 @@ pub struct SettingsLayer {
     /// [default: none]
     #[arg(long, env = "DUCHA_GRPC_WEB_ORIGINS", value_delimiter = ',')]
     pub grpc_web_origins: Option<Vec<String>>,
+    /// PEM certificate chain to serve TLS with; plain HTTP/2 when unset
+    /// (TLS then ends at the load balancer)
+    #[arg(long, env = "DUCHA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the TLS certificate
+    #[arg(long, env = "DUCHA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "DUCHA_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -105,7 +112,8 @@ impl SettingsLayer {
         overlay!(self, top; data_dir, listen_addr, database_url, database_max_connections,
             s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
-            max_message_bytes, shutdown_grace, grpc_web_origins, log_format, trusted_issuers);
+            max_message_bytes, shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
+            trusted_issuers);
         self
     }
 }
@@ -148,6 +156,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
+    /// Certificate chain and key files, when the server speaks TLS itself.
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub log_format: LogFormat,
     pub trusted_issuers: Vec<TrustedIssuer>,
 }
@@ -205,6 +215,11 @@ impl Settings {
             max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),
+            tls: match (l.tls_cert, l.tls_key) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => bail!("tls_cert and tls_key go together"),
+            },
             log_format,
             trusted_issuers: l.trusted_issuers.unwrap_or_default(),
             data_dir,

@@ -120,7 +120,17 @@ pub async fn serve(
         .on_failure(DefaultOnFailure::new().level(Level::INFO));
 
     let addr = listener.local_addr()?;
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &settings.tls {
+        let read = |p: &std::path::PathBuf| {
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))
+        };
+        let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .context("TLS settings")?;
+    }
+    let router = builder
         .accept_http1(true)
         .layer(trace)
         .layer(option_layer(cors(&settings.grpc_web_origins)?))
@@ -145,6 +155,7 @@ pub async fn serve(
         %addr,
         database = app.store.backend(),
         object_store = app.blobs.kind(),
+        tls = settings.tls.is_some(),
         "ducha serving gRPC and gRPC-Web"
     );
     let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);

@@ -146,6 +146,62 @@ async fn serve_in_an_empty_folder_then_restart() {
 
     let client = Client::connect(url.clone()).await.unwrap();
     client.login("li.na", PASSWORD).await.unwrap();
+
+    // A new password ends the old sessions; disabling ends the account.
+    let newer = "a new and longer password";
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &["user", "passwd", "--username", "li.na"],
+        &format!("{newer}\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let e = client
+        .auth()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        tonic::Code::Unauthenticated,
+        "session survived a password change"
+    );
+    assert!(client.login("li.na", PASSWORD).await.is_err());
+    client.login("li.na", newer).await.unwrap();
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "gone",
+            "--role",
+            "viewer",
+            "--all-units",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &["user", "disable", "--username", "gone"],
+        "",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        Client::connect(url.clone())
+            .await
+            .unwrap()
+            .login("gone", PASSWORD)
+            .await
+            .is_err()
+    );
+
     let rec = client
         .checks()
         .create_check_record(create(site_check("331102", 1_790_000_000)))
@@ -158,7 +214,7 @@ async fn serve_in_an_empty_folder_then_restart() {
 
     let (server, url) = serve(dir.path(), &db).await;
     let client = Client::connect(url).await.unwrap();
-    client.login("li.na", PASSWORD).await.unwrap();
+    client.login("li.na", newer).await.unwrap();
     let got = client
         .checks()
         .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
@@ -261,4 +317,47 @@ async fn serve_help_lists_every_setting() {
     ] {
         assert!(help.contains(var), "{var} missing from serve --help");
     }
+}
+
+#[tokio::test]
+async fn environment_wins_over_the_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    std::fs::write(
+        dir.path().join("ducha.toml"),
+        "data_dir = \"from-file\"\nlisten_addr = \"127.0.0.1:1\"\nsigning_key = \"file-key.pem\"\n",
+    )
+    .unwrap();
+    let out = ducha(dir.path(), &db)
+        .args(["migrate", "--config", "ducha.toml"])
+        .env("DUCHA_DATA_DIR", "from-env")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("from-env").is_dir(),
+        "environment did not win"
+    );
+    assert!(!dir.path().join("from-file").exists());
+    assert!(
+        dir.path().join("file-key.pem").exists(),
+        "a setting only in the file was ignored"
+    );
+
+    std::fs::write(dir.path().join("bad.toml"), "data_dri = \"typo\"\n").unwrap();
+    let out = ducha(dir.path(), &db)
+        .args(["migrate", "--config", "bad.toml"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("data_dri"),
+        "unknown keys are named"
+    );
 }

@@ -5,6 +5,7 @@ mod auth;
 mod blob;
 mod checks;
 mod cli;
+mod sdk;
 mod server;
 mod support;
 mod units;

@@ -170,3 +170,40 @@ async fn restart_keeps_records_and_sessions() {
         .unwrap();
     assert_eq!(got, rec);
 }
+
+#[tokio::test]
+async fn shutdown_serves_calls_in_flight_then_stops() {
+    let mut srv = support::spawn_with(|l| l.shutdown_grace = Some("1s".into())).await;
+    let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    // A health watch is a call that stays in flight until the server goes.
+    let mut watch = HealthClient::new(channel)
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let status =
+        |m: tonic_health::pb::HealthCheckResponse| ServingStatus::try_from(m.status).unwrap();
+    assert_eq!(
+        status(watch.message().await.unwrap().unwrap()),
+        ServingStatus::Serving
+    );
+
+    srv.begin_stop();
+    // The call in flight is still served while the server drains: it is
+    // told the server is going away.
+    assert_eq!(
+        status(watch.message().await.unwrap().unwrap()),
+        ServingStatus::NotServing
+    );
+    // The server stops by itself once the grace is over, and then refuses
+    // connections.
+    srv.stopped().await;
+    let addr = srv.url.trim_start_matches("http://").to_string();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}

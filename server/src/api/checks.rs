@@ -143,27 +143,20 @@ fn filter_in(r: &pb::ListCheckRecordsRequest) -> Result<CheckFilter, Error> {
     let kind = kind_in(r.kind).optional("kind", &mut v);
     let started_from = time_in(r.start_time_from.as_ref()).optional("start_time_from", &mut v);
     let started_before = time_in(r.start_time_to.as_ref()).optional("start_time_to", &mut v);
-    if let (Some(a), Some(b)) = (started_from, started_before)
-        && b < a
-    {
-        v.add("start_time_to", "must not be before start_time_from");
-    }
-    let bounding_box = r.bounding_box.as_ref().map(bounding_box_in);
-    if let Some(b) = &bounding_box {
-        b.validate("bounding_box", &mut v);
-    }
-    v.finish()?;
     let mut units = r.unit_codes.clone();
     units.sort();
     units.dedup();
-    Ok(CheckFilter {
+    let filter = CheckFilter {
         unit_codes: (!units.is_empty()).then_some(units),
         campaign_id,
         kind,
         started_from,
         started_before,
-        bounding_box,
-    })
+        bounding_box: r.bounding_box.as_ref().map(bounding_box_in),
+    };
+    filter.validate(&mut v);
+    v.finish()?;
+    Ok(filter)
 }
 
 #[tonic::async_trait]

@@ -21,6 +21,8 @@ use crate::store::{RefreshUse, User, time_now};
 const FREE_FAILURES: i64 = 5;
 /// The longest a username is locked after repeated failures.
 const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+/// Failures older than this no longer count.
+const FAILURE_MEMORY: Duration = Duration::from_secs(60 * 60);
 const BAD_LOGIN: &str = "invalid username or password";
 
 #[derive(Debug, Clone)]
@@ -89,7 +91,10 @@ impl App {
         let user = match user {
             Some(u) if matches && !u.disabled => u,
             _ => {
-                let n = self.store.record_login_failure(&username, now).await?;
+                let n = self
+                    .store
+                    .record_login_failure(&username, now, delta(FAILURE_MEMORY))
+                    .await?;
                 if let Some(lock) = lock_for(n) {
                     self.store.lock_login(&username, now + delta(lock)).await?;
                 }
@@ -183,8 +188,8 @@ impl App {
             sub: user.username.clone(),
             aud: self.keys.audience().to_string(),
             exp: access_expires_at.timestamp(),
-            nbf: now.timestamp(),
-            iat: now.timestamp(),
+            nbf: Some(now.timestamp()),
+            iat: Some(now.timestamp()),
             jti: Uuid::now_v7().to_string(),
             role: user.role.clone(),
             units: user.unit_codes.clone(),
@@ -276,8 +281,8 @@ impl App {
             sub: subject.to_string(),
             aud: self.keys.audience().to_string(),
             exp: expires_at.timestamp(),
-            nbf: now.timestamp(),
-            iat: now.timestamp(),
+            nbf: Some(now.timestamp()),
+            iat: Some(now.timestamp()),
             jti: jti.clone(),
             role: role.as_str().to_string(),
             units: scope.to_claim(),

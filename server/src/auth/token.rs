@@ -22,8 +22,12 @@ pub struct AccessClaims {
     pub sub: String,
     pub aud: String,
     pub exp: i64,
-    pub nbf: i64,
-    pub iat: i64,
+    /// Optional in tokens of external issuers, like `iat` and `jti`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default)]
     pub jti: String,
     /// One of the role names (`inspector`, `unit_liaison`, ...).
     pub role: String,

@@ -407,6 +407,21 @@ pub struct CheckFilter {
     pub bounding_box: Option<BoundingBox>,
 }
 
+impl CheckFilter {
+    /// Checks the time range and the box; field names are the list
+    /// request's.
+    pub fn validate(&self, v: &mut Violations) {
+        if let (Some(a), Some(b)) = (self.started_from, self.started_before)
+            && b < a
+        {
+            v.add("start_time_to", "must not be before start_time_from");
+        }
+        if let Some(b) = &self.bounding_box {
+            b.validate("bounding_box", v);
+        }
+    }
+}
+
 fn ser_bbox<S: serde::Serializer>(b: &Option<BoundingBox>, s: S) -> Result<S::Ok, S::Error> {
     b.map(|b| {
         (

@@ -91,22 +91,13 @@ impl TryFrom<CheckRow> for StoredCheck {
     }
 }
 
-impl Store {
-    /// Inserts a new record. Returns false, writing nothing, when its id or
-    /// its creator's request id is already taken.
-    pub async fn insert_check(&self, rec: &CheckRecord, request_id: Option<&str>) -> Result<bool> {
-        let c = &rec.content;
+/// Binds $1 to $22 of an insert or update: the id, the content with its
+/// WGS-84 position, and the last change.
+macro_rules! bind_record {
+    ($query:expr, $rec:expr) => {{
+        let (rec, c) = ($rec, &$rec.content);
         let wgs = c.location_wgs84();
-        let r = on_pool!(&self.db, |p| {
-            sqlx::query(
-                "INSERT INTO check_records (id, kind, unit_code, campaign_id, subject_name, credit_code,
-                    address, latitude, longitude, accuracy_m, altitude_m, datum, wgs84_latitude,
-                    wgs84_longitude, started_at, ended_at, inspectors, checklist, narrative,
-                    received_at, created_by, updated_at, updated_by, version, content_digest, request_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25, $26)
-                 ON CONFLICT DO NOTHING",
-            )
+        $query
             .bind(rec.id)
             .bind(c.kind.as_str())
             .bind(&c.unit_code)
@@ -126,12 +117,33 @@ impl Store {
             .bind(Json(&c.inspectors))
             .bind(Json(&c.checklist))
             .bind(&c.narrative)
-            .bind(Ts(rec.received_at))
-            .bind(&rec.created_by)
             .bind(Ts(rec.updated_at))
             .bind(&rec.updated_by)
             .bind(rec.version)
-            .bind(c.digest())
+    }};
+}
+
+impl Store {
+    /// Inserts a new record. Returns false, writing nothing, when its id or
+    /// its creator's request id is already taken.
+    pub async fn insert_check(&self, rec: &CheckRecord, request_id: Option<&str>) -> Result<bool> {
+        let r = on_pool!(&self.db, |p| {
+            bind_record!(
+                sqlx::query(
+                    "INSERT INTO check_records (id, kind, unit_code, campaign_id, subject_name,
+                        credit_code, address, latitude, longitude, accuracy_m, altitude_m, datum,
+                        wgs84_latitude, wgs84_longitude, started_at, ended_at, inspectors, checklist,
+                        narrative, updated_at, updated_by, version, received_at, created_by,
+                        content_digest, request_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+                     ON CONFLICT DO NOTHING",
+                ),
+                rec
+            )
+            .bind(Ts(rec.received_at))
+            .bind(&rec.created_by)
+            .bind(rec.content.digest())
             .bind(request_id)
             .execute(p)
             .await
@@ -172,38 +184,19 @@ impl Store {
     /// Writes `rec` over the stored version `rec.version - 1`. Returns false,
     /// writing nothing, when another update got there first.
     pub async fn update_check(&self, rec: &CheckRecord) -> Result<bool> {
-        let c = &rec.content;
-        let wgs = c.location_wgs84();
         let r = on_pool!(&self.db, |p| {
-            sqlx::query(
-                "UPDATE check_records SET kind = $2, campaign_id = $3, subject_name = $4,
-                    credit_code = $5, address = $6, latitude = $7, longitude = $8, accuracy_m = $9,
-                    altitude_m = $10, datum = $11, wgs84_latitude = $12, wgs84_longitude = $13,
-                    started_at = $14, ended_at = $15, inspectors = $16, checklist = $17,
-                    narrative = $18, updated_at = $19, updated_by = $20, version = $21
-                 WHERE id = $1 AND version = $22",
+            bind_record!(
+                sqlx::query(
+                    "UPDATE check_records SET kind = $2, campaign_id = $4, subject_name = $5,
+                        credit_code = $6, address = $7, latitude = $8, longitude = $9,
+                        accuracy_m = $10, altitude_m = $11, datum = $12, wgs84_latitude = $13,
+                        wgs84_longitude = $14, started_at = $15, ended_at = $16, inspectors = $17,
+                        checklist = $18, narrative = $19, updated_at = $20, updated_by = $21,
+                        version = $22
+                     WHERE id = $1 AND unit_code = $3 AND version = $23",
+                ),
+                rec
             )
-            .bind(rec.id)
-            .bind(c.kind.as_str())
-            .bind(c.campaign_id)
-            .bind(&c.subject_name)
-            .bind(&c.credit_code)
-            .bind(&c.address)
-            .bind(c.location.map(|l| l.latitude))
-            .bind(c.location.map(|l| l.longitude))
-            .bind(c.location.map(|l| l.accuracy_m))
-            .bind(c.location.and_then(|l| l.altitude_m))
-            .bind(c.location.map(|l| l.datum.as_str()))
-            .bind(wgs.map(|w| w.latitude))
-            .bind(wgs.map(|w| w.longitude))
-            .bind(Ts(c.started_at))
-            .bind(c.ended_at.map(Ts))
-            .bind(Json(&c.inspectors))
-            .bind(Json(&c.checklist))
-            .bind(&c.narrative)
-            .bind(Ts(rec.updated_at))
-            .bind(&rec.updated_by)
-            .bind(rec.version)
             .bind(rec.version - 1)
             .execute(p)
             .await

@@ -124,17 +124,26 @@ impl Store {
         Ok(row.and_then(|(t,)| t).map(|t| t.0))
     }
 
-    /// Counts a failed login and returns the number of failures in a row.
-    pub async fn record_login_failure(&self, username: &str, now: DateTime<Utc>) -> Result<i64> {
+    /// Counts a failed login and returns the number of failures in a row;
+    /// the count starts again after `quiet` without failures.
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        quiet: chrono::TimeDelta,
+    ) -> Result<i64> {
         let (n,): (i64,) = on_pool!(&self.db, |p| {
             sqlx::query_as(
                 "INSERT INTO login_failures (username, failures, last_failure_at) VALUES ($1, 1, $2)
                  ON CONFLICT (username) DO UPDATE
-                 SET failures = login_failures.failures + 1, last_failure_at = $2
+                 SET failures = CASE WHEN login_failures.last_failure_at < $3 THEN 1
+                                     ELSE login_failures.failures + 1 END,
+                     last_failure_at = $2
                  RETURNING failures",
             )
             .bind(username)
             .bind(Ts(now))
+            .bind(Ts(now - quiet))
             .fetch_one(p)
             .await
         })?;

@@ -161,9 +161,19 @@ async fn start(settings: Settings, dir: Arc<TempDir>, db: Arc<TestDb>) -> TestSe
 impl TestServer {
     /// Stops the server and waits until it has finished.
     pub async fn stop(&mut self) {
+        self.begin_stop();
+        self.stopped().await;
+    }
+
+    /// Asks the server to stop, as SIGTERM does, without waiting.
+    pub fn begin_stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn stopped(&mut self) {
         if let Some(t) = self.task.take() {
             t.await
                 .expect("server task")
