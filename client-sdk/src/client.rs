@@ -4,6 +4,7 @@ use std::time::Duration;
 use ducha_proto::v1 as pb;
 use ducha_proto::v1::auth_service_client::AuthServiceClient;
 use ducha_proto::v1::check_service_client::CheckServiceClient;
+use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
 use ducha_proto::v1::unit_service_client::UnitServiceClient;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -150,6 +151,12 @@ impl Client {
 
     pub fn checks(&self) -> CheckServiceClient<AuthChannel> {
         CheckServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn evidence(&self) -> EvidenceServiceClient<AuthChannel> {
+        EvidenceServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

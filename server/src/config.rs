@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::TrustedIssuer;
+use crate::domain::evidence::UploadLimits;
 
 /// One layer of settings; every field optional so layers can be merged.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -71,6 +72,18 @@ pub struct SettingsLayer {
     /// Largest request message accepted, in bytes [default: 4194304]
     #[arg(long, env = "DUCHA_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
+    /// Largest evidence file accepted, in bytes [default: 52428800]
+    #[arg(long, env = "DUCHA_UPLOAD_MAX_BYTES")]
+    pub upload_max_bytes: Option<i64>,
+    /// Largest chunk of an upload in one message, in bytes [default: 4194304]
+    #[arg(long, env = "DUCHA_UPLOAD_CHUNK_BYTES")]
+    pub upload_chunk_bytes: Option<i64>,
+    /// Unfinished uploads one user may have open at once [default: 20]
+    #[arg(long, env = "DUCHA_UPLOADS_OPEN_PER_USER")]
+    pub uploads_open_per_user: Option<i64>,
+    /// Time an upload may stay unfinished before it is cleaned up [default: 7d]
+    #[arg(long, env = "DUCHA_UPLOAD_TTL")]
+    pub upload_ttl: Option<String>,
     /// Time in-flight calls get to finish on shutdown [default: 30s]
     #[arg(long, env = "DUCHA_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -112,7 +125,8 @@ impl SettingsLayer {
         overlay!(self, top; data_dir, listen_addr, database_url, database_max_connections,
             s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
-            max_message_bytes, shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
+            max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
+            shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
             trusted_issuers);
         self
     }
@@ -154,6 +168,7 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub max_message_bytes: usize,
+    pub uploads: UploadLimits,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
     /// Certificate chain and key files, when the server speaks TLS itself.
@@ -166,6 +181,13 @@ fn duration(name: &str, value: Option<String>, default: &str) -> anyhow::Result<
     let v = value.unwrap_or_else(|| default.to_string());
     humantime::parse_duration(&v)
         .with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
+}
+
+fn positive(name: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64> {
+    match value.unwrap_or(default) {
+        n if n > 0 => Ok(n),
+        n => bail!("{name}: must be positive, got {n}"),
+    }
 }
 
 impl Settings {
@@ -213,6 +235,16 @@ impl Settings {
             access_token_ttl,
             refresh_token_ttl: duration("refresh_token_ttl", l.refresh_token_ttl, "30d")?,
             max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),
+            uploads: UploadLimits {
+                max_file_bytes: positive("upload_max_bytes", l.upload_max_bytes, 50 * 1024 * 1024)?,
+                max_chunk_bytes: positive(
+                    "upload_chunk_bytes",
+                    l.upload_chunk_bytes,
+                    4 * 1024 * 1024,
+                )?,
+                max_open_per_user: positive("uploads_open_per_user", l.uploads_open_per_user, 20)?,
+                ttl: duration("upload_ttl", l.upload_ttl, "7d")?,
+            },
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),
             tls: match (l.tls_cert, l.tls_key) {

@@ -24,6 +24,9 @@ pub enum Error {
     /// A concurrent change won: the caller must re-read and retry.
     #[error("{0}")]
     Aborted(String),
+    /// A chunk was sent past what the server holds of an upload.
+    #[error("the server holds {committed} bytes of this upload; send from there")]
+    UploadOffset { committed: i64 },
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]

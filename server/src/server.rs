@@ -54,6 +54,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         keys: Arc::new(keys),
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
+        uploads: settings.uploads,
     })
 }
 
@@ -94,6 +95,7 @@ pub async fn serve(
         "ducha.v1.AuthService",
         "ducha.v1.UnitService",
         "ducha.v1.CheckService",
+        "ducha.v1.EvidenceService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -140,8 +142,10 @@ pub async fn serve(
         .add_optional_service(reflection_v1alpha)
         .add_service(services.auth)
         .add_service(services.units)
-        .add_service(services.checks);
+        .add_service(services.checks)
+        .add_service(services.evidence);
 
+    let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
@@ -166,9 +170,24 @@ pub async fn serve(
             tracing::warn!(?grace, "calls still in flight after the shutdown grace; stopping anyway");
         }
     }
+    sweeper.abort();
     app.store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes expired uploads now and then. Every replica may run it: the
+/// work is idempotent.
+async fn sweep_expired_uploads(app: App) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+    loop {
+        every.tick().await;
+        match app.clean_expired_uploads(crate::store::time_now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
+            Err(e) => tracing::warn!(error = %e, "removing expired uploads failed"),
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -5,6 +5,7 @@ mod auth;
 mod blob;
 mod checks;
 mod cli;
+mod evidence;
 mod sdk;
 mod server;
 mod support;

@@ -7,8 +7,9 @@ use super::caller;
 use super::convert::{bounding_box_in, datum_in, datum_out, enum_in, time_in, time_out};
 use crate::app::App;
 use crate::domain::check::{
-    CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult, LocationDraft,
+    CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult,
 };
+use crate::domain::geo::LocationDraft;
 use crate::domain::validate::{Input, Violations};
 use crate::error::Error;
 

@@ -4,11 +4,13 @@
 mod auth;
 mod checks;
 pub mod convert;
+mod evidence;
 mod status;
 mod units;
 
 use ducha_proto::v1::auth_service_server::AuthServiceServer;
 use ducha_proto::v1::check_service_server::CheckServiceServer;
+use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::unit_service_server::UnitServiceServer;
 use tonic::Request;
 
@@ -36,6 +38,7 @@ pub struct Services {
     pub auth: AuthServiceServer<auth::Auth>,
     pub units: UnitServiceServer<units::Units>,
     pub checks: CheckServiceServer<checks::Checks>,
+    pub evidence: EvidenceServiceServer<evidence::Evidences>,
 }
 
 impl Services {
@@ -45,8 +48,13 @@ impl Services {
                 .max_decoding_message_size(max_message_bytes),
             units: UnitServiceServer::new(units::Units { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
-            checks: CheckServiceServer::new(checks::Checks { app })
+            checks: CheckServiceServer::new(checks::Checks { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
+            // A chunk of the largest allowed size, plus its envelope.
+            evidence: EvidenceServiceServer::new(evidence::Evidences { app: app.clone() })
+                .max_decoding_message_size(
+                    max_message_bytes.max(app.uploads.max_chunk_bytes as usize + 64 * 1024),
+                ),
         }
     }
 }

@@ -20,6 +20,14 @@ impl From<Error> for Status {
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::Aborted(m) => Status::aborted(m),
+            e @ Error::UploadOffset { committed } => {
+                let details = ErrorDetails::with_error_info(
+                    "UPLOAD_OFFSET_MISMATCH",
+                    "ducha.v1",
+                    [("committed_offset".to_string(), committed.to_string())],
+                );
+                Status::with_error_details(Code::Aborted, e.to_string(), details)
+            }
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::Unauthenticated(m) => Status::unauthenticated(m),
             Error::ResourceExhausted {

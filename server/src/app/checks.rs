@@ -53,21 +53,8 @@ impl App {
                 content.unit_code
             )));
         }
-        match self.store.get_unit(&content.unit_code).await? {
-            None => {
-                return Err(Error::invalid(
-                    "check_record.unit_code",
-                    "no unit has this code",
-                ));
-            }
-            Some(u) if !u.active => {
-                return Err(Error::FailedPrecondition(format!(
-                    "unit {} is deactivated and takes no new records",
-                    u.code
-                )));
-            }
-            Some(_) => {}
-        }
+        self.active_unit(&content.unit_code, "check_record.unit_code")
+            .await?;
         let digest = content.digest();
         if let Some(rid) = request_id
             && let Some(prior) = self
@@ -217,6 +204,21 @@ impl App {
         }
         tracing::info!(actor = %caller.subject, id = %id, version = updated.version, "check record updated");
         Ok(updated)
+    }
+}
+
+impl App {
+    /// A unit that exists and takes new records; `field` names it in the
+    /// request.
+    pub(super) async fn active_unit(&self, code: &str, field: &str) -> Result<()> {
+        match self.store.get_unit(code).await? {
+            None => Err(Error::invalid(field, "no unit has this code")),
+            Some(u) if !u.active => Err(Error::FailedPrecondition(format!(
+                "unit {} is deactivated and takes no new records",
+                u.code
+            ))),
+            Some(_) => Ok(()),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod checks;
+mod evidence;
 mod sessions;
 mod units;
 
@@ -11,11 +12,13 @@ use std::time::Duration;
 
 pub use accounts::NewUser;
 pub use checks::Page;
+pub use evidence::{Begun, Chunk};
 pub use sessions::{IssuedServiceToken, TokenPair};
 
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
 use crate::domain::access::Role;
+use crate::domain::evidence::UploadLimits;
 use crate::store::Store;
 
 /// Everything a use case needs; cheap to clone.
@@ -26,6 +29,7 @@ pub struct App {
     pub keys: Arc<KeyRing>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub uploads: UploadLimits,
 }
 
 /// Every role: for calls any signed-in caller may make.

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use secrecy::ExposeSecret;
 
 use crate::config::ObjectStoreSettings;
@@ -89,11 +90,101 @@ impl BlobStore {
         }
     }
 
+    /// The first `len` bytes of an object (fewer if it is shorter).
+    pub async fn head_bytes(&self, key: &str, len: u64) -> Result<Bytes> {
+        let path = ObjectPath::from(key);
+        let size = self
+            .inner
+            .head(&path)
+            .await
+            .map_err(|e| store_err(e, key))?
+            .size;
+        self.inner
+            .get_range(&path, 0..len.min(size))
+            .await
+            .map_err(|e| store_err(e, key))
+    }
+
+    /// The object's bytes as they stream in.
+    pub async fn stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let r = self
+            .inner
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(|e| store_err(e, key))?;
+        let key = key.to_string();
+        Ok(r.into_stream().map_err(move |e| store_err(e, &key)).boxed())
+    }
+
+    /// Copies `from` to `to` unless `to` exists. Objects here are
+    /// content-addressed, so an existing `to` already holds these bytes.
+    pub async fn copy_new(&self, from: &str, to: &str) -> Result<()> {
+        let (src, dst) = (ObjectPath::from(from), ObjectPath::from(to));
+        if self.kind == "local" {
+            return match self.inner.copy_if_not_exists(&src, &dst).await {
+                Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+                Err(e) => Err(store_err(e, to)),
+            };
+        }
+        // S3 offers create-only copies only with vendor extensions; a copy
+        // racing this one writes the same verified bytes.
+        match self.inner.head(&dst).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => self
+                .inner
+                .copy(&src, &dst)
+                .await
+                .map_err(|e| store_err(e, to)),
+            Err(e) => Err(store_err(e, to)),
+        }
+    }
+
+    /// Writes the concatenation of `parts` to `to` in bounded memory and
+    /// returns the hex SHA-256 of what was written.
+    pub async fn concat(&self, parts: &[String], to: &str) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        let upload = self
+            .inner
+            .put_multipart(&ObjectPath::from(to))
+            .await
+            .map_err(|e| store_err(e, to))?;
+        let mut w = WriteMultipart::new(upload);
+        for part in parts {
+            let mut s = self.stream(part).await?;
+            while let Some(chunk) = s.next().await {
+                let chunk = chunk?;
+                hash.update(&chunk);
+                w.wait_for_capacity(4).await.map_err(|e| store_err(e, to))?;
+                w.put(chunk);
+            }
+        }
+        w.finish().await.map_err(|e| store_err(e, to))?;
+        Ok(hex::encode(hash.finalize()))
+    }
+
+    /// Deletes an object; a missing one is not an error.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.inner.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_err(e, key)),
+        }
+    }
+
     /// Whether the store answers: a lookup of a key that need not exist.
     pub async fn probe(&self) -> Result<()> {
         match self.inner.head(&ObjectPath::from("health/probe")).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Error::Unavailable(format!("object store: {e}"))),
         }
+    }
+}
+
+fn store_err(e: object_store::Error, key: &str) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            Error::Internal(anyhow::anyhow!("object {key} is missing"))
+        }
+        e => Error::Internal(anyhow::Error::new(e).context(format!("object store, {key}"))),
     }
 }

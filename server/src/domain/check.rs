@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::credit_code;
-use super::geo::{BoundingBox, Datum, Location, Wgs84};
+use super::geo::{BoundingBox, Location, LocationDraft, Wgs84};
 use super::validate::{Input, Violations};
 use crate::error::{Error, Result};
 
@@ -149,15 +149,6 @@ impl CheckRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct LocationDraft {
-    pub latitude: f64,
-    pub longitude: f64,
-    pub accuracy_m: f64,
-    pub altitude_m: Option<f64>,
-    pub datum: Input<Datum>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub struct ChecklistDraft {
     pub question: String,
     pub result: Input<ChecklistResult>,
@@ -231,18 +222,9 @@ impl CheckDraft {
         }
         v.max_chars(&format!("{P}.address"), &self.address, ADDRESS_MAX);
         let location_sent = self.location.is_some();
-        let location = self.location.and_then(|l| {
-            let datum = l.datum.required(&format!("{P}.location.datum"), &mut v)?;
-            let loc = Location {
-                latitude: l.latitude,
-                longitude: l.longitude,
-                accuracy_m: l.accuracy_m,
-                altitude_m: l.altitude_m,
-                datum,
-            };
-            loc.validate(&format!("{P}.location"), &mut v);
-            Some(loc)
-        });
+        let location = self
+            .location
+            .and_then(|l| l.validate(&format!("{P}.location"), &mut v));
         if kind == Some(CheckKind::SiteCheck) && !location_sent {
             v.add(format!("{P}.location"), "is required for a site check");
         }
@@ -370,13 +352,7 @@ impl From<&CheckContent> for CheckDraft {
             subject_name: c.subject_name.clone(),
             credit_code: c.credit_code.clone().unwrap_or_default(),
             address: c.address.clone(),
-            location: c.location.map(|l| LocationDraft {
-                latitude: l.latitude,
-                longitude: l.longitude,
-                accuracy_m: l.accuracy_m,
-                altitude_m: l.altitude_m,
-                datum: Input::Valid(l.datum),
-            }),
+            location: c.location.map(LocationDraft::from),
             start_time: Input::Valid(c.started_at),
             end_time: c.ended_at.into(),
             inspectors: c.inspectors.clone(),

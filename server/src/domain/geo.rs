@@ -4,9 +4,12 @@
 
 use std::f64::consts::PI;
 
-use super::validate::Violations;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::validate::{Input, Violations};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Datum {
     Wgs84,
     Gcj02,
@@ -33,7 +36,7 @@ impl Datum {
 }
 
 /// A point as the device reported it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -55,6 +58,46 @@ pub struct BoundingBox {
     pub min_longitude: f64,
     pub max_latitude: f64,
     pub max_longitude: f64,
+}
+
+/// A location as received, before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationDraft {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: f64,
+    pub altitude_m: Option<f64>,
+    pub datum: Input<Datum>,
+}
+
+impl LocationDraft {
+    /// The location, when every part of it is valid; `field` is its path
+    /// in the request.
+    pub fn validate(&self, field: &str, v: &mut Violations) -> Option<Location> {
+        let datum = self.datum.required(&format!("{field}.datum"), v)?;
+        let loc = Location {
+            latitude: self.latitude,
+            longitude: self.longitude,
+            accuracy_m: self.accuracy_m,
+            altitude_m: self.altitude_m,
+            datum,
+        };
+        let before = v.len();
+        loc.validate(field, v);
+        (v.len() == before).then_some(loc)
+    }
+}
+
+impl From<Location> for LocationDraft {
+    fn from(l: Location) -> Self {
+        LocationDraft {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            altitude_m: l.altitude_m,
+            datum: Input::Valid(l.datum),
+        }
+    }
 }
 
 impl Location {

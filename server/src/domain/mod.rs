@@ -4,6 +4,7 @@
 pub mod access;
 pub mod check;
 pub mod credit_code;
+pub mod evidence;
 pub mod geo;
 pub mod page;
 pub mod unit;

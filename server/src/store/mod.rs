@@ -3,6 +3,7 @@
 //! drivers accept, and run on whichever pool is open (see `on_pool!`).
 
 mod checks;
+mod evidence;
 mod time;
 mod tokens;
 mod units;
@@ -16,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use evidence::Segment;
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;
 pub use users::User;

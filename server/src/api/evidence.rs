@@ -1,0 +1,193 @@
+//! EvidenceService handlers.
+
+use std::pin::Pin;
+
+use ducha_proto::v1::{self as pb, evidence_service_server::EvidenceService};
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::caller;
+use super::convert::{datum_in, datum_out, time_in, time_out};
+use crate::app::{App, Begun, Chunk};
+use crate::domain::evidence::{Capture, Evidence, Upload, UploadDraft};
+use crate::domain::geo::LocationDraft;
+use crate::error::Error;
+
+pub struct Evidences {
+    pub app: App,
+}
+
+fn capture_out(c: Capture) -> pb::Capture {
+    pb::Capture {
+        location: c.location.map(|l| pb::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            altitude_m: l.altitude_m,
+            datum: datum_out(l.datum) as i32,
+        }),
+        device_time: c.device_time.and_then(time_out),
+        device_id: c.device_id,
+    }
+}
+
+fn evidence_out(e: Evidence) -> pb::Evidence {
+    pb::Evidence {
+        id: e.id.to_string(),
+        sha256: e.sha256,
+        size_bytes: e.size_bytes,
+        media_type: e.media_type,
+        declared_media_type: e.declared_media_type,
+        file_name: e.file_name,
+        unit_code: e.unit_code,
+        uploader: e.uploader,
+        capture: Some(capture_out(e.capture)),
+        create_time: time_out(e.created_at),
+    }
+}
+
+fn upload_out(u: Upload, max_chunk_bytes: i64) -> pb::Upload {
+    pb::Upload {
+        id: u.id.to_string(),
+        sha256: u.request.sha256,
+        size_bytes: u.request.size_bytes,
+        committed_offset: u.committed_offset,
+        max_chunk_bytes,
+        expire_time: time_out(u.expires_at),
+    }
+}
+
+fn draft_in(r: pb::BeginUploadRequest) -> UploadDraft {
+    let c = r.capture.unwrap_or_default();
+    UploadDraft {
+        unit_code: r.unit_code,
+        sha256: r.sha256,
+        size_bytes: r.size_bytes,
+        media_type: r.media_type,
+        file_name: r.file_name,
+        location: c.location.map(|l| LocationDraft {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            altitude_m: l.altitude_m,
+            datum: datum_in(l.datum),
+        }),
+        device_time: time_in(c.device_time.as_ref()),
+        device_id: c.device_id,
+    }
+}
+
+type Download = Pin<Box<dyn Stream<Item = Result<pb::DownloadEvidenceResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl EvidenceService for Evidences {
+    async fn begin_upload(
+        &self,
+        req: Request<pb::BeginUploadRequest>,
+    ) -> Result<Response<pb::BeginUploadResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let answer = match self
+            .app
+            .begin_upload(&c, draft_in(req.into_inner()))
+            .await?
+        {
+            Begun::Existing(e) => pb::BeginUploadResponse {
+                evidence: Some(evidence_out(e)),
+                upload: None,
+            },
+            Begun::Upload(u) => pb::BeginUploadResponse {
+                evidence: None,
+                upload: Some(upload_out(u, self.app.uploads.max_chunk_bytes)),
+            },
+        };
+        Ok(Response::new(answer))
+    }
+
+    async fn write_upload(
+        &self,
+        req: Request<Streaming<pb::WriteUploadRequest>>,
+    ) -> Result<Response<pb::WriteUploadResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let chunks = req.into_inner().map(|m| {
+            m.map(|m| Chunk {
+                upload_id: m.upload_id,
+                offset: m.offset,
+                data: m.data,
+                crc32c: m.crc32c,
+            })
+            .map_err(|s| Error::Unavailable(format!("the stream broke: {}", s.message())))
+        });
+        let committed_offset = self.app.write_upload(&c, chunks).await?;
+        Ok(Response::new(pb::WriteUploadResponse { committed_offset }))
+    }
+
+    async fn append_upload(
+        &self,
+        req: Request<pb::AppendUploadRequest>,
+    ) -> Result<Response<pb::AppendUploadResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let m = req.into_inner();
+        let chunk = Chunk {
+            upload_id: m.upload_id,
+            offset: m.offset,
+            data: m.data,
+            crc32c: m.crc32c,
+        };
+        let committed_offset = self.app.append_upload(&c, chunk).await?;
+        Ok(Response::new(pb::AppendUploadResponse { committed_offset }))
+    }
+
+    async fn get_upload_status(
+        &self,
+        req: Request<pb::GetUploadStatusRequest>,
+    ) -> Result<Response<pb::GetUploadStatusResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let u = self.app.upload_status(&c, &req.get_ref().upload_id).await?;
+        Ok(Response::new(pb::GetUploadStatusResponse {
+            upload: Some(upload_out(u, self.app.uploads.max_chunk_bytes)),
+        }))
+    }
+
+    async fn finish_upload(
+        &self,
+        req: Request<pb::FinishUploadRequest>,
+    ) -> Result<Response<pb::FinishUploadResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let e = self.app.finish_upload(&c, &req.get_ref().upload_id).await?;
+        Ok(Response::new(pb::FinishUploadResponse {
+            evidence: Some(evidence_out(e)),
+        }))
+    }
+
+    async fn get_evidence(
+        &self,
+        req: Request<pb::GetEvidenceRequest>,
+    ) -> Result<Response<pb::GetEvidenceResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let e = self.app.get_evidence(&c, &req.get_ref().id).await?;
+        Ok(Response::new(pb::GetEvidenceResponse {
+            evidence: Some(evidence_out(e)),
+        }))
+    }
+
+    type DownloadEvidenceStream = Download;
+
+    async fn download_evidence(
+        &self,
+        req: Request<pb::DownloadEvidenceRequest>,
+    ) -> Result<Response<Download>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let bytes = self.app.download_evidence(&c, &req.get_ref().id).await?;
+        let mut offset = 0i64;
+        let out = bytes.map(move |b| {
+            let b = b?;
+            let m = pb::DownloadEvidenceResponse {
+                offset,
+                data: b.clone(),
+            };
+            offset += b.len() as i64;
+            Ok(m)
+        });
+        Ok(Response::new(Box::pin(out)))
+    }
+}

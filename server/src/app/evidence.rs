@@ -1,0 +1,336 @@
+//! Evidence uploads: declared, sent in chunks that survive broken
+//! connections and restarts, verified, and stored once per content.
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{ANY_ROLE, App};
+use crate::domain::access::{Caller, Role, Scope};
+use crate::domain::evidence::{
+    self, Evidence, Placement, Upload, UploadDraft, check_crc32c, original_key, sniff_media_type,
+};
+use crate::error::{Error, Result};
+use crate::store::{Segment, time_now};
+
+const UPLOAD: &[Role] = &[
+    Role::Inspector,
+    Role::UnitLiaison,
+    Role::Verifier,
+    Role::PetitionOfficer,
+    Role::Supervisor,
+];
+const READ: &[Role] = ANY_ROLE;
+
+/// The answer to BeginUpload.
+pub enum Begun {
+    /// The caller's units already hold these bytes.
+    Existing(Evidence),
+    /// Send the bytes here.
+    Upload(Upload),
+}
+
+/// One message of bytes.
+pub struct Chunk {
+    pub upload_id: String,
+    pub offset: i64,
+    pub data: Bytes,
+    pub crc32c: u32,
+}
+
+fn parse_id(field: &str, s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| Error::invalid(field, "must be a UUID"))
+}
+
+impl App {
+    pub async fn begin_upload(&self, caller: &Caller, draft: UploadDraft) -> Result<Begun> {
+        caller.require(UPLOAD)?;
+        let req = draft.validate(&self.uploads)?;
+        if !caller.sees_unit(&req.unit_code) {
+            return Err(Error::PermissionDenied(format!(
+                "you may add evidence only for your own units, not {}",
+                req.unit_code
+            )));
+        }
+        self.active_unit(&req.unit_code, "unit_code").await?;
+        // Only the caller's own units are searched, so a hash never reveals
+        // that a photo exists elsewhere.
+        let mine: Option<Vec<String>> = match &caller.scope {
+            Scope::All => None,
+            Scope::Units(u) => Some(u.iter().cloned().collect()),
+        };
+        if let Some(e) = self
+            .store
+            .find_evidence(&req.sha256, mine.as_deref(), &req.unit_code)
+            .await?
+        {
+            return Ok(Begun::Existing(e));
+        }
+        let now = time_now();
+        let open = self.store.count_open_uploads(&caller.subject, now).await?;
+        if open >= self.uploads.max_open_per_user {
+            return Err(Error::ResourceExhausted {
+                message: format!(
+                    "you have {open} unfinished uploads, the most allowed; finish them or let them expire"
+                ),
+                retry_after: None,
+            });
+        }
+        let upload = Upload {
+            id: Uuid::now_v7(),
+            uploader: caller.subject.clone(),
+            request: req,
+            committed_offset: 0,
+            created_at: now,
+            expires_at: now
+                + chrono::TimeDelta::from_std(self.uploads.ttl).unwrap_or(chrono::TimeDelta::MAX),
+            evidence_id: None,
+        };
+        self.store.insert_upload(&upload).await?;
+        Ok(Begun::Upload(upload))
+    }
+
+    /// An upload of the caller's; anyone else's is NOT_FOUND.
+    async fn own_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        caller.require(UPLOAD)?;
+        let id = parse_id("upload_id", id)?;
+        let up = self
+            .store
+            .get_upload(id)
+            .await?
+            .filter(|u| u.uploader == caller.subject)
+            .ok_or_else(|| Error::NotFound(format!("upload {id}")))?;
+        if up.evidence_id.is_none() && up.expires_at <= time_now() {
+            return Err(Error::NotFound(format!("upload {id} (it expired)")));
+        }
+        Ok(up)
+    }
+
+    async fn open_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        let up = self.own_upload(caller, id).await?;
+        if up.evidence_id.is_some() {
+            return Err(Error::FailedPrecondition(format!(
+                "upload {} is already finished",
+                up.id
+            )));
+        }
+        Ok(up)
+    }
+
+    pub async fn upload_status(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        self.own_upload(caller, id).await
+    }
+
+    pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<i64> {
+        let up = self.open_upload(caller, &chunk.upload_id).await?;
+        check_crc32c(&chunk.data, chunk.crc32c)?;
+        self.store_chunk(&up, chunk.offset, chunk.data).await
+    }
+
+    /// Takes a stream of chunks, keeping them in segments of up to the chunk
+    /// limit. What arrived before a broken stream is kept.
+    pub async fn write_upload(
+        &self,
+        caller: &Caller,
+        mut chunks: impl Stream<Item = Result<Chunk>> + Unpin,
+    ) -> Result<i64> {
+        let first = match chunks.next().await {
+            Some(c) => c?,
+            None => return Err(Error::invalid("upload_id", "the stream sent no chunk")),
+        };
+        let mut up = self.open_upload(caller, &first.upload_id).await?;
+        let max = self.uploads.max_chunk_bytes as usize;
+        let mut buf = BytesMut::new();
+        let mut buf_start = first.offset;
+        let mut next = Some(Ok(first));
+        while let Some(item) = next {
+            let chunk = match item {
+                Ok(c) => c,
+                Err(e) => {
+                    // Keep what arrived intact before the break.
+                    if !buf.is_empty() {
+                        let _ = self.store_chunk(&up, buf_start, buf.split().freeze()).await;
+                    }
+                    return Err(e);
+                }
+            };
+            if !chunk.upload_id.is_empty() && chunk.upload_id != up.id.to_string() {
+                return Err(Error::invalid("upload_id", "one stream carries one upload"));
+            }
+            check_crc32c(&chunk.data, chunk.crc32c)?;
+            let contiguous = chunk.offset == buf_start + buf.len() as i64;
+            if !buf.is_empty() && (!contiguous || buf.len() + chunk.data.len() > max) {
+                up.committed_offset = self
+                    .store_chunk(&up, buf_start, buf.split().freeze())
+                    .await?;
+            }
+            if buf.is_empty() {
+                buf_start = chunk.offset;
+            }
+            buf.extend_from_slice(&chunk.data);
+            next = chunks.next().await;
+        }
+        if !buf.is_empty() {
+            up.committed_offset = self
+                .store_chunk(&up, buf_start, buf.split().freeze())
+                .await?;
+        }
+        Ok(up.committed_offset)
+    }
+
+    /// Keeps `data` at `offset` as a segment object, then advances the
+    /// committed offset; the offset moves only once the bytes are stored.
+    async fn store_chunk(&self, up: &Upload, offset: i64, data: Bytes) -> Result<i64> {
+        let skip = match up.place(offset, data.len(), &self.uploads)? {
+            Placement::Covered => return Ok(up.committed_offset),
+            Placement::Append { skip } => skip,
+        };
+        let data = data.slice(skip..);
+        let from = up.committed_offset;
+        let segment = Segment {
+            start_offset: from,
+            length: data.len() as i64,
+            object_key: format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple()),
+            sha256: hex::encode(Sha256::digest(&data)),
+        };
+        self.blobs.put(&segment.object_key, data).await?;
+        if self.store.add_segment(up.id, from, &segment).await? {
+            return Ok(from + segment.length);
+        }
+        // Another writer (a retry, another replica) got there first.
+        let _ = self.blobs.delete(&segment.object_key).await;
+        let now = self
+            .store
+            .get_upload(up.id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("upload {}", up.id)))?;
+        match now.place(offset, skip + segment.length as usize, &self.uploads)? {
+            Placement::Covered => Ok(now.committed_offset),
+            Placement::Append { .. } => Err(Error::UploadOffset {
+                committed: now.committed_offset,
+            }),
+        }
+    }
+
+    /// Verifies what arrived and records it as evidence; finishing twice
+    /// answers with the same evidence.
+    pub async fn finish_upload(&self, caller: &Caller, id: &str) -> Result<Evidence> {
+        let up = self.own_upload(caller, id).await?;
+        if let Some(done) = up.evidence_id {
+            return self
+                .store
+                .get_evidence(done)
+                .await?
+                .ok_or_else(|| Error::internal("finished upload without evidence"));
+        }
+        if !up.is_complete() {
+            return Err(Error::FailedPrecondition(format!(
+                "upload {} holds {} of {} bytes; send the rest first",
+                up.id, up.committed_offset, up.request.size_bytes
+            )));
+        }
+        let segments = self.store.segments(up.id).await?;
+        let mut scratch: Vec<String> = segments.iter().map(|s| s.object_key.clone()).collect();
+        let (key, sha256) = match segments.as_slice() {
+            [only] => (only.object_key.clone(), only.sha256.clone()),
+            _ => {
+                let whole = format!("uploads/{}/whole-{}", up.id, Uuid::new_v4().simple());
+                let sha = self.blobs.concat(&scratch, &whole).await?;
+                scratch.push(whole.clone());
+                (whole, sha)
+            }
+        };
+        if sha256 != up.request.sha256 {
+            self.discard_upload(up.id, &scratch).await?;
+            return Err(Error::invalid(
+                "sha256",
+                format!(
+                    "the bytes received hash to {sha256}, not the declared {}; the upload was discarded",
+                    up.request.sha256
+                ),
+            ));
+        }
+        let head = self.blobs.head_bytes(&key, 8192).await?;
+        let Some(media_type) = sniff_media_type(&head) else {
+            self.discard_upload(up.id, &scratch).await?;
+            return Err(Error::invalid(
+                "data",
+                "is not a JPEG, PNG, WebP or HEIF photo nor a PDF document; the upload was discarded",
+            ));
+        };
+        let original = original_key(&sha256);
+        self.blobs.copy_new(&key, &original).await?;
+        let now = time_now();
+        let e = Evidence {
+            id: Uuid::now_v7(),
+            sha256,
+            unit_code: up.request.unit_code.clone(),
+            uploader: up.uploader.clone(),
+            media_type: media_type.to_string(),
+            declared_media_type: up.request.media_type.clone(),
+            file_name: up.request.file_name.clone(),
+            size_bytes: up.request.size_bytes,
+            capture: up.request.capture.clone(),
+            created_at: now,
+        };
+        let stored = self.store.record_evidence(up.id, &e, &original).await?;
+        for k in &scratch {
+            let _ = self.blobs.delete(k).await;
+        }
+        tracing::info!(actor = %caller.subject, evidence = %stored.id, sha256 = %stored.sha256, "evidence stored");
+        Ok(stored)
+    }
+
+    async fn discard_upload(&self, id: Uuid, objects: &[String]) -> Result<()> {
+        for k in objects {
+            self.blobs.delete(k).await?;
+        }
+        self.store.delete_upload(id).await
+    }
+
+    /// Removes uploads left unfinished past their time, with their bytes.
+    /// Returns how many were removed.
+    pub async fn clean_expired_uploads(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        let mut removed = 0;
+        loop {
+            let ids = self.store.expired_uploads(now, 100).await?;
+            if ids.is_empty() {
+                return Ok(removed);
+            }
+            for id in ids {
+                let keys: Vec<String> = self
+                    .store
+                    .segments(id)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.object_key)
+                    .collect();
+                self.discard_upload(id, &keys).await?;
+                removed += 1;
+            }
+        }
+    }
+
+    pub async fn get_evidence(&self, caller: &Caller, id: &str) -> Result<Evidence> {
+        caller.require(READ)?;
+        let id = parse_id("id", id)?;
+        let e = self
+            .store
+            .get_evidence(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("evidence {id}")))?;
+        caller.ensure_sees(&e.unit_code, || format!("evidence {id}"))?;
+        Ok(e)
+    }
+
+    /// The original bytes of evidence the caller may see.
+    pub async fn download_evidence(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<futures::stream::BoxStream<'static, Result<Bytes>>> {
+        let e = self.get_evidence(caller, id).await?;
+        self.blobs.stream(&evidence::original_key(&e.sha256)).await
+    }
+}

@@ -1,0 +1,221 @@
+//! Evidence: photos and documents, and the resumable uploads they arrive by.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::geo::{Location, LocationDraft};
+use super::validate::{Input, Violations};
+use crate::error::{Error, Result};
+
+/// Types kept as evidence, as found from the bytes.
+pub const ACCEPTED_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heif",
+    "image/heic",
+    "application/pdf",
+];
+
+pub const FILE_NAME_MAX: usize = 255;
+pub const DEVICE_ID_MAX: usize = 128;
+
+/// Configurable bounds of uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub max_file_bytes: i64,
+    pub max_chunk_bytes: i64,
+    pub max_open_per_user: i64,
+    pub ttl: std::time::Duration,
+}
+
+/// What the phone knew when the photo was taken.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Capture {
+    pub location: Option<Location>,
+    pub device_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadDraft {
+    pub unit_code: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub media_type: String,
+    pub file_name: String,
+    pub location: Option<LocationDraft>,
+    pub device_time: Input<DateTime<Utc>>,
+    pub device_id: String,
+}
+
+/// A declared upload that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRequest {
+    pub unit_code: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub media_type: String,
+    pub file_name: String,
+    pub capture: Capture,
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl UploadDraft {
+    pub fn validate(self, limits: &UploadLimits) -> Result<UploadRequest> {
+        let mut v = Violations::new();
+        if self.unit_code.trim().is_empty() {
+            v.add("unit_code", "is required");
+        }
+        let sha256 = self.sha256.trim().to_ascii_lowercase();
+        if !is_sha256_hex(&sha256) {
+            v.add("sha256", "must be the 64 hex digits of the file's SHA-256");
+        }
+        if self.size_bytes <= 0 {
+            v.add("size_bytes", "must be positive");
+        } else if self.size_bytes > limits.max_file_bytes {
+            v.add(
+                "size_bytes",
+                format!(
+                    "{} bytes is over the limit of {} bytes",
+                    self.size_bytes, limits.max_file_bytes
+                ),
+            );
+        }
+        v.max_chars("media_type", &self.media_type, 100);
+        v.max_chars("file_name", &self.file_name, FILE_NAME_MAX);
+        v.max_chars("capture.device_id", &self.device_id, DEVICE_ID_MAX);
+        let location = self
+            .location
+            .and_then(|l| l.validate("capture.location", &mut v));
+        let device_time = self.device_time.optional("capture.device_time", &mut v);
+        v.finish()?;
+        Ok(UploadRequest {
+            unit_code: self.unit_code.trim().to_string(),
+            sha256,
+            size_bytes: self.size_bytes,
+            media_type: self.media_type.trim().to_string(),
+            file_name: self.file_name.trim().to_string(),
+            capture: Capture {
+                location,
+                device_time,
+                device_id: self.device_id.trim().to_string(),
+            },
+        })
+    }
+}
+
+/// An upload in progress, or finished into `evidence_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub uploader: String,
+    pub request: UploadRequest,
+    pub committed_offset: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub evidence_id: Option<Uuid>,
+}
+
+/// Where a chunk falls relative to what was already received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Everything in it was received before: acknowledge, change nothing.
+    Covered,
+    /// Keep the chunk from this index on (the start overlaps what is held).
+    Append { skip: usize },
+}
+
+impl Upload {
+    /// Decides what to do with `len` bytes at `offset`.
+    pub fn place(&self, offset: i64, len: usize, limits: &UploadLimits) -> Result<Placement> {
+        let len = len as i64;
+        if offset < 0 {
+            return Err(Error::invalid("offset", "must not be negative"));
+        }
+        if len > limits.max_chunk_bytes {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "chunk of {len} bytes is over the limit of {} bytes",
+                    limits.max_chunk_bytes
+                ),
+            ));
+        }
+        if offset + len > self.request.size_bytes {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "ends at byte {} but the upload was declared with {} bytes",
+                    offset + len,
+                    self.request.size_bytes
+                ),
+            ));
+        }
+        if offset > self.committed_offset {
+            return Err(Error::UploadOffset {
+                committed: self.committed_offset,
+            });
+        }
+        if offset + len <= self.committed_offset {
+            return Ok(Placement::Covered);
+        }
+        Ok(Placement::Append {
+            skip: (self.committed_offset - offset) as usize,
+        })
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.committed_offset == self.request.size_bytes
+    }
+}
+
+/// Checks a chunk against the CRC32C the client computed.
+pub fn check_crc32c(data: &[u8], crc: u32) -> Result<()> {
+    let got = crc32c::crc32c(data);
+    if got != crc {
+        return Err(Error::invalid(
+            "crc32c",
+            format!(
+                "data has CRC32C {got:#010x}, not {crc:#010x}: it was damaged on the way; send it again"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The type of a file from its first bytes, when it is one Ducha keeps.
+pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
+    let kind = infer::get(head)?;
+    ACCEPTED_TYPES
+        .iter()
+        .copied()
+        .find(|t| *t == kind.mime_type())
+}
+
+/// A stored photo or document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub id: Uuid,
+    pub sha256: String,
+    pub unit_code: String,
+    pub uploader: String,
+    pub media_type: String,
+    pub declared_media_type: String,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub capture: Capture,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Object key of the original bytes: content-addressed.
+pub fn original_key(sha256: &str) -> String {
+    format!("evidence/sha256/{}/{}", &sha256[..2], sha256)
+}

@@ -1,0 +1,334 @@
+//! SQL of evidence, stored bytes and uploads.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{Store, Ts, on_pool};
+use crate::domain::evidence::{Capture, Evidence, Upload, UploadRequest};
+use crate::error::Result;
+
+#[derive(sqlx::FromRow)]
+struct EvidenceRow {
+    id: Uuid,
+    sha256: String,
+    unit_code: String,
+    uploader: String,
+    media_type: String,
+    declared_media_type: String,
+    file_name: String,
+    size_bytes: i64,
+    capture: Json<Capture>,
+    created_at: Ts,
+}
+
+impl From<EvidenceRow> for Evidence {
+    fn from(r: EvidenceRow) -> Evidence {
+        Evidence {
+            id: r.id,
+            sha256: r.sha256,
+            unit_code: r.unit_code,
+            uploader: r.uploader,
+            media_type: r.media_type,
+            declared_media_type: r.declared_media_type,
+            file_name: r.file_name,
+            size_bytes: r.size_bytes,
+            capture: r.capture.0,
+            created_at: r.created_at.0,
+        }
+    }
+}
+
+const EVIDENCE_COLUMNS: &str = "id, sha256, unit_code, uploader, media_type, declared_media_type, \
+    file_name, size_bytes, capture, created_at";
+
+#[derive(sqlx::FromRow)]
+struct UploadRow {
+    id: Uuid,
+    uploader: String,
+    unit_code: String,
+    sha256: String,
+    size_bytes: i64,
+    declared_media_type: String,
+    file_name: String,
+    capture: Json<Capture>,
+    committed_offset: i64,
+    created_at: Ts,
+    expires_at: Ts,
+    evidence_id: Option<Uuid>,
+}
+
+impl From<UploadRow> for Upload {
+    fn from(r: UploadRow) -> Upload {
+        Upload {
+            id: r.id,
+            uploader: r.uploader,
+            request: UploadRequest {
+                unit_code: r.unit_code,
+                sha256: r.sha256,
+                size_bytes: r.size_bytes,
+                media_type: r.declared_media_type,
+                file_name: r.file_name,
+                capture: r.capture.0,
+            },
+            committed_offset: r.committed_offset,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            evidence_id: r.evidence_id,
+        }
+    }
+}
+
+const UPLOAD_COLUMNS: &str = "id, uploader, unit_code, sha256, size_bytes, declared_media_type, \
+    file_name, capture, committed_offset, created_at, expires_at, evidence_id";
+
+/// A piece of an upload, kept as an object of its own until Finish.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Segment {
+    pub start_offset: i64,
+    pub length: i64,
+    pub object_key: String,
+    pub sha256: String,
+}
+
+impl Store {
+    /// Evidence of these bytes in one of `units` (all units when None),
+    /// preferring `first` when several hold it.
+    pub async fn find_evidence(
+        &self,
+        sha256: &str,
+        units: Option<&[String]>,
+        first: &str,
+    ) -> Result<Option<Evidence>> {
+        let sql = format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE sha256 = $1
+             ORDER BY CASE WHEN unit_code = $2 THEN 0 ELSE 1 END, created_at"
+        );
+        let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(sha256)
+                .bind(first)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(Evidence::from)
+            .find(|e| units.is_none_or(|u| u.contains(&e.unit_code))))
+    }
+
+    pub async fn get_evidence(&self, id: Uuid) -> Result<Option<Evidence>> {
+        let sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id = $1");
+        let row: Option<EvidenceRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(p)
+                .await
+        })?;
+        Ok(row.map(Evidence::from))
+    }
+
+    pub async fn count_open_uploads(&self, uploader: &str, now: DateTime<Utc>) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM uploads
+                 WHERE uploader = $1 AND evidence_id IS NULL AND expires_at > $2",
+            )
+            .bind(uploader)
+            .bind(Ts(now))
+            .fetch_one(p)
+            .await
+        })?;
+        Ok(n)
+    }
+
+    pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
+        let r = &u.request;
+        on_pool!(&self.db, |p| {
+            sqlx::query(
+                "INSERT INTO uploads (id, uploader, unit_code, sha256, size_bytes, declared_media_type,
+                    file_name, capture, committed_offset, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(u.id)
+            .bind(&u.uploader)
+            .bind(&r.unit_code)
+            .bind(&r.sha256)
+            .bind(r.size_bytes)
+            .bind(&r.media_type)
+            .bind(&r.file_name)
+            .bind(Json(&r.capture))
+            .bind(u.committed_offset)
+            .bind(Ts(u.created_at))
+            .bind(Ts(u.expires_at))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn get_upload(&self, id: Uuid) -> Result<Option<Upload>> {
+        let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
+        let row: Option<UploadRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(p)
+                .await
+        })?;
+        Ok(row.map(Upload::from))
+    }
+
+    /// Records a segment stored at `from` and moves the committed offset
+    /// past it, if the offset is still `from`. Returns false, writing
+    /// nothing, when another writer moved it first.
+    pub async fn add_segment(&self, upload: Uuid, from: i64, seg: &Segment) -> Result<bool> {
+        let done = on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let moved = sqlx::query(
+                    "UPDATE uploads SET committed_offset = $3
+                     WHERE id = $1 AND committed_offset = $2 AND evidence_id IS NULL",
+                )
+                .bind(upload)
+                .bind(from)
+                .bind(from + seg.length)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if moved != 1 {
+                    return Ok::<bool, sqlx::Error>(false);
+                }
+                sqlx::query(
+                    "INSERT INTO upload_segments (upload_id, start_offset, length, object_key, sha256)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(upload)
+                .bind(seg.start_offset)
+                .bind(seg.length)
+                .bind(&seg.object_key)
+                .bind(&seg.sha256)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        })?;
+        Ok(done)
+    }
+
+    pub async fn segments(&self, upload: Uuid) -> Result<Vec<Segment>> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT start_offset, length, object_key, sha256 FROM upload_segments
+                 WHERE upload_id = $1 ORDER BY start_offset",
+            )
+            .bind(upload)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// Records stored bytes (once per SHA-256) and the evidence of a unit
+    /// (once per unit and SHA-256), and closes the upload. When the unit
+    /// already had these bytes, that evidence is returned instead.
+    pub async fn record_evidence(
+        &self,
+        upload: Uuid,
+        e: &Evidence,
+        object_key: &str,
+    ) -> Result<Evidence> {
+        on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                sqlx::query(
+                    "INSERT INTO blobs (sha256, size_bytes, media_type, object_key, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(&e.sha256)
+                .bind(e.size_bytes)
+                .bind(&e.media_type)
+                .bind(object_key)
+                .bind(Ts(e.created_at))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
+                        declared_media_type, file_name, size_bytes, capture, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (unit_code, sha256) DO NOTHING",
+                )
+                .bind(e.id)
+                .bind(&e.sha256)
+                .bind(&e.unit_code)
+                .bind(&e.uploader)
+                .bind(&e.media_type)
+                .bind(&e.declared_media_type)
+                .bind(&e.file_name)
+                .bind(e.size_bytes)
+                .bind(Json(&e.capture))
+                .bind(Ts(e.created_at))
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE unit_code = $1 AND sha256 = $2"
+                );
+                let row: EvidenceRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(&e.unit_code)
+                    .bind(&e.sha256)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE uploads SET evidence_id = $2 WHERE id = $1")
+                    .bind(upload)
+                    .bind(row.id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
+                    .bind(upload)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<Evidence, sqlx::Error>(row.into())
+            }
+            .await
+        })
+        .map_err(Into::into)
+    }
+
+    /// Removes an upload and its segment records (their objects are the
+    /// caller's to delete).
+    pub async fn delete_upload(&self, id: Uuid) -> Result<()> {
+        on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+            .await
+        })?;
+        Ok(())
+    }
+
+    /// Unfinished uploads whose time ran out.
+    pub async fn expired_uploads(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
+        let rows: Vec<(Uuid,)> = on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT id FROM uploads WHERE evidence_id IS NULL AND expires_at <= $1
+                 ORDER BY expires_at LIMIT $2",
+            )
+            .bind(Ts(now))
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}

@@ -1,0 +1,423 @@
+//! Evidence uploads: resumable, verified, deduplicated, on the local folder
+//! and on S3.
+
+use bytes::Bytes;
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::support::{self, TestServer, s3::S3Server};
+
+fn photo() -> Bytes {
+    Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/photos/DSCN0010.jpg"
+        ))
+        .unwrap(),
+    )
+}
+
+fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+fn begin(unit: &str, bytes: &[u8]) -> pb::BeginUploadRequest {
+    pb::BeginUploadRequest {
+        unit_code: unit.into(),
+        sha256: sha256(bytes),
+        size_bytes: bytes.len() as i64,
+        media_type: "image/jpeg".into(),
+        file_name: "DSCN0010.jpg".into(),
+        capture: Some(pb::Capture {
+            location: Some(pb::Location {
+                latitude: 43.467448,
+                longitude: 11.885127,
+                accuracy_m: 10.0,
+                altitude_m: None,
+                datum: pb::Datum::Wgs84 as i32,
+            }),
+            device_time: support::ts(1_224_692_919),
+            device_id: "phone-7".into(),
+        }),
+    }
+}
+
+fn append(id: &str, offset: usize, data: &[u8]) -> pb::AppendUploadRequest {
+    pb::AppendUploadRequest {
+        upload_id: id.into(),
+        offset: offset as i64,
+        data: Bytes::copy_from_slice(data),
+        crc32c: crc32c::crc32c(data),
+    }
+}
+
+async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
+    let r = c
+        .evidence()
+        .begin_upload(begin(unit, bytes))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.evidence.is_none(), "expected to be asked for the bytes");
+    r.upload.unwrap()
+}
+
+/// Sends `bytes` in `chunk`-sized unary appends from `from`.
+async fn send(c: &Client, id: &str, bytes: &[u8], from: usize, chunk: usize) -> i64 {
+    let mut committed = from as i64;
+    for (i, part) in bytes[from..].chunks(chunk).enumerate() {
+        committed = c
+            .evidence()
+            .append_upload(append(id, from + i * chunk, part))
+            .await
+            .unwrap()
+            .into_inner()
+            .committed_offset;
+    }
+    committed
+}
+
+async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::Status> {
+    c.evidence()
+        .finish_upload(pb::FinishUploadRequest {
+            upload_id: id.into(),
+        })
+        .await
+        .map(|r| r.into_inner().evidence.unwrap())
+}
+
+async fn download(c: &Client, id: &str) -> Result<Vec<u8>, tonic::Status> {
+    let mut s = c
+        .evidence()
+        .download_evidence(pb::DownloadEvidenceRequest { id: id.into() })
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = s.message().await? {
+        assert_eq!(m.offset as usize, out.len());
+        out.extend_from_slice(&m.data);
+    }
+    Ok(out)
+}
+
+async fn upload_and_read_back(srv: &TestServer) {
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    assert_eq!(up.committed_offset, 0);
+    assert_eq!(
+        send(&c, &up.id, &bytes, 0, 50_000).await,
+        bytes.len() as i64
+    );
+    let e = finish(&c, &up.id).await.unwrap();
+    assert_eq!(e.sha256, sha256(&bytes));
+    assert_eq!(e.media_type, "image/jpeg");
+    assert_eq!(e.size_bytes, bytes.len() as i64);
+    assert_eq!(e.capture.unwrap().device_id, "phone-7");
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+    // Finishing again answers with the same evidence.
+    assert_eq!(finish(&c, &up.id).await.unwrap().id, e.id);
+}
+
+#[tokio::test]
+async fn upload_and_read_back_on_the_local_folder() {
+    let srv = support::spawn().await;
+    upload_and_read_back(&srv).await;
+    // Only the original is left in the store: the segments are gone.
+    let objects = srv.dir.path().join("objects");
+    assert!(objects.join("evidence/sha256").is_dir());
+    let leftovers = std::fs::read_dir(objects.join("uploads"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0);
+}
+
+#[tokio::test]
+async fn upload_and_read_back_on_s3() {
+    let s3 = S3Server::start().await;
+    let srv = support::spawn_with(|l| s3.configure(l)).await;
+    upload_and_read_back(&srv).await;
+}
+
+#[tokio::test]
+async fn streamed_upload_in_small_segments_is_composed_on_s3() {
+    let s3 = S3Server::start().await;
+    let srv = support::spawn_with(|l| {
+        s3.configure(l);
+        l.upload_chunk_bytes = Some(64 * 1024);
+    })
+    .await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    assert_eq!(up.max_chunk_bytes, 64 * 1024);
+    let id = up.id.clone();
+    let msgs: Vec<pb::WriteUploadRequest> = bytes
+        .chunks(16 * 1024)
+        .enumerate()
+        .map(|(i, d)| pb::WriteUploadRequest {
+            upload_id: if i == 0 { id.clone() } else { String::new() },
+            offset: (i * 16 * 1024) as i64,
+            data: Bytes::copy_from_slice(d),
+            crc32c: crc32c::crc32c(d),
+        })
+        .collect();
+    let done = c
+        .evidence()
+        .write_upload(tokio_stream::iter(msgs))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.committed_offset, bytes.len() as i64);
+    let e = finish(&c, &id).await.unwrap();
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+}
+
+#[tokio::test]
+async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
+    let srv = support::spawn().await;
+    let liandu = srv.client(Role::Inspector, &["331102"]).await;
+    let liandu2 = srv.client(Role::Inspector, &["331102"]).await;
+    let qingtian = srv.client(Role::Inspector, &["331121"]).await;
+    let bytes = photo();
+    let up = start(&liandu, "331102", &bytes).await;
+    send(&liandu, &up.id, &bytes, 0, 100_000).await;
+    let first = finish(&liandu, &up.id).await.unwrap();
+
+    // The same unit: answered at once, nothing to send.
+    let again = liandu2
+        .evidence()
+        .begin_upload(begin("331102", &bytes))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.evidence.unwrap().id, first.id);
+    assert!(again.upload.is_none());
+
+    // Another unit: asked for the bytes like for any new photo.
+    let up = start(&qingtian, "331121", &bytes).await;
+    assert_eq!(up.committed_offset, 0);
+    send(&qingtian, &up.id, &bytes, 0, 100_000).await;
+    let theirs = finish(&qingtian, &up.id).await.unwrap();
+    assert_ne!(theirs.id, first.id);
+    assert_eq!(theirs.unit_code, "331121");
+    // Each unit sees only its own evidence.
+    let e = qingtian
+        .evidence()
+        .get_evidence(pb::GetEvidenceRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert_eq!(
+        download(&qingtian, &first.id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    // The bytes are stored once.
+    let stored = std::fs::read_dir(
+        srv.dir
+            .path()
+            .join("objects/evidence/sha256")
+            .join(&first.sha256[..2]),
+    )
+    .unwrap()
+    .count();
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn resumes_after_a_restart_from_the_committed_offset() {
+    let srv = support::spawn().await;
+    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let half = bytes.len() / 2;
+    assert_eq!(
+        send(&c, &up.id, &bytes[..half], 0, 30_000).await,
+        half as i64
+    );
+
+    let srv = srv.restart().await;
+    let c = srv.anonymous().await;
+    c.login(&name, support::PASSWORD).await.unwrap();
+    let status = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest {
+            upload_id: up.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    assert_eq!(status.committed_offset, half as i64);
+    send(&c, &up.id, &bytes, half, 30_000).await;
+    let e = finish(&c, &up.id).await.unwrap();
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+}
+
+#[tokio::test]
+async fn offsets_are_checked_and_retries_are_harmless() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    send(&c, &up.id, &bytes[..1000], 0, 1000).await;
+
+    // A gap: ABORTED, and the committed offset is in the details.
+    let e = c
+        .evidence()
+        .append_upload(append(&up.id, 5000, &bytes[5000..6000]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    let info = e.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(
+        info.metadata.get("committed_offset").map(String::as_str),
+        Some("1000")
+    );
+
+    // A chunk already received is acknowledged without change.
+    let r = c
+        .evidence()
+        .append_upload(append(&up.id, 0, &bytes[..1000]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.committed_offset, 1000);
+    // A chunk that overlaps what is held keeps only the new part.
+    let r = c
+        .evidence()
+        .append_upload(append(&up.id, 500, &bytes[500..3000]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.committed_offset, 3000);
+
+    // A damaged chunk is refused.
+    let mut bad = append(&up.id, 3000, &bytes[3000..4000]);
+    bad.crc32c ^= 1;
+    let e = c.evidence().append_upload(bad).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["crc32c"]);
+    // Past the declared size.
+    let mut past = bytes.to_vec();
+    past.extend_from_slice(&[0; 10]);
+    let e = c
+        .evidence()
+        .append_upload(append(&up.id, 3000, &past[3000..]))
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["data"]);
+    // Finishing early says how far it got.
+    let e = finish(&c, &up.id).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("3000 of"), "{e:?}");
+
+    send(&c, &up.id, &bytes, 3000, 40_000).await;
+    let e = finish(&c, &up.id).await.unwrap();
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+}
+
+#[tokio::test]
+async fn wrong_hash_and_non_images_are_discarded() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let mut req = begin("331102", &bytes);
+    req.sha256 = sha256(b"something else");
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(&c, &up.id, &bytes, 0, 100_000).await;
+    let e = finish(&c, &up.id).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["sha256"]);
+    assert!(e.message().contains("discarded"));
+    let gone = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+
+    // A text file renamed to .jpg.
+    let text = "这不是照片，只是一段文字。".repeat(50).into_bytes();
+    let up = start(&c, "331102", &text).await;
+    send(&c, &up.id, &text, 0, 100_000).await;
+    let e = finish(&c, &up.id).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["data"]);
+    let leftovers = std::fs::read_dir(srv.dir.path().join("objects/uploads"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0, "discarded uploads leave no bytes");
+}
+
+#[tokio::test]
+async fn uploads_are_private_limited_and_expire() {
+    let srv = support::spawn_with(|l| {
+        l.uploads_open_per_user = Some(2);
+        l.upload_max_bytes = Some(1_000_000);
+    })
+    .await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let other = srv.client(Role::Inspector, &["331102"]).await;
+    let viewer = srv.client(Role::Viewer, &["*"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    send(&c, &up.id, &bytes[..10_000], 0, 10_000).await;
+
+    // Someone else's upload does not exist for them.
+    let e = other
+        .evidence()
+        .append_upload(append(&up.id, 10_000, &bytes[10_000..11_000]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let e = viewer
+        .evidence()
+        .begin_upload(begin("331102", &bytes))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = c
+        .evidence()
+        .begin_upload(begin("331121", &bytes))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    // Limits: file size and uploads open at once.
+    let mut big = begin("331102", &bytes);
+    big.size_bytes = 2_000_000;
+    let e = c.evidence().begin_upload(big).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["size_bytes"]);
+    start(&c, "331102", b"second").await;
+    let e = c
+        .evidence()
+        .begin_upload(begin("331102", b"third"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+
+    // Eight days on, unfinished uploads and their bytes are gone.
+    let later = chrono::Utc::now() + chrono::TimeDelta::days(8);
+    assert_eq!(srv.app.clean_expired_uploads(later).await.unwrap(), 2);
+    let leftovers = std::fs::read_dir(srv.dir.path().join("objects/uploads"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0);
+    let e = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+}
