@@ -4,12 +4,11 @@ use ducha_proto::v1::{self as pb, check_service_server::CheckService};
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::{bounding_box_in, datum_in, datum_out, enum_in, time_in, time_out};
+use super::convert::{bounding_box_in, enum_in, location_in, location_out, time_in, time_out};
 use crate::app::App;
 use crate::domain::check::{
     CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult,
 };
-use crate::domain::geo::LocationDraft;
 use crate::domain::validate::{Input, Violations};
 use crate::error::Error;
 
@@ -62,13 +61,7 @@ fn draft_in(r: pb::CheckRecord) -> CheckDraft {
         subject_name: subject.name,
         credit_code: subject.credit_code,
         address: r.address,
-        location: r.location.map(|l| LocationDraft {
-            latitude: l.latitude,
-            longitude: l.longitude,
-            accuracy_m: l.accuracy_m,
-            altitude_m: l.altitude_m,
-            datum: datum_in(l.datum),
-        }),
+        location: r.location.map(location_in),
         start_time: time_in(r.start_time.as_ref()),
         end_time: time_in(r.end_time.as_ref()),
         inspectors: r.inspectors,
@@ -99,13 +92,7 @@ fn record_out(rec: CheckRecord) -> pb::CheckRecord {
             credit_code: c.credit_code.unwrap_or_default(),
         }),
         address: c.address,
-        location: c.location.map(|l| pb::Location {
-            latitude: l.latitude,
-            longitude: l.longitude,
-            accuracy_m: l.accuracy_m,
-            altitude_m: l.altitude_m,
-            datum: datum_out(l.datum) as i32,
-        }),
+        location: c.location.map(location_out),
         location_wgs84: wgs.map(|w| pb::WgsPoint {
             latitude: w.latitude,
             longitude: w.longitude,

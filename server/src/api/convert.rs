@@ -5,7 +5,7 @@ use ducha_proto::v1 as pb;
 use prost_types::Timestamp;
 
 use crate::domain::access::Role;
-use crate::domain::geo::{BoundingBox, Datum};
+use crate::domain::geo::{BoundingBox, Datum, Location, LocationDraft};
 use crate::domain::validate::Input;
 
 /// Timestamps are kept to the microsecond, as both databases store them.
@@ -78,5 +78,25 @@ pub fn role_out(r: Role) -> pb::Role {
         Role::Coordinator => pb::Role::Coordinator,
         Role::Admin => pb::Role::Admin,
         Role::Viewer => pb::Role::Viewer,
+    }
+}
+
+pub fn location_in(l: pb::Location) -> LocationDraft {
+    LocationDraft {
+        latitude: l.latitude,
+        longitude: l.longitude,
+        accuracy_m: l.accuracy_m,
+        altitude_m: l.altitude_m,
+        datum: datum_in(l.datum),
+    }
+}
+
+pub fn location_out(l: Location) -> pb::Location {
+    pb::Location {
+        latitude: l.latitude,
+        longitude: l.longitude,
+        accuracy_m: l.accuracy_m,
+        altitude_m: l.altitude_m,
+        datum: datum_out(l.datum) as i32,
     }
 }

@@ -7,10 +7,9 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::caller;
-use super::convert::{datum_in, datum_out, time_in, time_out};
+use super::convert::{location_in, location_out, time_in, time_out};
 use crate::app::{App, Begun, Chunk};
 use crate::domain::evidence::{Capture, Evidence, Upload, UploadDraft};
-use crate::domain::geo::LocationDraft;
 use crate::error::Error;
 
 pub struct Evidences {
@@ -19,13 +18,7 @@ pub struct Evidences {
 
 fn capture_out(c: Capture) -> pb::Capture {
     pb::Capture {
-        location: c.location.map(|l| pb::Location {
-            latitude: l.latitude,
-            longitude: l.longitude,
-            accuracy_m: l.accuracy_m,
-            altitude_m: l.altitude_m,
-            datum: datum_out(l.datum) as i32,
-        }),
+        location: c.location.map(location_out),
         device_time: c.device_time.and_then(time_out),
         device_id: c.device_id,
     }
@@ -65,13 +58,7 @@ fn draft_in(r: pb::BeginUploadRequest) -> UploadDraft {
         size_bytes: r.size_bytes,
         media_type: r.media_type,
         file_name: r.file_name,
-        location: c.location.map(|l| LocationDraft {
-            latitude: l.latitude,
-            longitude: l.longitude,
-            accuracy_m: l.accuracy_m,
-            altitude_m: l.altitude_m,
-            datum: datum_in(l.datum),
-        }),
+        location: c.location.map(location_in),
         device_time: time_in(c.device_time.as_ref()),
         device_id: c.device_id,
     }
