@@ -421,3 +421,60 @@ async fn uploads_are_private_limited_and_expire() {
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
 }
+
+async fn upload(c: &Client, unit: &str, bytes: &[u8]) -> Result<pb::Evidence, tonic::Status> {
+    let up = start(c, unit, bytes).await;
+    send(c, &up.id, bytes, 0, 1_000_000).await;
+    finish(c, &up.id).await
+}
+
+#[tokio::test]
+async fn metadata_is_read_from_the_photo() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let e = upload(&c, "331102", &photo()).await.unwrap();
+    let m = e.metadata.unwrap();
+    assert_eq!((m.width, m.height), (640, 480));
+    assert_eq!(m.make, "NIKON");
+    assert_eq!(m.model, "COOLPIX P6000");
+    assert_eq!(m.software, "Nikon Transfer 1.1 W");
+    assert_eq!(m.capture_local_time, "2008-10-22T16:28:39");
+    assert_eq!(m.orientation, 1);
+    let gps = m.gps.unwrap();
+    assert_eq!(gps.datum, pb::Datum::Wgs84 as i32);
+    assert!((gps.latitude - 43.467448).abs() < 1e-5, "{gps:?}");
+    assert!((gps.longitude - 11.885127).abs() < 1e-5, "{gps:?}");
+    // Read back, the same.
+    let got = c
+        .evidence()
+        .get_evidence(pb::GetEvidenceRequest { id: e.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+    assert_eq!(got.metadata, Some(m));
+}
+
+#[tokio::test]
+async fn bombs_and_broken_headers_are_refused() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bomb = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/bomb.png"
+    ))
+    .unwrap();
+    let e = upload(&c, "331102", &bomb).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert!(
+        e.message()
+            .contains("100000×100000 pixels is larger than allowed"),
+        "{e:?}"
+    );
+
+    let truncated = photo().slice(..2000);
+    let e = upload(&c, "331102", &truncated).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert!(e.message().contains("cannot be read"), "{e:?}");
+}

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::caller;
 use super::convert::{location_in, location_out, time_in, time_out};
 use crate::app::{App, Begun, Chunk};
-use crate::domain::evidence::{Capture, Evidence, Upload, UploadDraft};
+use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadDraft};
 use crate::error::Error;
 
 pub struct Evidences {
@@ -36,6 +36,25 @@ fn evidence_out(e: Evidence) -> pb::Evidence {
         uploader: e.uploader,
         capture: Some(capture_out(e.capture)),
         create_time: time_out(e.created_at),
+        metadata: Some(metadata_out(e.metadata)),
+    }
+}
+
+fn metadata_out(m: FileMetadata) -> pb::FileMetadata {
+    pb::FileMetadata {
+        width: m.width.unwrap_or(0),
+        height: m.height.unwrap_or(0),
+        capture_local_time: m
+            .capture_local_time
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_default(),
+        capture_offset_minutes: m.capture_offset_minutes.map(i32::from),
+        capture_time: m.capture_time().and_then(time_out),
+        gps: m.gps.map(location_out),
+        make: m.make.unwrap_or_default(),
+        model: m.model.unwrap_or_default(),
+        software: m.software.unwrap_or_default(),
+        orientation: m.orientation.map_or(0, u32::from),
     }
 }
 

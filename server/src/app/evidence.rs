@@ -12,6 +12,7 @@ use crate::domain::evidence::{
     self, Evidence, Placement, Upload, UploadDraft, check_crc32c, original_key, sniff_media_type,
 };
 use crate::error::{Error, Result};
+use crate::media;
 use crate::store::{Segment, time_now};
 
 const UPLOAD: &[Role] = &[
@@ -251,13 +252,27 @@ impl App {
                 ),
             ));
         }
-        let head = self.blobs.head_bytes(&key, 8192).await?;
+        // Headers and EXIF sit at the start of a file.
+        let head = self.blobs.head_bytes(&key, 512 * 1024).await?;
         let Some(media_type) = sniff_media_type(&head) else {
             self.discard_upload(up.id, &scratch).await?;
             return Err(Error::invalid(
                 "data",
                 "is not a JPEG, PNG, WebP or HEIF photo nor a PDF document; the upload was discarded",
             ));
+        };
+        let inspected = tokio::task::spawn_blocking(move || media::inspect(&head, media_type))
+            .await
+            .map_err(|e| Error::internal(format!("reading the file: {e}")))?;
+        let metadata = match inspected {
+            Ok(m) => m,
+            Err(why) => {
+                self.discard_upload(up.id, &scratch).await?;
+                return Err(Error::invalid(
+                    "data",
+                    format!("{why}; the upload was discarded"),
+                ));
+            }
         };
         let original = original_key(&sha256);
         self.blobs.copy_new(&key, &original).await?;
@@ -272,6 +287,7 @@ impl App {
             file_name: up.request.file_name.clone(),
             size_bytes: up.request.size_bytes,
             capture: up.request.capture.clone(),
+            metadata,
             created_at: now,
         };
         let stored = self.store.record_evidence(up.id, &e, &original).await?;

@@ -200,6 +200,45 @@ pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
         .find(|t| *t == kind.mime_type())
 }
 
+/// What the file itself says: pixel size and EXIF.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// EXIF DateTimeOriginal as written, in the camera's local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_local_time: Option<chrono::NaiveDateTime>,
+    /// EXIF OffsetTimeOriginal in minutes east of UTC, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_offset_minutes: Option<i16>,
+    /// EXIF GPS position (always WGS-84), with its horizontal error as
+    /// accuracy when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+    /// EXIF orientation, 1 to 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<u16>,
+}
+
+impl FileMetadata {
+    /// The capture instant, when the camera recorded its UTC offset.
+    pub fn capture_time(&self) -> Option<DateTime<Utc>> {
+        let offset = chrono::FixedOffset::east_opt(i32::from(self.capture_offset_minutes?) * 60)?;
+        self.capture_local_time?
+            .and_local_timezone(offset)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
 /// A stored photo or document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
@@ -212,6 +251,7 @@ pub struct Evidence {
     pub file_name: String,
     pub size_bytes: i64,
     pub capture: Capture,
+    pub metadata: FileMetadata,
     pub created_at: DateTime<Utc>,
 }
 

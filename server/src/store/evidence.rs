@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
-use crate::domain::evidence::{Capture, Evidence, Upload, UploadRequest};
+use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadRequest};
 use crate::error::Result;
 
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,7 @@ struct EvidenceRow {
     file_name: String,
     size_bytes: i64,
     capture: Json<Capture>,
+    metadata: Json<FileMetadata>,
     created_at: Ts,
 }
 
@@ -34,13 +35,14 @@ impl From<EvidenceRow> for Evidence {
             file_name: r.file_name,
             size_bytes: r.size_bytes,
             capture: r.capture.0,
+            metadata: r.metadata.0,
             created_at: r.created_at.0,
         }
     }
 }
 
 const EVIDENCE_COLUMNS: &str = "id, sha256, unit_code, uploader, media_type, declared_media_type, \
-    file_name, size_bytes, capture, created_at";
+    file_name, size_bytes, capture, metadata, created_at";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -255,8 +257,8 @@ impl Store {
                 .await?;
                 sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
-                        declared_media_type, file_name, size_bytes, capture, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                        declared_media_type, file_name, size_bytes, capture, metadata, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                      ON CONFLICT (unit_code, sha256) DO NOTHING",
                 )
                 .bind(e.id)
@@ -268,6 +270,7 @@ impl Store {
                 .bind(&e.file_name)
                 .bind(e.size_bytes)
                 .bind(Json(&e.capture))
+                .bind(Json(&e.metadata))
                 .bind(Ts(e.created_at))
                 .execute(&mut *tx)
                 .await?;
