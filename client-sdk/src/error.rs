@@ -15,6 +15,8 @@ pub enum Error {
     Status(#[from] Status),
     #[error("not signed in: call login first, or build the client with a token")]
     NotSignedIn,
+    #[error("reading or writing a local file: {0}")]
+    Io(std::io::Error),
 }
 
 impl Error {

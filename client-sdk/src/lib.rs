@@ -16,10 +16,12 @@
 mod channel;
 mod client;
 mod error;
+mod upload;
 
 pub use channel::AuthChannel;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, FieldViolation, field_violations, retry_after};
+pub use upload::{Progress, UploadMetadata, UploadOptions};
 
 pub use ducha_proto::v1 as pb;
 pub use ducha_proto::{prost_types, tonic};

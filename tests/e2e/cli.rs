@@ -361,3 +361,57 @@ async fn environment_wins_over_the_settings_file() {
         "unknown keys are named"
     );
 }
+
+#[tokio::test]
+async fn upload_resumes_after_the_server_process_is_killed() {
+    use crate::evidence::{download, finish, photo, send, start};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let (ok, _, err) = run(
+        dir.path(),
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "zhou",
+            "--role",
+            "inspector",
+            "--unit",
+            "331102",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (mut server, url) = serve(dir.path(), &db).await;
+    let c = Client::connect(url).await.unwrap();
+    c.login("zhou", PASSWORD).await.unwrap();
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let half = bytes.len() / 2;
+    assert_eq!(
+        send(&c, &up.id, &bytes[..half], 0, 20_000).await,
+        half as i64
+    );
+
+    // SIGKILL: no shutdown, nothing flushed on the way out.
+    server.kill().await.unwrap();
+
+    let (server, url) = serve(dir.path(), &db).await;
+    let c = Client::connect(url).await.unwrap();
+    c.login("zhou", PASSWORD).await.unwrap();
+    let status = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest {
+            upload_id: up.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.upload.unwrap().committed_offset, half as i64);
+    send(&c, &up.id, &bytes, half, 20_000).await;
+    let e = finish(&c, &up.id).await.unwrap();
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+    terminate(server).await;
+}

@@ -9,7 +9,7 @@ use tonic_types::StatusExt;
 
 use crate::support::{self, TestServer, s3::S3Server};
 
-fn photo() -> Bytes {
+pub(crate) fn photo() -> Bytes {
     Bytes::from(
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -54,7 +54,7 @@ fn append(id: &str, offset: usize, data: &[u8]) -> pb::AppendUploadRequest {
     }
 }
 
-async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
+pub(crate) async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
     let r = c
         .evidence()
         .begin_upload(begin(unit, bytes))
@@ -66,7 +66,7 @@ async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
 }
 
 /// Sends `bytes` in `chunk`-sized unary appends from `from`.
-async fn send(c: &Client, id: &str, bytes: &[u8], from: usize, chunk: usize) -> i64 {
+pub(crate) async fn send(c: &Client, id: &str, bytes: &[u8], from: usize, chunk: usize) -> i64 {
     let mut committed = from as i64;
     for (i, part) in bytes[from..].chunks(chunk).enumerate() {
         committed = c
@@ -80,7 +80,7 @@ async fn send(c: &Client, id: &str, bytes: &[u8], from: usize, chunk: usize) -> 
     committed
 }
 
-async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::Status> {
+pub(crate) async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::Status> {
     c.evidence()
         .finish_upload(pb::FinishUploadRequest {
             upload_id: id.into(),
@@ -89,7 +89,7 @@ async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::Status> {
         .map(|r| r.into_inner().evidence.unwrap())
 }
 
-async fn download(c: &Client, id: &str) -> Result<Vec<u8>, tonic::Status> {
+pub(crate) async fn download(c: &Client, id: &str) -> Result<Vec<u8>, tonic::Status> {
     let mut s = c
         .evidence()
         .download_evidence(pb::DownloadEvidenceRequest { id: id.into() })
@@ -477,4 +477,69 @@ async fn bombs_and_broken_headers_are_refused() {
     let e = upload(&c, "331102", &truncated).await.unwrap_err();
     assert_eq!(support::violated_fields(&e), ["data"]);
     assert!(e.message().contains("cannot be read"), "{e:?}");
+}
+
+fn meta(unit: &str) -> ducha_sdk::UploadMetadata {
+    ducha_sdk::UploadMetadata {
+        unit_code: unit.into(),
+        media_type: "image/jpeg".into(),
+        file_name: "DSCN0010.jpg".into(),
+        capture: None,
+    }
+}
+
+#[tokio::test]
+async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
+    let srv = support::spawn_with(|l| l.upload_chunk_bytes = Some(16 * 1024)).await;
+    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let proxy = support::proxy::CuttingProxy::start(&srv.url).await;
+    let c = Client::connect(proxy.url.clone()).await.unwrap();
+    c.login(&name, support::PASSWORD).await.unwrap();
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let opts = ducha_sdk::UploadOptions {
+        chunk_bytes: Some(16 * 1024),
+        first_backoff: std::time::Duration::from_millis(10),
+        progress: Some(std::sync::Arc::new(move |done, total| {
+            s.lock().unwrap().push((done, total))
+        })),
+        ..Default::default()
+    };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/DSCN0010.jpg"
+    );
+    // Signal is lost about 60 kB into the photo.
+    proxy.cut_after(60_000);
+    let e = c
+        .upload_file(path, meta("331102"), opts.clone())
+        .await
+        .unwrap();
+    assert_eq!(proxy.cuts(), 1, "the connection was not cut");
+    let bytes = photo();
+    assert_eq!(e.size_bytes, bytes.len() as i64);
+    let progress = seen.lock().unwrap().clone();
+    assert_eq!(
+        progress.last(),
+        Some(&(bytes.len() as u64, bytes.len() as u64))
+    );
+    assert!(
+        progress.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{progress:?}"
+    );
+
+    let mut out = Vec::new();
+    assert_eq!(
+        c.download(&e.id, &mut out).await.unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(out, bytes.to_vec());
+
+    // The same photo again: nothing is sent, the evidence comes back.
+    let again = c
+        .upload_bytes(bytes.clone(), meta("331102"), opts)
+        .await
+        .unwrap();
+    assert_eq!(again.id, e.id);
 }

@@ -2,6 +2,7 @@
 //! SQLite file (or, when DUCHA_TEST_DATABASE_URL is set, its own PostgreSQL
 //! database) and its own data folder, driven through the SDK.
 
+pub mod proxy;
 pub mod s3;
 
 use std::sync::Arc;

@@ -1,0 +1,287 @@
+//! Resumable evidence upload and download.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ducha_proto::v1 as pb;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::client::Client;
+use crate::error::Error;
+
+/// What the caller tells about the file.
+#[derive(Debug, Clone, Default)]
+pub struct UploadMetadata {
+    pub unit_code: String,
+    /// e.g. image/jpeg; the server checks the bytes anyway.
+    pub media_type: String,
+    pub file_name: String,
+    /// Location, device time and device id at the moment of capture.
+    pub capture: Option<pb::Capture>,
+}
+
+/// Called with (bytes the server holds, total bytes) as the upload advances.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// How hard to try.
+#[derive(Clone)]
+pub struct UploadOptions {
+    /// Bytes per message; the server's maximum when unset.
+    pub chunk_bytes: Option<usize>,
+    /// Broken connections tolerated in a row before giving up.
+    pub max_retries: u32,
+    /// First wait after a broken connection; doubles up to 30 s.
+    pub first_backoff: Duration,
+    pub progress: Option<Progress>,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            chunk_bytes: None,
+            max_retries: 10,
+            first_backoff: Duration::from_millis(200),
+            progress: None,
+        }
+    }
+}
+
+/// Bytes to send, read by offset.
+enum Source {
+    Memory(Bytes),
+    File(std::path::PathBuf),
+}
+
+impl Source {
+    async fn read(&self, offset: u64, len: usize) -> std::io::Result<Bytes> {
+        match self {
+            Source::Memory(b) => Ok(b.slice(offset as usize..(offset as usize + len).min(b.len()))),
+            Source::File(p) => {
+                let mut f = tokio::fs::File::open(p).await?;
+                f.seek(std::io::SeekFrom::Start(offset)).await?;
+                let mut buf = vec![0; len];
+                f.read_exact(&mut buf).await?;
+                Ok(buf.into())
+            }
+        }
+    }
+}
+
+/// Whether a failed call is worth retrying once the connection is back.
+fn transient(s: &tonic::Status) -> bool {
+    matches!(
+        s.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::Internal
+    )
+}
+
+/// The committed offset an ABORTED answer carries.
+fn committed_in(s: &tonic::Status) -> Option<u64> {
+    s.get_details_error_info()?
+        .metadata
+        .get("committed_offset")?
+        .parse()
+        .ok()
+}
+
+impl Client {
+    /// Uploads a file: hashes it, declares it, sends what the server lacks,
+    /// resumes after broken connections, and returns the evidence.
+    pub async fn upload_file(
+        &self,
+        path: impl AsRef<Path>,
+        meta: UploadMetadata,
+        opts: UploadOptions,
+    ) -> Result<pb::Evidence, Error> {
+        let path = path.as_ref().to_path_buf();
+        let mut f = tokio::fs::File::open(&path).await.map_err(Error::Io)?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = f.read(&mut buf).await.map_err(Error::Io)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            size += n as u64;
+        }
+        let sha = hex::encode(hash.finalize());
+        self.upload_source(Source::File(path), sha, size, meta, opts)
+            .await
+    }
+
+    /// Uploads bytes held in memory, like [`Client::upload_file`].
+    pub async fn upload_bytes(
+        &self,
+        bytes: Bytes,
+        meta: UploadMetadata,
+        opts: UploadOptions,
+    ) -> Result<pb::Evidence, Error> {
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as u64;
+        self.upload_source(Source::Memory(bytes), sha, size, meta, opts)
+            .await
+    }
+
+    async fn upload_source(
+        &self,
+        source: Source,
+        sha256: String,
+        size: u64,
+        meta: UploadMetadata,
+        opts: UploadOptions,
+    ) -> Result<pb::Evidence, Error> {
+        let begun = self
+            .evidence()
+            .begin_upload(pb::BeginUploadRequest {
+                unit_code: meta.unit_code,
+                sha256,
+                size_bytes: size as i64,
+                media_type: meta.media_type,
+                file_name: meta.file_name,
+                capture: meta.capture,
+            })
+            .await?
+            .into_inner();
+        if let Some(e) = begun.evidence {
+            if let Some(p) = &opts.progress {
+                p(size, size);
+            }
+            return Ok(e);
+        }
+        let upload = begun.upload.ok_or_else(|| {
+            tonic::Status::internal("BeginUpload answered with neither evidence nor upload")
+        })?;
+        self.resume_upload(
+            &upload.id,
+            Arc::new(source),
+            size,
+            upload.max_chunk_bytes as usize,
+            &opts,
+        )
+        .await?;
+        Ok(self
+            .evidence()
+            .finish_upload(pb::FinishUploadRequest {
+                upload_id: upload.id,
+            })
+            .await?
+            .into_inner()
+            .evidence
+            .ok_or_else(|| tonic::Status::internal("FinishUpload answered without evidence"))?)
+    }
+
+    async fn resume_upload(
+        &self,
+        id: &str,
+        source: Arc<Source>,
+        size: u64,
+        server_max: usize,
+        opts: &UploadOptions,
+    ) -> Result<(), Error> {
+        let chunk = opts
+            .chunk_bytes
+            .unwrap_or(server_max)
+            .clamp(1, server_max.max(1));
+        let mut committed = 0u64;
+        let mut failures = 0u32;
+        while committed < size {
+            let from = committed;
+            let (src, upload_id) = (source.clone(), id.to_string());
+            let messages = futures_util::stream::unfold(from, move |offset| {
+                let (src, upload_id) = (src.clone(), upload_id.clone());
+                async move {
+                    if offset >= size {
+                        return None;
+                    }
+                    let len = chunk.min((size - offset) as usize);
+                    // An unreadable file ends the stream; the server keeps
+                    // what came before and Finish reports the shortfall.
+                    let data = src.read(offset, len).await.ok()?;
+                    let msg = pb::WriteUploadRequest {
+                        upload_id,
+                        offset: offset as i64,
+                        crc32c: crc32c::crc32c(&data),
+                        data,
+                    };
+                    Some((msg, offset + len as u64))
+                }
+            });
+            match self.evidence().write_upload(messages.boxed()).await {
+                Ok(r) => {
+                    committed = r.into_inner().committed_offset as u64;
+                    failures = 0;
+                }
+                Err(s) if s.code() == Code::Aborted && committed_in(&s).is_some() => {
+                    committed = committed_in(&s).expect("checked");
+                }
+                Err(s) if transient(&s) => {
+                    failures += 1;
+                    if failures > opts.max_retries {
+                        return Err(s.into());
+                    }
+                    let wait = opts.first_backoff * 2u32.saturating_pow(failures - 1);
+                    tracing::debug!(upload = id, ?wait, error = %s, "upload interrupted; resuming");
+                    tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+                    match self
+                        .evidence()
+                        .get_upload_status(pb::GetUploadStatusRequest {
+                            upload_id: id.to_string(),
+                        })
+                        .await
+                    {
+                        Ok(st) => {
+                            committed = st
+                                .into_inner()
+                                .upload
+                                .map_or(committed, |u| u.committed_offset as u64)
+                        }
+                        Err(s) if transient(&s) => continue,
+                        Err(s) => return Err(s.into()),
+                    }
+                }
+                Err(s) => return Err(s.into()),
+            }
+            if let Some(p) = &opts.progress {
+                p(committed, size);
+            }
+            if committed == from && failures == 0 {
+                return Err(tonic::Status::internal("the server took no bytes").into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the original bytes of evidence to `out`; returns how many.
+    pub async fn download(
+        &self,
+        evidence_id: &str,
+        mut out: impl AsyncWrite + Unpin,
+    ) -> Result<u64, Error> {
+        let mut s = self
+            .evidence()
+            .download_evidence(pb::DownloadEvidenceRequest {
+                id: evidence_id.into(),
+            })
+            .await?
+            .into_inner();
+        let mut n = 0u64;
+        while let Some(m) = s.message().await? {
+            out.write_all(&m.data).await.map_err(Error::Io)?;
+            n += m.data.len() as u64;
+        }
+        out.flush().await.map_err(Error::Io)?;
+        Ok(n)
+    }
+}
