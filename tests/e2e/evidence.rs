@@ -543,3 +543,207 @@ async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
         .unwrap();
     assert_eq!(again.id, e.id);
 }
+
+fn second_photo() -> Bytes {
+    Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/photos/DSCN0021.jpg"
+        ))
+        .unwrap(),
+    )
+}
+
+async fn get_record(c: &Client, id: &str) -> pb::CheckRecord {
+    c.checks()
+        .get_check_record(pb::GetCheckRecordRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap()
+}
+
+#[tokio::test]
+async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let (a, b) = (photo(), second_photo());
+    let mut rec = support::site_check("331102", 1_790_000_000);
+    rec.expected_evidence = vec![
+        pb::ExpectedEvidence {
+            sha256: sha256(&a),
+            role: pb::EvidenceRole::Before as i32,
+        },
+        pb::ExpectedEvidence {
+            sha256: sha256(&b),
+            role: pb::EvidenceRole::Context as i32,
+        },
+    ];
+    let rec = c
+        .checks()
+        .create_check_record(support::create(rec))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(
+        rec.pending_sha256,
+        vec![sha256(&a), sha256(&b)],
+        "2 photos not yet received"
+    );
+    assert!(rec.evidence.is_empty());
+
+    let ea = upload(&c, "331102", &a).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert_eq!(now.pending_sha256, vec![sha256(&b)]);
+    assert_eq!(now.evidence.len(), 1);
+    assert_eq!(
+        (now.evidence[0].evidence_id.as_str(), now.evidence[0].role),
+        (ea.id.as_str(), pb::EvidenceRole::Before as i32)
+    );
+
+    upload(&c, "331102", &b).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert!(now.pending_sha256.is_empty());
+    assert_eq!(now.evidence.len(), 2);
+    let listed = c
+        .checks()
+        .list_check_records(pb::ListCheckRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.check_records[0].evidence.len(), 2);
+
+    // A record naming a photo its unit already holds is linked at once.
+    let mut later = support::site_check("331102", 1_790_000_600);
+    later.expected_evidence = vec![pb::ExpectedEvidence {
+        sha256: sha256(&a),
+        role: pb::EvidenceRole::After as i32,
+    }];
+    let later = c
+        .checks()
+        .create_check_record(support::create(later))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert!(later.pending_sha256.is_empty());
+    assert_eq!(later.evidence[0].role, pb::EvidenceRole::After as i32);
+
+    // A malformed hash and a missing role are named.
+    let mut bad = support::site_check("331102", 1_790_000_000);
+    bad.expected_evidence = vec![pb::ExpectedEvidence {
+        sha256: "xyz".into(),
+        role: 0,
+    }];
+    let e = c
+        .checks()
+        .create_check_record(support::create(bad))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        support::violated_fields(&e),
+        [
+            "check_record.expected_evidence[0].sha256",
+            "check_record.expected_evidence[0].role"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102", "331121"]).await;
+    let viewer = srv.client(Role::Viewer, &["*"]).await;
+    let stranger = srv.client(Role::Inspector, &["331122"]).await;
+    let e = upload(&c, "331102", &photo()).await.unwrap();
+    let rec = c
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331102",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    let other = c
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331121",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    let link = |who: &Client, rec: &str, role: pb::EvidenceRole| {
+        let (who, req) = (
+            who.clone(),
+            pb::LinkEvidenceRequest {
+                evidence_id: e.id.clone(),
+                check_record_id: rec.into(),
+                role: role as i32,
+            },
+        );
+        async move { who.evidence().link_evidence(req).await }
+    };
+    link(&c, &rec.id, pb::EvidenceRole::Context).await.unwrap();
+    assert_eq!(
+        get_record(&c, &rec.id).await.evidence[0].role,
+        pb::EvidenceRole::Context as i32
+    );
+    // Linking again changes the role.
+    link(&c, &rec.id, pb::EvidenceRole::Before).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert_eq!(
+        (now.evidence.len(), now.evidence[0].role),
+        (1, pb::EvidenceRole::Before as i32)
+    );
+
+    assert_eq!(
+        link(&c, &other.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        link(&viewer, &rec.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        link(&stranger, &rec.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let e2 = link(&c, &rec.id, pb::EvidenceRole::Unspecified)
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e2), ["role"]);
+
+    let unlink = pb::UnlinkEvidenceRequest {
+        evidence_id: e.id.clone(),
+        check_record_id: rec.id.clone(),
+    };
+    c.evidence().unlink_evidence(unlink.clone()).await.unwrap();
+    assert!(get_record(&c, &rec.id).await.evidence.is_empty());
+    assert_eq!(
+        c.evidence()
+            .unlink_evidence(unlink)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+}

@@ -4,10 +4,13 @@ use ducha_proto::v1::{self as pb, check_service_server::CheckService};
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::{bounding_box_in, enum_in, location_in, location_out, time_in, time_out};
+use super::convert::{
+    bounding_box_in, enum_in, evidence_role_in, evidence_role_out, link_out, location_in,
+    location_out, time_in, time_out,
+};
 use crate::app::App;
 use crate::domain::check::{
-    CheckDraft, CheckFilter, CheckKind, CheckRecord, ChecklistDraft, ChecklistResult,
+    CheckDraft, CheckFilter, CheckKind, CheckView, ChecklistDraft, ChecklistResult, ExpectedDraft,
 };
 use crate::domain::validate::{Input, Violations};
 use crate::error::Error;
@@ -75,10 +78,21 @@ fn draft_in(r: pb::CheckRecord) -> CheckDraft {
             })
             .collect(),
         narrative: r.narrative,
+        expected_evidence: r
+            .expected_evidence
+            .into_iter()
+            .map(|e| ExpectedDraft {
+                sha256: e.sha256,
+                role: evidence_role_in(e.role),
+            })
+            .collect(),
     }
 }
 
-fn record_out(rec: CheckRecord) -> pb::CheckRecord {
+fn record_out(view: CheckView) -> pb::CheckRecord {
+    let pending_sha256 = view.pending();
+    let evidence = view.links.into_iter().map(link_out).collect();
+    let rec = view.record;
     let etag = rec.etag();
     let c = rec.content;
     let wgs = c.location_wgs84();
@@ -115,6 +129,16 @@ fn record_out(rec: CheckRecord) -> pb::CheckRecord {
         create_user: rec.created_by,
         update_time: time_out(rec.updated_at),
         update_user: rec.updated_by,
+        expected_evidence: c
+            .expected_evidence
+            .into_iter()
+            .map(|e| pb::ExpectedEvidence {
+                sha256: e.sha256,
+                role: evidence_role_out(e.role) as i32,
+            })
+            .collect(),
+        evidence,
+        pending_sha256,
     }
 }
 

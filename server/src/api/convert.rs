@@ -5,6 +5,7 @@ use ducha_proto::v1 as pb;
 use prost_types::Timestamp;
 
 use crate::domain::access::Role;
+use crate::domain::evidence::{EvidenceLink, EvidenceRole};
 use crate::domain::geo::{BoundingBox, Datum, Location, LocationDraft};
 use crate::domain::validate::Input;
 
@@ -98,5 +99,34 @@ pub fn location_out(l: Location) -> pb::Location {
         accuracy_m: l.accuracy_m,
         altitude_m: l.altitude_m,
         datum: datum_out(l.datum) as i32,
+    }
+}
+
+pub fn evidence_role_in(raw: i32) -> Input<EvidenceRole> {
+    enum_in(raw, |r: pb::EvidenceRole| match r {
+        pb::EvidenceRole::Unspecified => None,
+        pb::EvidenceRole::Before => Some(EvidenceRole::Before),
+        pb::EvidenceRole::After => Some(EvidenceRole::After),
+        pb::EvidenceRole::Context => Some(EvidenceRole::Context),
+        pb::EvidenceRole::Document => Some(EvidenceRole::Document),
+    })
+}
+
+pub fn evidence_role_out(r: EvidenceRole) -> pb::EvidenceRole {
+    match r {
+        EvidenceRole::Before => pb::EvidenceRole::Before,
+        EvidenceRole::After => pb::EvidenceRole::After,
+        EvidenceRole::Context => pb::EvidenceRole::Context,
+        EvidenceRole::Document => pb::EvidenceRole::Document,
+    }
+}
+
+pub fn link_out(l: EvidenceLink) -> pb::EvidenceLink {
+    pb::EvidenceLink {
+        evidence_id: l.evidence_id.to_string(),
+        sha256: l.sha256,
+        role: evidence_role_out(l.role) as i32,
+        link_user: l.linked_by,
+        link_time: time_out(l.linked_at),
     }
 }

@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::caller;
-use super::convert::{location_in, location_out, time_in, time_out};
+use super::convert::{evidence_role_in, link_out, location_in, location_out, time_in, time_out};
 use crate::app::{App, Begun, Chunk};
 use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadDraft};
 use crate::error::Error;
@@ -195,5 +195,37 @@ impl EvidenceService for Evidences {
             Ok(m)
         });
         Ok(Response::new(Box::pin(out)))
+    }
+
+    async fn link_evidence(
+        &self,
+        req: Request<pb::LinkEvidenceRequest>,
+    ) -> Result<Response<pb::LinkEvidenceResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let link = self
+            .app
+            .link_evidence(
+                &c,
+                &r.evidence_id,
+                &r.check_record_id,
+                evidence_role_in(r.role),
+            )
+            .await?;
+        Ok(Response::new(pb::LinkEvidenceResponse {
+            link: Some(link_out(link)),
+        }))
+    }
+
+    async fn unlink_evidence(
+        &self,
+        req: Request<pb::UnlinkEvidenceRequest>,
+    ) -> Result<Response<pb::UnlinkEvidenceResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        self.app
+            .unlink_evidence(&c, &r.evidence_id, &r.check_record_id)
+            .await?;
+        Ok(Response::new(pb::UnlinkEvidenceResponse {}))
     }
 }

@@ -5,10 +5,10 @@ use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
-use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord};
+use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
 use crate::domain::page;
 use crate::error::{Error, Result};
-use crate::store::time_now;
+use crate::store::{CHECK_RECORD, time_now};
 
 const WRITE: &[Role] = &[Role::Inspector];
 const READ: &[Role] = ANY_ROLE;
@@ -36,6 +36,27 @@ impl App {
     /// Creates a record, or returns the one a retry of the same request
     /// created before.
     pub async fn create_check(
+        &self,
+        caller: &Caller,
+        draft: CheckDraft,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<CheckView> {
+        let record = self
+            .create_check_record(caller, draft, client_id, request_id)
+            .await?;
+        self.store
+            .link_expected_evidence(
+                record.id,
+                &record.content.unit_code,
+                &caller.subject,
+                time_now(),
+            )
+            .await?;
+        self.view(record).await
+    }
+
+    async fn create_check_record(
         &self,
         caller: &Caller,
         draft: CheckDraft,
@@ -109,7 +130,33 @@ impl App {
         )
     }
 
-    pub async fn get_check(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
+    /// A record with its evidence links.
+    async fn view(&self, record: CheckRecord) -> Result<CheckView> {
+        Ok(self.views(vec![record]).await?.remove(0))
+    }
+
+    async fn views(&self, records: Vec<CheckRecord>) -> Result<Vec<CheckView>> {
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        let mut links = self.store.links_of(CHECK_RECORD, &ids).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let (mine, rest) = links.drain(..).partition(|(s, _)| *s == record.id);
+                links = rest;
+                CheckView {
+                    links: mine.into_iter().map(|(_, l)| l).collect(),
+                    record,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn get_check(&self, caller: &Caller, id: &str) -> Result<CheckView> {
+        let record = self.get_check_record(caller, id).await?;
+        self.view(record).await
+    }
+
+    pub(super) async fn get_check_record(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
         caller.require(READ)?;
         let id = parse_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
         let stored = self
@@ -130,7 +177,7 @@ impl App {
         mut filter: CheckFilter,
         page_size: i32,
         page_token: &str,
-    ) -> Result<Page<CheckRecord>> {
+    ) -> Result<Page<CheckView>> {
         caller.require(READ)?;
         let limit = page::page_size(page_size)?;
         let query = page::query_digest(&filter);
@@ -159,13 +206,35 @@ impl App {
             String::new()
         };
         Ok(Page {
-            items,
+            items: self.views(items).await?,
             next_page_token,
         })
     }
 
     /// Applies the fields named in `mask` if `etag` is still current.
     pub async fn update_check(
+        &self,
+        caller: &Caller,
+        id: &str,
+        draft: CheckDraft,
+        mask: &[String],
+        etag: &str,
+    ) -> Result<CheckView> {
+        let record = self
+            .update_check_record(caller, id, draft, mask, etag)
+            .await?;
+        self.store
+            .link_expected_evidence(
+                record.id,
+                &record.content.unit_code,
+                &caller.subject,
+                time_now(),
+            )
+            .await?;
+        self.view(record).await
+    }
+
+    async fn update_check_record(
         &self,
         caller: &Caller,
         id: &str,

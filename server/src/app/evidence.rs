@@ -9,11 +9,12 @@ use uuid::Uuid;
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::evidence::{
-    self, Evidence, Placement, Upload, UploadDraft, check_crc32c, original_key, sniff_media_type,
+    self, Evidence, EvidenceLink, EvidenceRole, Placement, Upload, UploadDraft, check_crc32c,
+    original_key, sniff_media_type,
 };
 use crate::error::{Error, Result};
 use crate::media;
-use crate::store::{Segment, time_now};
+use crate::store::{CHECK_RECORD, Segment, time_now};
 
 const UPLOAD: &[Role] = &[
     Role::Inspector,
@@ -291,6 +292,7 @@ impl App {
             created_at: now,
         };
         let stored = self.store.record_evidence(up.id, &e, &original).await?;
+        self.store.link_expecting_records(&stored, now).await?;
         for k in &scratch {
             let _ = self.blobs.delete(k).await;
         }
@@ -348,5 +350,65 @@ impl App {
     ) -> Result<futures::stream::BoxStream<'static, Result<Bytes>>> {
         let e = self.get_evidence(caller, id).await?;
         self.blobs.stream(&evidence::original_key(&e.sha256)).await
+    }
+}
+
+const LINK: &[Role] = &[Role::Inspector];
+
+impl App {
+    /// Links evidence to a check record of the same unit.
+    pub async fn link_evidence(
+        &self,
+        caller: &Caller,
+        evidence_id: &str,
+        record_id: &str,
+        role: crate::domain::validate::Input<EvidenceRole>,
+    ) -> Result<EvidenceLink> {
+        caller.require(LINK)?;
+        let mut v = crate::domain::validate::Violations::new();
+        let role = role.required("role", &mut v);
+        v.finish()?;
+        let e = self.get_evidence(caller, evidence_id).await?;
+        let record = self.get_check_record(caller, record_id).await?;
+        if e.unit_code != record.content.unit_code {
+            return Err(Error::FailedPrecondition(format!(
+                "evidence {} belongs to unit {}, check record {} to unit {}",
+                e.id, e.unit_code, record.id, record.content.unit_code
+            )));
+        }
+        let now = time_now();
+        let role = role.expect("validated");
+        self.store
+            .put_link(e.id, CHECK_RECORD, record.id, role, &caller.subject, now)
+            .await?;
+        Ok(EvidenceLink {
+            evidence_id: e.id,
+            sha256: e.sha256,
+            role,
+            linked_by: caller.subject.clone(),
+            linked_at: now,
+        })
+    }
+
+    pub async fn unlink_evidence(
+        &self,
+        caller: &Caller,
+        evidence_id: &str,
+        record_id: &str,
+    ) -> Result<()> {
+        caller.require(LINK)?;
+        let e = self.get_evidence(caller, evidence_id).await?;
+        let record = self.get_check_record(caller, record_id).await?;
+        if !self
+            .store
+            .delete_link(e.id, CHECK_RECORD, record.id)
+            .await?
+        {
+            return Err(Error::NotFound(format!(
+                "link of evidence {} to check record {}",
+                e.id, record.id
+            )));
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::credit_code;
+use super::evidence::{EvidenceLink, EvidenceRole, ExpectedEvidence, is_sha256_hex};
 use super::geo::{BoundingBox, Location, LocationDraft, Wgs84};
 use super::validate::{Input, Violations};
 use crate::error::{Error, Result};
@@ -19,6 +20,7 @@ pub const NOTE_MAX: usize = 2_000;
 pub const CHECKLIST_MAX: usize = 200;
 pub const INSPECTORS_MAX: usize = 20;
 pub const INSPECTOR_NAME_MAX: usize = 64;
+pub const EXPECTED_EVIDENCE_MAX: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +85,10 @@ pub struct CheckContent {
     pub inspectors: Vec<String>,
     pub checklist: Vec<ChecklistItem>,
     pub narrative: String,
+    /// Empty lists are left out so that records without them keep the
+    /// digest they were created with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected_evidence: Vec<ExpectedEvidence>,
 }
 
 fn ser_location<S: serde::Serializer>(l: &Option<Location>, s: S) -> Result<S::Ok, S::Error> {
@@ -149,6 +155,12 @@ impl CheckRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedDraft {
+    pub sha256: String,
+    pub role: Input<EvidenceRole>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChecklistDraft {
     pub question: String,
     pub result: Input<ChecklistResult>,
@@ -170,6 +182,7 @@ pub struct CheckDraft {
     pub inspectors: Vec<String>,
     pub checklist: Vec<ChecklistDraft>,
     pub narrative: String,
+    pub expected_evidence: Vec<ExpectedDraft>,
 }
 
 /// Field paths of a check record that an update may name.
@@ -186,6 +199,7 @@ pub const MUTABLE_FIELDS: &[&str] = &[
     "inspectors",
     "checklist",
     "narrative",
+    "expected_evidence",
 ];
 
 impl CheckDraft {
@@ -254,6 +268,32 @@ impl CheckDraft {
             }
         }
         v.max_chars(&format!("{P}.narrative"), &self.narrative, NARRATIVE_MAX);
+        v.max_items(
+            &format!("{P}.expected_evidence"),
+            &self.expected_evidence,
+            EXPECTED_EVIDENCE_MAX,
+        );
+        let mut expected: Vec<ExpectedEvidence> = Vec::new();
+        for (i, e) in self
+            .expected_evidence
+            .iter()
+            .enumerate()
+            .take(EXPECTED_EVIDENCE_MAX)
+        {
+            let f = format!("{P}.expected_evidence[{i}]");
+            let sha256 = e.sha256.trim().to_ascii_lowercase();
+            if !is_sha256_hex(&sha256) {
+                v.add(
+                    format!("{f}.sha256"),
+                    "must be the 64 hex digits of a SHA-256",
+                );
+            } else if expected.iter().any(|x| x.sha256 == sha256) {
+                v.add(format!("{f}.sha256"), "is named twice");
+            }
+            if let Some(role) = e.role.required(&format!("{f}.role"), &mut v) {
+                expected.push(ExpectedEvidence { sha256, role });
+            }
+        }
         v.finish()?;
 
         let inspectors = if self.inspectors.is_empty() {
@@ -277,6 +317,7 @@ impl CheckDraft {
             inspectors,
             checklist,
             narrative: self.narrative,
+            expected_evidence: expected,
         })
     }
 
@@ -339,6 +380,9 @@ impl CheckDraft {
         if has("narrative") {
             out.narrative = self.narrative;
         }
+        if has("expected_evidence") {
+            out.expected_evidence = self.expected_evidence;
+        }
         Ok(out)
     }
 }
@@ -366,7 +410,35 @@ impl From<&CheckContent> for CheckDraft {
                 })
                 .collect(),
             narrative: c.narrative.clone(),
+            expected_evidence: c
+                .expected_evidence
+                .iter()
+                .map(|e| ExpectedDraft {
+                    sha256: e.sha256.clone(),
+                    role: Input::Valid(e.role),
+                })
+                .collect(),
         }
+    }
+}
+
+/// A record with the evidence linked to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckView {
+    pub record: CheckRecord,
+    pub links: Vec<EvidenceLink>,
+}
+
+impl CheckView {
+    /// Expected evidence whose bytes have not arrived (or not been linked).
+    pub fn pending(&self) -> Vec<String> {
+        self.record
+            .content
+            .expected_evidence
+            .iter()
+            .filter(|e| !self.links.iter().any(|l| l.sha256 == e.sha256))
+            .map(|e| e.sha256.clone())
+            .collect()
     }
 }
 

@@ -21,6 +21,55 @@ pub const ACCEPTED_TYPES: &[&str] = &[
 pub const FILE_NAME_MAX: usize = 255;
 pub const DEVICE_ID_MAX: usize = 128;
 
+/// How a piece of evidence serves what it is linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRole {
+    Before,
+    After,
+    Context,
+    Document,
+}
+
+impl EvidenceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceRole::Before => "before",
+            EvidenceRole::After => "after",
+            EvidenceRole::Context => "context",
+            EvidenceRole::Document => "document",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EvidenceRole::Before,
+            EvidenceRole::After,
+            EvidenceRole::Context,
+            EvidenceRole::Document,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A photo a record names by its hash before the bytes arrive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedEvidence {
+    pub sha256: String,
+    pub role: EvidenceRole,
+}
+
+/// Evidence linked to a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceLink {
+    pub evidence_id: Uuid,
+    pub sha256: String,
+    pub role: EvidenceRole,
+    pub linked_by: String,
+    pub linked_at: DateTime<Utc>,
+}
+
 /// Configurable bounds of uploads.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadLimits {
@@ -62,7 +111,7 @@ pub struct UploadRequest {
     pub capture: Capture,
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

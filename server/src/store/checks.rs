@@ -8,6 +8,7 @@ use super::{Store, Ts, on_pool};
 use crate::domain::check::{
     CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem,
 };
+use crate::domain::evidence::ExpectedEvidence;
 use crate::domain::geo::{Datum, Location};
 use crate::error::{Error, Result};
 
@@ -30,6 +31,7 @@ struct CheckRow {
     inspectors: Json<Vec<String>>,
     checklist: Json<Vec<ChecklistItem>>,
     narrative: String,
+    expected_evidence: Json<Vec<ExpectedEvidence>>,
     received_at: Ts,
     created_by: String,
     updated_at: Ts,
@@ -38,9 +40,12 @@ struct CheckRow {
     content_digest: String,
 }
 
+const EXPECT: &str =
+    "INSERT INTO check_expected_evidence (check_record_id, sha256, role) VALUES ($1, $2, $3)";
+
 const COLUMNS: &str = "id, kind, unit_code, campaign_id, subject_name, credit_code, address, \
     latitude, longitude, accuracy_m, altitude_m, datum, started_at, ended_at, inspectors, \
-    checklist, narrative, received_at, created_by, updated_at, updated_by, version, content_digest";
+    checklist, narrative, expected_evidence, received_at, created_by, updated_at, updated_by, version, content_digest";
 
 /// A stored record with the digest of the content it was created with.
 pub struct StoredCheck {
@@ -75,6 +80,7 @@ impl TryFrom<CheckRow> for StoredCheck {
             inspectors: r.inspectors.0,
             checklist: r.checklist.0,
             narrative: r.narrative,
+            expected_evidence: r.expected_evidence.0,
         };
         Ok(StoredCheck {
             record: CheckRecord {
@@ -91,8 +97,8 @@ impl TryFrom<CheckRow> for StoredCheck {
     }
 }
 
-/// Binds $1 to $22 of an insert or update: the id, the content with its
-/// WGS-84 position, and the last change.
+/// Binds $1 to $23 of an insert or update: the id, the content with its
+/// WGS-84 position, the last change, and the expected evidence.
 macro_rules! bind_record {
     ($query:expr, $rec:expr) => {{
         let (rec, c) = ($rec, &$rec.content);
@@ -120,6 +126,7 @@ macro_rules! bind_record {
             .bind(Ts(rec.updated_at))
             .bind(&rec.updated_by)
             .bind(rec.version)
+            .bind(Json(&c.expected_evidence))
     }};
 }
 
@@ -127,29 +134,39 @@ impl Store {
     /// Inserts a new record. Returns false, writing nothing, when its id or
     /// its creator's request id is already taken.
     pub async fn insert_check(&self, rec: &CheckRecord, request_id: Option<&str>) -> Result<bool> {
-        let r = on_pool!(&self.db, |p| {
-            bind_record!(
-                sqlx::query(
-                    "INSERT INTO check_records (id, kind, unit_code, campaign_id, subject_name,
-                        credit_code, address, latitude, longitude, accuracy_m, altitude_m, datum,
-                        wgs84_latitude, wgs84_longitude, started_at, ended_at, inspectors, checklist,
-                        narrative, updated_at, updated_by, version, received_at, created_by,
-                        content_digest, request_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
-                     ON CONFLICT DO NOTHING",
-                ),
-                rec
-            )
-            .bind(Ts(rec.received_at))
-            .bind(&rec.created_by)
-            .bind(rec.content.digest())
-            .bind(request_id)
-            .execute(p)
+        Ok(on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let n = bind_record!(
+                    sqlx::query(
+                        "INSERT INTO check_records (id, kind, unit_code, campaign_id, subject_name,
+                            credit_code, address, latitude, longitude, accuracy_m, altitude_m, datum,
+                            wgs84_latitude, wgs84_longitude, started_at, ended_at, inspectors,
+                            checklist, narrative, updated_at, updated_by, version, expected_evidence,
+                            received_at, created_by, content_digest, request_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                            $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+                         ON CONFLICT DO NOTHING",
+                    ),
+                    rec
+                )
+                .bind(Ts(rec.received_at))
+                .bind(&rec.created_by)
+                .bind(rec.content.digest())
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    for e in &rec.content.expected_evidence {
+                        sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<bool, sqlx::Error>(n == 1)
+            }
             .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(r == 1)
+        })?)
     }
 
     pub async fn get_check(&self, id: Uuid) -> Result<Option<StoredCheck>> {
@@ -184,25 +201,39 @@ impl Store {
     /// Writes `rec` over the stored version `rec.version - 1`. Returns false,
     /// writing nothing, when another update got there first.
     pub async fn update_check(&self, rec: &CheckRecord) -> Result<bool> {
-        let r = on_pool!(&self.db, |p| {
-            bind_record!(
-                sqlx::query(
-                    "UPDATE check_records SET kind = $2, campaign_id = $4, subject_name = $5,
-                        credit_code = $6, address = $7, latitude = $8, longitude = $9,
-                        accuracy_m = $10, altitude_m = $11, datum = $12, wgs84_latitude = $13,
-                        wgs84_longitude = $14, started_at = $15, ended_at = $16, inspectors = $17,
-                        checklist = $18, narrative = $19, updated_at = $20, updated_by = $21,
-                        version = $22
-                     WHERE id = $1 AND unit_code = $3 AND version = $23",
-                ),
-                rec
-            )
-            .bind(rec.version - 1)
-            .execute(p)
+        Ok(on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let n = bind_record!(
+                    sqlx::query(
+                        "UPDATE check_records SET kind = $2, campaign_id = $4, subject_name = $5,
+                            credit_code = $6, address = $7, latitude = $8, longitude = $9,
+                            accuracy_m = $10, altitude_m = $11, datum = $12, wgs84_latitude = $13,
+                            wgs84_longitude = $14, started_at = $15, ended_at = $16, inspectors = $17,
+                            checklist = $18, narrative = $19, updated_at = $20, updated_by = $21,
+                            version = $22, expected_evidence = $23
+                         WHERE id = $1 AND unit_code = $3 AND version = $24",
+                    ),
+                    rec
+                )
+                .bind(rec.version - 1)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    sqlx::query("DELETE FROM check_expected_evidence WHERE check_record_id = $1")
+                        .bind(rec.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for e in &rec.content.expected_evidence {
+                        sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<bool, sqlx::Error>(n == 1)
+            }
             .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(r == 1)
+        })?)
     }
 
     /// One page of records in list order (newest start first, then id

@@ -4,6 +4,7 @@
 
 mod checks;
 mod evidence;
+mod links;
 mod time;
 mod tokens;
 mod units;
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use evidence::Segment;
+pub use links::CHECK_RECORD;
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;
 pub use users::User;

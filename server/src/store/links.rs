@@ -1,0 +1,157 @@
+//! SQL of links between evidence and what it proves.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Store, Ts, on_pool};
+use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
+use crate::error::{Error, Result};
+
+/// The kind of subject of check-record links.
+pub const CHECK_RECORD: &str = "check_record";
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    subject_id: Uuid,
+    evidence_id: Uuid,
+    sha256: String,
+    role: String,
+    linked_by: String,
+    linked_at: Ts,
+}
+
+impl Store {
+    /// Links new evidence to every check record of its unit that expects
+    /// its bytes.
+    pub async fn link_expecting_records(&self, e: &Evidence, at: DateTime<Utc>) -> Result<u64> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query(
+                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+                 SELECT $1, 'check_record', x.check_record_id, x.role, $2, $3
+                 FROM check_expected_evidence x JOIN check_records c ON c.id = x.check_record_id
+                 WHERE x.sha256 = $4 AND c.unit_code = $5
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(e.id)
+            .bind(&e.uploader)
+            .bind(Ts(at))
+            .bind(&e.sha256)
+            .bind(&e.unit_code)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
+    }
+
+    /// Links to a check record the evidence its unit already holds of the
+    /// bytes the record expects.
+    pub async fn link_expected_evidence(
+        &self,
+        record: Uuid,
+        unit: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query(
+                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+                 SELECT e.id, 'check_record', x.check_record_id, x.role, $2, $3
+                 FROM check_expected_evidence x JOIN evidence e ON e.sha256 = x.sha256 AND e.unit_code = $4
+                 WHERE x.check_record_id = $1
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(record)
+            .bind(by)
+            .bind(Ts(at))
+            .bind(unit)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
+    }
+
+    /// Links evidence to a subject, or changes the role of the link.
+    pub async fn put_link(
+        &self,
+        evidence: Uuid,
+        kind: &str,
+        subject: Uuid,
+        role: EvidenceRole,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(&self.db, |p| {
+            sqlx::query(
+                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (subject_kind, subject_id, evidence_id)
+                 DO UPDATE SET role = excluded.role, linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+            )
+            .bind(evidence)
+            .bind(kind)
+            .bind(subject)
+            .bind(role.as_str())
+            .bind(by)
+            .bind(Ts(at))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Returns false when there was no such link.
+    pub async fn delete_link(&self, evidence: Uuid, kind: &str, subject: Uuid) -> Result<bool> {
+        let n = on_pool!(&self.db, |p| {
+            sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
+                .bind(evidence)
+                .bind(kind)
+                .bind(subject)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Links of the given subjects, oldest first.
+    pub async fn links_of(
+        &self,
+        kind: &str,
+        subjects: &[Uuid],
+    ) -> Result<Vec<(Uuid, EvidenceLink)>> {
+        if subjects.is_empty() {
+            return Ok(vec![]);
+        }
+        let rows: Vec<LinkRow> = on_pool!(&self.db, |p| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT l.subject_id, l.evidence_id, e.sha256, l.role, l.linked_by, l.linked_at
+                 FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
+                 WHERE l.subject_kind = ",
+            );
+            q.push_bind(kind.to_string()).push(" AND l.subject_id IN (");
+            let mut s = q.separated(", ");
+            for id in subjects {
+                s.push_bind(*id);
+            }
+            s.push_unseparated(") ORDER BY l.linked_at, l.evidence_id");
+            q.build_query_as().fetch_all(p).await
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let role = EvidenceRole::parse(&r.role)
+                    .ok_or_else(|| Error::internal(format!("link with role {}", r.role)))?;
+                Ok((
+                    r.subject_id,
+                    EvidenceLink {
+                        evidence_id: r.evidence_id,
+                        sha256: r.sha256,
+                        role,
+                        linked_by: r.linked_by,
+                        linked_at: r.linked_at.0,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
