@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::auth::TrustedIssuer;
 use crate::domain::evidence::UploadLimits;
+use crate::domain::signals::SignalPolicy;
 
 /// One layer of settings; every field optional so layers can be merged.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -84,6 +85,18 @@ pub struct SettingsLayer {
     /// Time an upload may stay unfinished before it is cleaned up [default: 7d]
     #[arg(long, env = "DUCHA_UPLOAD_TTL")]
     pub upload_ttl: Option<String>,
+    /// A photo farther than this from its check's location is flagged, in
+    /// metres [default: 500]
+    #[arg(long, env = "DUCHA_SIGNAL_DISTANCE_M")]
+    pub signal_distance_m: Option<f64>,
+    /// Slack around a check's time window before a photo is flagged as
+    /// taken outside it [default: 30m]
+    #[arg(long, env = "DUCHA_SIGNAL_TIME_TOLERANCE")]
+    pub signal_time_tolerance: Option<String>,
+    /// Largest accepted difference between EXIF time and the phone's clock
+    /// [default: 10m]
+    #[arg(long, env = "DUCHA_SIGNAL_CLOCK_SKEW")]
+    pub signal_clock_skew: Option<String>,
     /// Time in-flight calls get to finish on shutdown [default: 30s]
     #[arg(long, env = "DUCHA_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -126,6 +139,7 @@ impl SettingsLayer {
             s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
+            signal_distance_m, signal_time_tolerance, signal_clock_skew,
             shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
             trusted_issuers);
         self
@@ -169,6 +183,7 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     pub max_message_bytes: usize,
     pub uploads: UploadLimits,
+    pub signals: SignalPolicy,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
     /// Certificate chain and key files, when the server speaks TLS itself.
@@ -181,6 +196,10 @@ fn duration(name: &str, value: Option<String>, default: &str) -> anyhow::Result<
     let v = value.unwrap_or_else(|| default.to_string());
     humantime::parse_duration(&v)
         .with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
+}
+
+fn delta(d: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 fn positive(name: &str, value: Option<i64>, default: i64) -> anyhow::Result<i64> {
@@ -244,6 +263,18 @@ impl Settings {
                 )?,
                 max_open_per_user: positive("uploads_open_per_user", l.uploads_open_per_user, 20)?,
                 ttl: duration("upload_ttl", l.upload_ttl, "7d")?,
+            },
+            signals: SignalPolicy {
+                max_distance_m: match l.signal_distance_m.unwrap_or(500.0) {
+                    d if d.is_finite() && d > 0.0 => d,
+                    d => bail!("signal_distance_m: must be positive, got {d}"),
+                },
+                time_tolerance: delta(duration(
+                    "signal_time_tolerance",
+                    l.signal_time_tolerance,
+                    "30m",
+                )?),
+                max_clock_skew: delta(duration("signal_clock_skew", l.signal_clock_skew, "10m")?),
             },
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),

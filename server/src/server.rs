@@ -55,6 +55,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
         uploads: settings.uploads,
+        signals: settings.signals,
     })
 }
 

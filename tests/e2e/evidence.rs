@@ -747,3 +747,196 @@ async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
         Code::NotFound
     );
 }
+
+/// 2008-10-22 16:28:39 in China time, when DSCN0010 was taken (its EXIF
+/// time carries no offset, so China time is assumed).
+const DSCN0010_TAKEN: i64 = 1_224_664_119;
+
+fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
+    signals
+        .iter()
+        .map(|s| pb::SignalKind::try_from(s.kind).unwrap())
+        .collect()
+}
+
+async fn upload_with_clock(c: &Client, bytes: &[u8], device_time: i64) -> pb::Evidence {
+    let mut req = begin("331102", bytes);
+    req.capture.as_mut().unwrap().device_time = support::ts(device_time);
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(c, &up.id, bytes, 0, 1_000_000).await;
+    finish(c, &up.id).await.unwrap()
+}
+
+#[tokio::test]
+async fn signals_of_the_file_itself() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    // GPS present, a camera's transfer tool, clocks agree: nothing to say.
+    let clean = upload_with_clock(&c, &photo(), DSCN0010_TAKEN + 60).await;
+    assert!(clean.signals.is_empty(), "{:?}", clean.signals);
+
+    // The phone's clock says eight hours later than the camera.
+    let c2 = srv.client(Role::Inspector, &["331121"]).await;
+    let mut req = begin("331121", &photo());
+    req.capture.as_mut().unwrap().device_time = support::ts(DSCN0010_TAKEN + 8 * 3600);
+    let up = c2
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(&c2, &up.id, &photo(), 0, 1_000_000).await;
+    let skewed = finish(&c2, &up.id).await.unwrap();
+    assert_eq!(kinds(&skewed.signals), [pb::SignalKind::ClockMismatch]);
+    assert_eq!(skewed.signals[0].minutes, 480);
+
+    // Edited in GIMP, and no GPS.
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let mut req = begin("331102", &gimp);
+    req.capture = None;
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(&c, &up.id, &gimp, 0, 1_000_000).await;
+    let edited = finish(&c, &up.id).await.unwrap();
+    assert_eq!(
+        kinds(&edited.signals),
+        [pb::SignalKind::NoGps, pb::SignalKind::Edited]
+    );
+    assert!(
+        edited.signals[1].detail.contains("GIMP 2.4.5"),
+        "{:?}",
+        edited.signals
+    );
+}
+
+fn check_at(lat: f64, lon: f64, start: i64) -> pb::CheckRecord {
+    let mut r = support::site_check("331102", start);
+    r.location = Some(pb::Location {
+        latitude: lat,
+        longitude: lon,
+        accuracy_m: 5.0,
+        altitude_m: None,
+        datum: pb::Datum::Wgs84 as i32,
+    });
+    r
+}
+
+#[tokio::test]
+async fn signals_against_the_linked_check() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let e = upload_with_clock(&c, &photo(), DSCN0010_TAKEN).await;
+    let create = |r: pb::CheckRecord| {
+        let c = c.clone();
+        async move {
+            c.checks()
+                .create_check_record(support::create(r))
+                .await
+                .unwrap()
+                .into_inner()
+                .check_record
+                .unwrap()
+        }
+    };
+    let link = |rec: String| {
+        let (c, id) = (c.clone(), e.id.clone());
+        async move {
+            c.evidence()
+                .link_evidence(pb::LinkEvidenceRequest {
+                    evidence_id: id,
+                    check_record_id: rec,
+                    role: pb::EvidenceRole::Before as i32,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .link
+                .unwrap()
+        }
+    };
+    // The check where and when the photo was taken: nothing to say.
+    let here = create(check_at(43.4675, 11.8852, DSCN0010_TAKEN - 600)).await;
+    let l = link(here.id.clone()).await;
+    assert!(l.signals.is_empty(), "{:?}", l.signals);
+
+    // A check 2 km away, the next day: far, out of time, and now the photo
+    // serves two records.
+    let there = create(check_at(43.4855, 11.8852, DSCN0010_TAKEN + 86_400)).await;
+    let l = link(there.id.clone()).await;
+    assert_eq!(
+        kinds(&l.signals),
+        [
+            pb::SignalKind::FarFromCheck,
+            pb::SignalKind::OutsideCheckTime,
+            pb::SignalKind::ReusedElsewhere
+        ]
+    );
+    assert!(
+        (1900.0..2100.0).contains(&l.signals[0].distance_m),
+        "{:?}",
+        l.signals
+    );
+    // The first record learns of the reuse too.
+    let first = get_record(&c, &here.id).await;
+    assert_eq!(
+        kinds(&first.evidence[0].signals),
+        [pb::SignalKind::ReusedElsewhere]
+    );
+
+    // Moving the check to where the photo was taken clears the distance.
+    let mut moved = get_record(&c, &there.id).await;
+    moved.location = check_at(43.4675, 11.8852, 0).location;
+    let moved = c
+        .checks()
+        .update_check_record(pb::UpdateCheckRecordRequest {
+            check_record: Some(moved),
+            update_mask: Some(ducha_sdk::prost_types::FieldMask {
+                paths: vec!["location".into()],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(
+        kinds(&moved.evidence[0].signals),
+        [
+            pb::SignalKind::OutsideCheckTime,
+            pb::SignalKind::ReusedElsewhere
+        ]
+    );
+
+    // Unlinking the second use clears the reuse on the first.
+    c.evidence()
+        .unlink_evidence(pb::UnlinkEvidenceRequest {
+            evidence_id: e.id.clone(),
+            check_record_id: there.id,
+        })
+        .await
+        .unwrap();
+    assert!(
+        get_record(&c, &here.id).await.evidence[0]
+            .signals
+            .is_empty()
+    );
+}

@@ -7,6 +7,7 @@ use prost_types::Timestamp;
 use crate::domain::access::Role;
 use crate::domain::evidence::{EvidenceLink, EvidenceRole};
 use crate::domain::geo::{BoundingBox, Datum, Location, LocationDraft};
+use crate::domain::signals::Signal;
 use crate::domain::validate::Input;
 
 /// Timestamps are kept to the microsecond, as both databases store them.
@@ -128,5 +129,55 @@ pub fn link_out(l: EvidenceLink) -> pb::EvidenceLink {
         role: evidence_role_out(l.role) as i32,
         link_user: l.linked_by,
         link_time: time_out(l.linked_at),
+        signals: signals_out(l.signals),
     }
+}
+
+pub fn signals_out(signals: Vec<Signal>) -> Vec<pb::AuthenticitySignal> {
+    signals
+        .into_iter()
+        .map(|s| {
+            let mut out = pb::AuthenticitySignal::default();
+            let (kind, detail) = match s {
+                Signal::NoGps => (
+                    pb::SignalKind::NoGps,
+                    "the photo carries no GPS position".to_string(),
+                ),
+                Signal::EditedWith { software } => {
+                    (pb::SignalKind::Edited, format!("edited with {software}"))
+                }
+                Signal::ClockMismatch { minutes } => {
+                    out.minutes = minutes;
+                    (
+                        pb::SignalKind::ClockMismatch,
+                        format!("EXIF time is {minutes} min off the phone's clock"),
+                    )
+                }
+                Signal::FarFromCheck { distance_m } => {
+                    out.distance_m = distance_m;
+                    (
+                        pb::SignalKind::FarFromCheck,
+                        format!("taken {distance_m:.0} m from the check's location"),
+                    )
+                }
+                Signal::OutsideCheckTime { minutes } => {
+                    out.minutes = minutes;
+                    (
+                        pb::SignalKind::OutsideCheckTime,
+                        format!("taken {minutes} min outside the check's time"),
+                    )
+                }
+                Signal::ReusedElsewhere { records } => {
+                    out.records = records;
+                    (
+                        pb::SignalKind::ReusedElsewhere,
+                        format!("the same photo is linked to {records} other record(s)"),
+                    )
+                }
+            };
+            out.kind = kind as i32;
+            out.detail = detail;
+            out
+        })
+        .collect()
 }

@@ -7,7 +7,9 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::caller;
-use super::convert::{evidence_role_in, link_out, location_in, location_out, time_in, time_out};
+use super::convert::{
+    evidence_role_in, link_out, location_in, location_out, signals_out, time_in, time_out,
+};
 use crate::app::{App, Begun, Chunk};
 use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadDraft};
 use crate::error::Error;
@@ -37,6 +39,7 @@ fn evidence_out(e: Evidence) -> pb::Evidence {
         capture: Some(capture_out(e.capture)),
         create_time: time_out(e.created_at),
         metadata: Some(metadata_out(e.metadata)),
+        signals: signals_out(e.signals),
     }
 }
 

@@ -45,14 +45,7 @@ impl App {
         let record = self
             .create_check_record(caller, draft, client_id, request_id)
             .await?;
-        self.store
-            .link_expected_evidence(
-                record.id,
-                &record.content.unit_code,
-                &caller.subject,
-                time_now(),
-            )
-            .await?;
+        self.link_and_assess(&record, caller).await?;
         self.view(record).await
     }
 
@@ -128,6 +121,31 @@ impl App {
             &digest,
             "check_record_id",
         )
+    }
+
+    /// Links the evidence the record expects that its unit already holds,
+    /// and works out the signals of its links against what it now says.
+    async fn link_and_assess(&self, record: &CheckRecord, caller: &Caller) -> Result<()> {
+        self.store
+            .link_expected_evidence(
+                record.id,
+                &record.content.unit_code,
+                &caller.subject,
+                time_now(),
+            )
+            .await?;
+        let mut shas: Vec<String> = self
+            .store
+            .links_of(CHECK_RECORD, &[record.id])
+            .await?
+            .into_iter()
+            .map(|(_, l)| l.sha256)
+            .collect();
+        shas.dedup();
+        for sha in shas {
+            self.assess_bytes(&sha).await?;
+        }
+        Ok(())
     }
 
     /// A record with its evidence links.
@@ -223,14 +241,7 @@ impl App {
         let record = self
             .update_check_record(caller, id, draft, mask, etag)
             .await?;
-        self.store
-            .link_expected_evidence(
-                record.id,
-                &record.content.unit_code,
-                &caller.subject,
-                time_now(),
-            )
-            .await?;
+        self.link_and_assess(&record, caller).await?;
         self.view(record).await
     }
 

@@ -12,6 +12,7 @@ use crate::domain::evidence::{
     self, Evidence, EvidenceLink, EvidenceRole, Placement, Upload, UploadDraft, check_crc32c,
     original_key, sniff_media_type,
 };
+use crate::domain::signals;
 use crate::error::{Error, Result};
 use crate::media;
 use crate::store::{CHECK_RECORD, Segment, time_now};
@@ -278,6 +279,8 @@ impl App {
         let original = original_key(&sha256);
         self.blobs.copy_new(&key, &original).await?;
         let now = time_now();
+        let file_signals =
+            signals::of_file(media_type, &metadata, &up.request.capture, &self.signals);
         let e = Evidence {
             id: Uuid::now_v7(),
             sha256,
@@ -289,10 +292,13 @@ impl App {
             size_bytes: up.request.size_bytes,
             capture: up.request.capture.clone(),
             metadata,
+            signals: file_signals,
             created_at: now,
         };
         let stored = self.store.record_evidence(up.id, &e, &original).await?;
-        self.store.link_expecting_records(&stored, now).await?;
+        if self.store.link_expecting_records(&stored, now).await? > 0 {
+            self.assess_bytes(&stored.sha256).await?;
+        }
         for k in &scratch {
             let _ = self.blobs.delete(k).await;
         }
@@ -376,18 +382,25 @@ impl App {
                 e.id, e.unit_code, record.id, record.content.unit_code
             )));
         }
-        let now = time_now();
         let role = role.expect("validated");
         self.store
-            .put_link(e.id, CHECK_RECORD, record.id, role, &caller.subject, now)
+            .put_link(
+                e.id,
+                CHECK_RECORD,
+                record.id,
+                role,
+                &caller.subject,
+                time_now(),
+            )
             .await?;
-        Ok(EvidenceLink {
-            evidence_id: e.id,
-            sha256: e.sha256,
-            role,
-            linked_by: caller.subject.clone(),
-            linked_at: now,
-        })
+        self.assess_bytes(&e.sha256).await?;
+        self.store
+            .links_of(CHECK_RECORD, &[record.id])
+            .await?
+            .into_iter()
+            .map(|(_, l)| l)
+            .find(|l| l.evidence_id == e.id)
+            .ok_or_else(|| Error::internal("link vanished"))
     }
 
     pub async fn unlink_evidence(
@@ -408,6 +421,31 @@ impl App {
                 "link of evidence {} to check record {}",
                 e.id, record.id
             )));
+        }
+        // The others lose their "reused" signal if this was the reuse.
+        self.assess_bytes(&e.sha256).await
+    }
+
+    /// Works out again the signals of every check-record link of these
+    /// bytes: their distance and time against each record, and reuse.
+    pub(super) async fn assess_bytes(&self, sha256: &str) -> Result<()> {
+        let pairs = self.store.check_links_of_bytes(sha256).await?;
+        let mut records: Vec<Uuid> = pairs.iter().map(|(r, _)| *r).collect();
+        records.sort();
+        records.dedup();
+        for (record, evidence) in &pairs {
+            let (Some(e), Some(rec)) = (
+                self.store.get_evidence(*evidence).await?,
+                self.store.get_check(*record).await?,
+            ) else {
+                continue;
+            };
+            let others = records.len() as i64 - 1;
+            let found =
+                signals::against_check(&e.metadata, &rec.record.content, others, &self.signals);
+            self.store
+                .set_link_signals(*evidence, CHECK_RECORD, *record, &found)
+                .await?;
         }
         Ok(())
     }

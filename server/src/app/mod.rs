@@ -19,6 +19,7 @@ use crate::auth::KeyRing;
 use crate::blob::BlobStore;
 use crate::domain::access::Role;
 use crate::domain::evidence::UploadLimits;
+use crate::domain::signals::SignalPolicy;
 use crate::store::Store;
 
 /// Everything a use case needs; cheap to clone.
@@ -30,6 +31,7 @@ pub struct App {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub uploads: UploadLimits,
+    pub signals: SignalPolicy,
 }
 
 /// Every role: for calls any signed-in caller may make.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::geo::{Location, LocationDraft};
+use super::signals::Signal;
 use super::validate::{Input, Violations};
 use crate::error::{Error, Result};
 
@@ -68,6 +69,7 @@ pub struct EvidenceLink {
     pub role: EvidenceRole,
     pub linked_by: String,
     pub linked_at: DateTime<Utc>,
+    pub signals: Vec<Signal>,
 }
 
 /// Configurable bounds of uploads.
@@ -301,6 +303,7 @@ pub struct Evidence {
     pub size_bytes: i64,
     pub capture: Capture,
     pub metadata: FileMetadata,
+    pub signals: Vec<Signal>,
     pub created_at: DateTime<Utc>,
 }
 

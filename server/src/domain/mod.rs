@@ -7,5 +7,6 @@ pub mod credit_code;
 pub mod evidence;
 pub mod geo;
 pub mod page;
+pub mod signals;
 pub mod unit;
 pub mod validate;

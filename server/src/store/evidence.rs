@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
 use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadRequest};
+use crate::domain::signals::Signal;
 use crate::error::Result;
 
 #[derive(sqlx::FromRow)]
@@ -20,6 +21,7 @@ struct EvidenceRow {
     size_bytes: i64,
     capture: Json<Capture>,
     metadata: Json<FileMetadata>,
+    signals: Json<Vec<Signal>>,
     created_at: Ts,
 }
 
@@ -36,13 +38,14 @@ impl From<EvidenceRow> for Evidence {
             size_bytes: r.size_bytes,
             capture: r.capture.0,
             metadata: r.metadata.0,
+            signals: r.signals.0,
             created_at: r.created_at.0,
         }
     }
 }
 
 const EVIDENCE_COLUMNS: &str = "id, sha256, unit_code, uploader, media_type, declared_media_type, \
-    file_name, size_bytes, capture, metadata, created_at";
+    file_name, size_bytes, capture, metadata, signals, created_at";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -257,8 +260,9 @@ impl Store {
                 .await?;
                 sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
-                        declared_media_type, file_name, size_bytes, capture, metadata, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                        declared_media_type, file_name, size_bytes, capture, metadata, signals,
+                        created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                      ON CONFLICT (unit_code, sha256) DO NOTHING",
                 )
                 .bind(e.id)
@@ -271,6 +275,7 @@ impl Store {
                 .bind(e.size_bytes)
                 .bind(Json(&e.capture))
                 .bind(Json(&e.metadata))
+                .bind(Json(&e.signals))
                 .bind(Ts(e.created_at))
                 .execute(&mut *tx)
                 .await?;

@@ -1,10 +1,12 @@
 //! SQL of links between evidence and what it proves.
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
 use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
+use crate::domain::signals::Signal;
 use crate::error::{Error, Result};
 
 /// The kind of subject of check-record links.
@@ -18,6 +20,7 @@ struct LinkRow {
     role: String,
     linked_by: String,
     linked_at: Ts,
+    signals: Json<Vec<Signal>>,
 }
 
 impl Store {
@@ -125,7 +128,7 @@ impl Store {
         }
         let rows: Vec<LinkRow> = on_pool!(&self.db, |p| {
             let mut q = sqlx::QueryBuilder::new(
-                "SELECT l.subject_id, l.evidence_id, e.sha256, l.role, l.linked_by, l.linked_at
+                "SELECT l.subject_id, l.evidence_id, e.sha256, l.role, l.linked_by, l.linked_at, l.signals
                  FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
                  WHERE l.subject_kind = ",
             );
@@ -149,9 +152,48 @@ impl Store {
                         role,
                         linked_by: r.linked_by,
                         linked_at: r.linked_at.0,
+                        signals: r.signals.0,
                     },
                 ))
             })
             .collect()
+    }
+
+    /// Every check-record link of evidence with these bytes, in any unit:
+    /// (record, evidence) pairs.
+    pub async fn check_links_of_bytes(&self, sha256: &str) -> Result<Vec<(Uuid, Uuid)>> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT l.subject_id, l.evidence_id FROM evidence_links l
+                 JOIN evidence e ON e.id = l.evidence_id
+                 WHERE e.sha256 = $1 AND l.subject_kind = 'check_record'",
+            )
+            .bind(sha256)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    pub async fn set_link_signals(
+        &self,
+        evidence: Uuid,
+        kind: &str,
+        subject: Uuid,
+        signals: &[Signal],
+    ) -> Result<()> {
+        on_pool!(&self.db, |p| {
+            sqlx::query(
+                "UPDATE evidence_links SET signals = $4
+                 WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3",
+            )
+            .bind(evidence)
+            .bind(kind)
+            .bind(subject)
+            .bind(Json(signals))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
     }
 }

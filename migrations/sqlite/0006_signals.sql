@@ -1,0 +1,3 @@
+-- Authenticity signals: of the file alone, and of a link against its record.
+ALTER TABLE evidence ADD COLUMN signals TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE evidence_links ADD COLUMN signals TEXT NOT NULL DEFAULT '[]';

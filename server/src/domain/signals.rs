@@ -1,0 +1,189 @@
+//! Authenticity signals: what a verifier should know before trusting a
+//! photo. Each is shown, never silently dropped, and none alone is proof of
+//! anything: a phone may lack GPS indoors, a clock may be wrong.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::check::CheckContent;
+use super::evidence::{Capture, FileMetadata};
+
+/// Thresholds, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalPolicy {
+    /// Farther than this from the check's location is flagged.
+    pub max_distance_m: f64,
+    /// Slack around the check's start and end.
+    pub time_tolerance: TimeDelta,
+    /// EXIF time and the phone's own clock may differ this much.
+    pub max_clock_skew: TimeDelta,
+}
+
+/// Offset assumed for EXIF times written without one: China Standard Time.
+pub const ASSUMED_OFFSET_MINUTES: i16 = 8 * 60;
+
+/// Software that edits pictures, matched case-insensitively in the EXIF
+/// Software tag. Camera firmware and transfer tools are not editors.
+const EDITORS: &[&str] = &[
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "snapseed",
+    "picsart",
+    "meitu",
+    "美图",
+    "醒图",
+    "vsco",
+    "pixelmator",
+    "affinity",
+    "paint.net",
+    "facetune",
+    "canva",
+    "polarr",
+    "picasa",
+    "fotor",
+    "photoscape",
+    "acdsee",
+    "capture one",
+    "darktable",
+    "rawtherapee",
+    "luminar",
+    "photo editor",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A photo without a GPS position in its EXIF.
+    NoGps,
+    /// The EXIF Software tag names an editor.
+    EditedWith { software: String },
+    /// EXIF capture time and the phone's clock disagree.
+    ClockMismatch { minutes: i64 },
+    /// Taken far from the place of the check it is linked to.
+    FarFromCheck { distance_m: f64 },
+    /// Taken outside the time of the check it is linked to.
+    OutsideCheckTime { minutes: i64 },
+    /// The same bytes are linked to other records too.
+    ReusedElsewhere { records: i64 },
+}
+
+/// When the photo was taken, by EXIF, assuming China time where the camera
+/// wrote no offset.
+pub fn exif_instant(meta: &FileMetadata) -> Option<DateTime<Utc>> {
+    meta.capture_time().or_else(|| {
+        FileMetadata {
+            capture_offset_minutes: Some(ASSUMED_OFFSET_MINUTES),
+            ..meta.clone()
+        }
+        .capture_time()
+    })
+}
+
+/// Signals of the file alone, found when it is stored.
+pub fn of_file(
+    media_type: &str,
+    meta: &FileMetadata,
+    capture: &Capture,
+    p: &SignalPolicy,
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    if !media_type.starts_with("image/") {
+        return out;
+    }
+    if meta.gps.is_none() {
+        out.push(Signal::NoGps);
+    }
+    if let Some(sw) = &meta.software {
+        let lower = sw.to_lowercase();
+        if EDITORS.iter().any(|e| lower.contains(e)) {
+            out.push(Signal::EditedWith {
+                software: sw.clone(),
+            });
+        }
+    }
+    if let (Some(exif), Some(device)) = (exif_instant(meta), capture.device_time) {
+        let diff = (exif - device).abs();
+        if diff > p.max_clock_skew {
+            out.push(Signal::ClockMismatch {
+                minutes: diff.num_minutes(),
+            });
+        }
+    }
+    out
+}
+
+/// Signals of a photo against the check record it is linked to.
+pub fn against_check(
+    meta: &FileMetadata,
+    check: &CheckContent,
+    other_records: i64,
+    p: &SignalPolicy,
+) -> Vec<Signal> {
+    let mut out = Vec::new();
+    if let (Some(gps), Some(place)) = (meta.gps, check.location_wgs84()) {
+        let d = gps.to_wgs84().distance_m(&place);
+        if d > p.max_distance_m {
+            out.push(Signal::FarFromCheck {
+                distance_m: d.round(),
+            });
+        }
+    }
+    if let Some(t) = exif_instant(meta) {
+        let start = check.started_at - p.time_tolerance;
+        let end = check.ended_at.unwrap_or(check.started_at) + p.time_tolerance;
+        let off = if t < start {
+            start - t
+        } else if t > end {
+            t - end
+        } else {
+            TimeDelta::zero()
+        };
+        if off > TimeDelta::zero() {
+            out.push(Signal::OutsideCheckTime {
+                minutes: off.num_minutes().max(1),
+            });
+        }
+    }
+    if other_records > 0 {
+        out.push(Signal::ReusedElsewhere {
+            records: other_records,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editors_are_named_and_cameras_are_not() {
+        let p = SignalPolicy {
+            max_distance_m: 500.0,
+            time_tolerance: TimeDelta::minutes(30),
+            max_clock_skew: TimeDelta::minutes(10),
+        };
+        let with = |sw: &str| FileMetadata {
+            software: Some(sw.into()),
+            ..Default::default()
+        };
+        let c = Capture::default();
+        assert!(
+            of_file("image/jpeg", &with("GIMP 2.4.5"), &c, &p).contains(&Signal::EditedWith {
+                software: "GIMP 2.4.5".into()
+            })
+        );
+        assert!(
+            of_file("image/jpeg", &with("美图秀秀"), &c, &p)
+                .iter()
+                .any(|s| matches!(s, Signal::EditedWith { .. }))
+        );
+        assert!(
+            !of_file("image/jpeg", &with("Nikon Transfer 1.1 W"), &c, &p)
+                .iter()
+                .any(|s| matches!(s, Signal::EditedWith { .. }))
+        );
+        assert!(of_file("application/pdf", &FileMetadata::default(), &c, &p).is_empty());
+    }
+}
