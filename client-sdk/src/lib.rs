@@ -21,7 +21,7 @@ mod upload;
 pub use channel::AuthChannel;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, FieldViolation, field_violations, retry_after};
-pub use upload::{Progress, UploadMetadata, UploadOptions};
+pub use upload::{Progress, UploadMetadata, UploadOptions, attestation_payload};
 
 pub use ducha_proto::v1 as pb;
 pub use ducha_proto::{prost_types, tonic};

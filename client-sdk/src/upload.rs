@@ -285,3 +285,30 @@ impl Client {
         Ok(n)
     }
 }
+
+/// The text a phone signs with its device key at the moment of capture,
+/// for `Capture.attestation_signature`: the photo's SHA-256 (lowercase
+/// hex) with the capture's time, place and device id.
+pub fn attestation_payload(sha256: &str, capture: &pb::Capture) -> String {
+    let time = capture
+        .device_time
+        .map(|t| t.seconds.to_string())
+        .unwrap_or_default();
+    let (lat, lon, datum) = match &capture.location {
+        Some(l) => (
+            format!("{:.7}", l.latitude),
+            format!("{:.7}", l.longitude),
+            match pb::Datum::try_from(l.datum) {
+                Ok(pb::Datum::Gcj02) => "GCJ02",
+                Ok(pb::Datum::Bd09) => "BD09",
+                _ => "WGS84",
+            }
+            .to_string(),
+        ),
+        None => Default::default(),
+    };
+    format!(
+        "ducha-capture-v1|{sha256}|{time}|{lat}|{lon}|{datum}|{}",
+        capture.device_id
+    )
+}

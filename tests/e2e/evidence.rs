@@ -41,6 +41,7 @@ fn begin(unit: &str, bytes: &[u8]) -> pb::BeginUploadRequest {
             }),
             device_time: support::ts(1_224_692_919),
             device_id: "phone-7".into(),
+            attestation_signature: Bytes::new(),
         }),
     }
 }
@@ -939,4 +940,102 @@ async fn signals_against_the_linked_check() {
             .signals
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn capture_attestation_valid_tampered_and_absent() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let srv = support::spawn().await;
+    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let key = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
+    c.evidence()
+        .register_device(pb::RegisterDeviceRequest {
+            device_id: "phone-7".into(),
+            public_key: Bytes::copy_from_slice(key.public_key().as_ref()),
+        })
+        .await
+        .unwrap();
+    let bad_key = c
+        .evidence()
+        .register_device(pb::RegisterDeviceRequest {
+            device_id: "x".into(),
+            public_key: Bytes::from_static(b"short"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&bad_key), ["public_key"]);
+
+    let status = |e: &pb::Evidence| {
+        let a = e.attestation.clone().unwrap();
+        (pb::AttestationStatus::try_from(a.status).unwrap(), a.detail)
+    };
+    let signed_upload =
+        |unit: &'static str,
+         bytes: Bytes,
+         sign: Box<dyn Fn(&mut pb::BeginUploadRequest) + Send>| {
+            let c = c.clone();
+            async move {
+                let mut req = begin(unit, &bytes);
+                sign(&mut req);
+                let up = c
+                    .evidence()
+                    .begin_upload(req)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .upload
+                    .unwrap();
+                send(&c, &up.id, &bytes, 0, 1_000_000).await;
+                finish(&c, &up.id).await.unwrap()
+            }
+        };
+    // Signed at capture over the photo's hash, time, place and device.
+    let k = std::sync::Arc::new(key);
+    let k1 = k.clone();
+    let e = signed_upload(
+        "331102",
+        photo(),
+        Box::new(move |r| {
+            let cap = r.capture.as_mut().unwrap();
+            cap.attestation_signature = Bytes::copy_from_slice(
+                k1.sign(ducha_sdk::attestation_payload(&r.sha256, cap).as_bytes())
+                    .as_ref(),
+            );
+        }),
+    )
+    .await;
+    assert_eq!(
+        status(&e),
+        (
+            pb::AttestationStatus::Attested,
+            format!("attested by device phone-7 of user {name}")
+        )
+    );
+
+    // The same signature with the location moved afterwards: invalid.
+    let k2 = k.clone();
+    let e = signed_upload(
+        "331102",
+        second_photo(),
+        Box::new(move |r| {
+            let cap = r.capture.as_mut().unwrap();
+            cap.attestation_signature = Bytes::copy_from_slice(
+                k2.sign(ducha_sdk::attestation_payload(&r.sha256, cap).as_bytes())
+                    .as_ref(),
+            );
+            cap.location.as_mut().unwrap().latitude += 0.01;
+        }),
+    )
+    .await;
+    assert_eq!(status(&e).0, pb::AttestationStatus::Invalid);
+
+    // No signature: accepted, shown as unattested.
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let e = signed_upload("331102", gimp.into(), Box::new(|_| {})).await;
+    assert_eq!(status(&e).0, pb::AttestationStatus::Unattested);
 }

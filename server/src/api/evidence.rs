@@ -11,6 +11,7 @@ use super::convert::{
     evidence_role_in, link_out, location_in, location_out, signals_out, time_in, time_out,
 };
 use crate::app::{App, Begun, Chunk};
+use crate::domain::attestation::Attestation;
 use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadDraft};
 use crate::error::Error;
 
@@ -23,6 +24,9 @@ fn capture_out(c: Capture) -> pb::Capture {
         location: c.location.map(location_out),
         device_time: c.device_time.and_then(time_out),
         device_id: c.device_id,
+        attestation_signature: hex::decode(&c.attestation_signature)
+            .unwrap_or_default()
+            .into(),
     }
 }
 
@@ -40,6 +44,31 @@ fn evidence_out(e: Evidence) -> pb::Evidence {
         create_time: time_out(e.created_at),
         metadata: Some(metadata_out(e.metadata)),
         signals: signals_out(e.signals),
+        attestation: Some(attestation_out(e.attestation)),
+    }
+}
+
+fn attestation_out(a: Attestation) -> pb::Attestation {
+    match a {
+        Attestation::Unattested => pb::Attestation {
+            status: pb::AttestationStatus::Unattested as i32,
+            detail: "unattested".into(),
+            ..Default::default()
+        },
+        Attestation::Attested {
+            device_id,
+            device_user,
+        } => pb::Attestation {
+            status: pb::AttestationStatus::Attested as i32,
+            detail: format!("attested by device {device_id} of user {device_user}"),
+            device_id,
+            device_user,
+        },
+        Attestation::Invalid { reason } => pb::Attestation {
+            status: pb::AttestationStatus::Invalid as i32,
+            detail: format!("attestation invalid: {reason}"),
+            ..Default::default()
+        },
     }
 }
 
@@ -83,6 +112,7 @@ fn draft_in(r: pb::BeginUploadRequest) -> UploadDraft {
         location: c.location.map(location_in),
         device_time: time_in(c.device_time.as_ref()),
         device_id: c.device_id,
+        attestation_signature: c.attestation_signature.to_vec(),
     }
 }
 
@@ -101,7 +131,7 @@ impl EvidenceService for Evidences {
             .await?
         {
             Begun::Existing(e) => pb::BeginUploadResponse {
-                evidence: Some(evidence_out(e)),
+                evidence: Some(evidence_out(*e)),
                 upload: None,
             },
             Begun::Upload(u) => pb::BeginUploadResponse {
@@ -230,5 +260,21 @@ impl EvidenceService for Evidences {
             .unlink_evidence(&c, &r.evidence_id, &r.check_record_id)
             .await?;
         Ok(Response::new(pb::UnlinkEvidenceResponse {}))
+    }
+
+    async fn register_device(
+        &self,
+        req: Request<pb::RegisterDeviceRequest>,
+    ) -> Result<Response<pb::RegisterDeviceResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let at = self
+            .app
+            .register_device(&c, &r.device_id, &r.public_key)
+            .await?;
+        Ok(Response::new(pb::RegisterDeviceResponse {
+            device_id: r.device_id.trim().to_string(),
+            register_time: time_out(at),
+        }))
     }
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
+use crate::domain::attestation::{self, Attestation};
 use crate::domain::evidence::{
     self, Evidence, EvidenceLink, EvidenceRole, Placement, Upload, UploadDraft, check_crc32c,
     original_key, sniff_media_type,
@@ -29,7 +30,7 @@ const READ: &[Role] = ANY_ROLE;
 /// The answer to BeginUpload.
 pub enum Begun {
     /// The caller's units already hold these bytes.
-    Existing(Evidence),
+    Existing(Box<Evidence>),
     /// Send the bytes here.
     Upload(Upload),
 }
@@ -68,7 +69,7 @@ impl App {
             .find_evidence(&req.sha256, mine.as_deref(), &req.unit_code)
             .await?
         {
-            return Ok(Begun::Existing(e));
+            return Ok(Begun::Existing(Box::new(e)));
         }
         let now = time_now();
         let open = self.store.count_open_uploads(&caller.subject, now).await?;
@@ -281,6 +282,7 @@ impl App {
         let now = time_now();
         let file_signals =
             signals::of_file(media_type, &metadata, &up.request.capture, &self.signals);
+        let attestation = self.check_attestation(&up).await?;
         let e = Evidence {
             id: Uuid::now_v7(),
             sha256,
@@ -293,6 +295,7 @@ impl App {
             capture: up.request.capture.clone(),
             metadata,
             signals: file_signals,
+            attestation,
             created_at: now,
         };
         let stored = self.store.record_evidence(up.id, &e, &original).await?;
@@ -448,5 +451,66 @@ impl App {
                 .await?;
         }
         Ok(())
+    }
+}
+
+impl App {
+    /// Registers the key a phone signs its captures with, for the caller.
+    pub async fn register_device(
+        &self,
+        caller: &Caller,
+        device_id: &str,
+        public_key: &[u8],
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
+        caller.require(UPLOAD)?;
+        let mut v = crate::domain::validate::Violations::new();
+        v.required_text("device_id", device_id, evidence::DEVICE_ID_MAX);
+        if public_key.len() != crate::auth::device::PUBLIC_KEY_LEN {
+            v.add("public_key", "must be a raw 32-byte Ed25519 public key");
+        }
+        v.finish()?;
+        let now = time_now();
+        self.store
+            .put_device(&caller.subject, device_id.trim(), public_key, now)
+            .await?;
+        tracing::info!(user = %caller.subject, device = %device_id, "device key registered");
+        Ok(now)
+    }
+
+    /// Checks the capture signature of an upload against the uploader's
+    /// registered device.
+    async fn check_attestation(&self, up: &Upload) -> Result<Attestation> {
+        let c = &up.request.capture;
+        if c.attestation_signature.is_empty() {
+            return Ok(Attestation::Unattested);
+        }
+        let Some(key) = self.store.device_key(&up.uploader, &c.device_id).await? else {
+            return Ok(Attestation::Invalid {
+                reason: format!(
+                    "device {} is not registered for {}",
+                    c.device_id, up.uploader
+                ),
+            });
+        };
+        let message = attestation::payload(
+            &up.request.sha256,
+            c.device_time,
+            c.location.as_ref(),
+            &c.device_id,
+        );
+        let signature = hex::decode(&c.attestation_signature).unwrap_or_default();
+        Ok(
+            if crate::auth::device::verify(&key, message.as_bytes(), &signature) {
+                Attestation::Attested {
+                    device_id: c.device_id.clone(),
+                    device_user: up.uploader.clone(),
+                }
+            } else {
+                Attestation::Invalid {
+                    reason: "the signature does not match these bytes, time, place and device"
+                        .into(),
+                }
+            },
+        )
     }
 }

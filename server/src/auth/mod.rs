@@ -2,6 +2,7 @@
 //! server's own key and the keys of trusted external issuers, argon2id
 //! password hashes.
 
+pub mod device;
 pub mod keys;
 pub mod password;
 pub mod token;

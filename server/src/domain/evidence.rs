@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::attestation::Attestation;
 use super::geo::{Location, LocationDraft};
 use super::signals::Signal;
 use super::validate::{Input, Violations};
@@ -88,6 +89,10 @@ pub struct Capture {
     pub device_time: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub device_id: String,
+    /// Hex of the device's Ed25519 signature, kept so it can be checked
+    /// again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attestation_signature: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +105,7 @@ pub struct UploadDraft {
     pub location: Option<LocationDraft>,
     pub device_time: Input<DateTime<Utc>>,
     pub device_id: String,
+    pub attestation_signature: Vec<u8>,
 }
 
 /// A declared upload that passed validation.
@@ -147,6 +153,20 @@ impl UploadDraft {
             .location
             .and_then(|l| l.validate("capture.location", &mut v));
         let device_time = self.device_time.optional("capture.device_time", &mut v);
+        if !self.attestation_signature.is_empty() {
+            if self.attestation_signature.len() != 64 {
+                v.add(
+                    "capture.attestation_signature",
+                    "must be a 64-byte Ed25519 signature",
+                );
+            }
+            if self.device_id.trim().is_empty() {
+                v.add(
+                    "capture.device_id",
+                    "is required with an attestation signature",
+                );
+            }
+        }
         v.finish()?;
         Ok(UploadRequest {
             unit_code: self.unit_code.trim().to_string(),
@@ -158,6 +178,7 @@ impl UploadDraft {
                 location,
                 device_time,
                 device_id: self.device_id.trim().to_string(),
+                attestation_signature: hex::encode(&self.attestation_signature),
             },
         })
     }
@@ -304,6 +325,7 @@ pub struct Evidence {
     pub capture: Capture,
     pub metadata: FileMetadata,
     pub signals: Vec<Signal>,
+    pub attestation: Attestation,
     pub created_at: DateTime<Utc>,
 }
 

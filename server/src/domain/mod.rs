@@ -2,6 +2,7 @@
 //! nothing of gRPC or SQL: the api layer converts to and from these types.
 
 pub mod access;
+pub mod attestation;
 pub mod check;
 pub mod credit_code;
 pub mod evidence;

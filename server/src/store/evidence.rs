@@ -5,6 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
+use crate::domain::attestation::Attestation;
 use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadRequest};
 use crate::domain::signals::Signal;
 use crate::error::Result;
@@ -22,6 +23,7 @@ struct EvidenceRow {
     capture: Json<Capture>,
     metadata: Json<FileMetadata>,
     signals: Json<Vec<Signal>>,
+    attestation: Json<Attestation>,
     created_at: Ts,
 }
 
@@ -39,13 +41,14 @@ impl From<EvidenceRow> for Evidence {
             capture: r.capture.0,
             metadata: r.metadata.0,
             signals: r.signals.0,
+            attestation: r.attestation.0,
             created_at: r.created_at.0,
         }
     }
 }
 
 const EVIDENCE_COLUMNS: &str = "id, sha256, unit_code, uploader, media_type, declared_media_type, \
-    file_name, size_bytes, capture, metadata, signals, created_at";
+    file_name, size_bytes, capture, metadata, signals, attestation, created_at";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -261,8 +264,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
                         declared_media_type, file_name, size_bytes, capture, metadata, signals,
-                        created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                        attestation, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                      ON CONFLICT (unit_code, sha256) DO NOTHING",
                 )
                 .bind(e.id)
@@ -276,6 +279,7 @@ impl Store {
                 .bind(Json(&e.capture))
                 .bind(Json(&e.metadata))
                 .bind(Json(&e.signals))
+                .bind(Json(&e.attestation))
                 .bind(Ts(e.created_at))
                 .execute(&mut *tx)
                 .await?;

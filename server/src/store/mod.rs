@@ -3,6 +3,7 @@
 //! drivers accept, and run on whichever pool is open (see `on_pool!`).
 
 mod checks;
+mod devices;
 mod evidence;
 mod links;
 mod time;
