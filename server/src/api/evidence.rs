@@ -136,7 +136,7 @@ impl EvidenceService for Evidences {
             },
             Begun::Upload(u) => pb::BeginUploadResponse {
                 evidence: None,
-                upload: Some(upload_out(u, self.app.uploads.max_chunk_bytes)),
+                upload: Some(upload_out(*u, self.app.uploads.max_chunk_bytes)),
             },
         };
         Ok(Response::new(answer))

@@ -32,7 +32,7 @@ pub enum Begun {
     /// The caller's units already hold these bytes.
     Existing(Box<Evidence>),
     /// Send the bytes here.
-    Upload(Upload),
+    Upload(Box<Upload>),
 }
 
 /// One message of bytes.
@@ -92,7 +92,7 @@ impl App {
             evidence_id: None,
         };
         self.store.insert_upload(&upload).await?;
-        Ok(Begun::Upload(upload))
+        Ok(Begun::Upload(Box::new(upload)))
     }
 
     /// An upload of the caller's; anyone else's is NOT_FOUND.
