@@ -1039,3 +1039,143 @@ async fn capture_attestation_valid_tampered_and_absent() {
     let e = signed_upload("331102", gimp.into(), Box::new(|_| {})).await;
     assert_eq!(status(&e).0, pb::AttestationStatus::Unattested);
 }
+
+#[tokio::test]
+async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
+    let srv = support::spawn().await;
+    let (a, alice) = srv.user(Role::Inspector, &["331102"]).await;
+    let b = srv.client(Role::Inspector, &["331121"]).await;
+    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let ea = upload_with_clock(&a, &photo(), DSCN0010_TAKEN).await;
+    let eg = upload_with_clock(&a, &gimp, DSCN0010_TAKEN).await;
+    let eb = upload(&b, "331121", &second_photo()).await.unwrap();
+    let rec = a
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331102",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    a.evidence()
+        .link_evidence(pb::LinkEvidenceRequest {
+            evidence_id: ea.id.clone(),
+            check_record_id: rec.id.clone(),
+            role: pb::EvidenceRole::Before as i32,
+        })
+        .await
+        .unwrap();
+
+    let list = |c: &Client, r: pb::ListEvidenceRequest| {
+        let c = c.clone();
+        async move {
+            c.evidence().list_evidence(r).await.map(|r| {
+                r.into_inner()
+                    .evidence
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
+    // Newest first, only the caller's units.
+    assert_eq!(
+        list(&liaison, Default::default()).await.unwrap(),
+        [eg.id.as_str(), ea.id.as_str()]
+    );
+    assert_eq!(
+        list(&b, Default::default()).await.unwrap(),
+        [eb.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                uploader: alice,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .len(),
+        2
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                check_record_id: rec.id.clone(),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [ea.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                signal: pb::SignalKind::Edited as i32,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [eg.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                signal: pb::SignalKind::NoGps as i32,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [eg.id.as_str()]
+    );
+    // Pages.
+    let first = liaison
+        .evidence()
+        .list_evidence(pb::ListEvidenceRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.evidence.len(), 1);
+    let second = liaison
+        .evidence()
+        .list_evidence(pb::ListEvidenceRequest {
+            page_size: 1,
+            page_token: first.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.evidence[0].id, ea.id);
+    assert!(second.next_page_token.is_empty());
+    // Link-level signals are not a property of the file.
+    let e = list(
+        &liaison,
+        pb::ListEvidenceRequest {
+            signal: pb::SignalKind::FarFromCheck as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["signal"]);
+}

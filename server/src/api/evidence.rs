@@ -12,7 +12,10 @@ use super::convert::{
 };
 use crate::app::{App, Begun, Chunk};
 use crate::domain::attestation::Attestation;
-use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadDraft};
+use crate::domain::evidence::{
+    Capture, Evidence, EvidenceFilter, FileMetadata, Upload, UploadDraft,
+};
+use crate::domain::validate::Violations;
 use crate::error::Error;
 
 pub struct Evidences {
@@ -277,4 +280,63 @@ impl EvidenceService for Evidences {
             register_time: time_out(at),
         }))
     }
+
+    async fn list_evidence(
+        &self,
+        req: Request<pb::ListEvidenceRequest>,
+    ) -> Result<Response<pb::ListEvidenceResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let page = self
+            .app
+            .list_evidence(&c, evidence_filter_in(r)?, r.page_size, &r.page_token)
+            .await?;
+        Ok(Response::new(pb::ListEvidenceResponse {
+            evidence: page.items.into_iter().map(evidence_out).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+}
+
+/// Converts list filters; malformed values are reported by field.
+fn evidence_filter_in(r: &pb::ListEvidenceRequest) -> Result<EvidenceFilter, Error> {
+    let mut v = Violations::new();
+    let check_record = if r.check_record_id.is_empty() {
+        None
+    } else {
+        uuid::Uuid::parse_str(&r.check_record_id)
+            .map_err(|_| v.add("check_record_id", "must be a UUID"))
+            .ok()
+    };
+    let signal = match pb::SignalKind::try_from(r.signal) {
+        Ok(pb::SignalKind::Unspecified) => None,
+        Ok(pb::SignalKind::NoGps) => Some("no_gps"),
+        Ok(pb::SignalKind::Edited) => Some("edited_with"),
+        Ok(pb::SignalKind::ClockMismatch) => Some("clock_mismatch"),
+        Ok(_) => {
+            v.add(
+                "signal",
+                "only signals of the file itself (NO_GPS, EDITED, CLOCK_MISMATCH) can be filtered",
+            );
+            None
+        }
+        Err(_) => {
+            v.add("signal", format!("unknown value {}", r.signal));
+            None
+        }
+    };
+    let created_from = time_in(r.create_time_from.as_ref()).optional("create_time_from", &mut v);
+    let created_before = time_in(r.create_time_to.as_ref()).optional("create_time_to", &mut v);
+    v.finish()?;
+    let mut units = r.unit_codes.clone();
+    units.sort();
+    units.dedup();
+    Ok(EvidenceFilter {
+        unit_codes: (!units.is_empty()).then_some(units),
+        uploader: (!r.uploader.is_empty()).then(|| r.uploader.clone()),
+        created_from,
+        created_before,
+        check_record,
+        signal: signal.map(str::to_string),
+    })
 }

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
-use crate::domain::access::{Caller, Role, Scope};
+use crate::domain::access::{Caller, Role};
 use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
 use crate::domain::page;
 use crate::error::{Error, Result};
@@ -202,13 +202,7 @@ impl App {
         let cursor: Option<CheckCursor> = page::decode_token(page_token, &query)?;
         // Narrow to the scope after the digest, so that the token stays
         // bound to what the client asked for.
-        filter.unit_codes = match (&caller.scope, filter.unit_codes.take()) {
-            (Scope::All, requested) => requested,
-            (Scope::Units(mine), None) => Some(mine.iter().cloned().collect()),
-            (Scope::Units(mine), Some(req)) => {
-                Some(req.into_iter().filter(|u| mine.contains(u)).collect())
-            }
-        };
+        filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
         let mut items = self.store.list_checks(&filter, cursor, limit + 1).await?;
         let next_page_token = if items.len() > limit {
             items.truncate(limit);

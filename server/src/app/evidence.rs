@@ -10,9 +10,10 @@ use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::attestation::{self, Attestation};
 use crate::domain::evidence::{
-    self, Evidence, EvidenceLink, EvidenceRole, Placement, Upload, UploadDraft, check_crc32c,
-    original_key, sniff_media_type,
+    self, Evidence, EvidenceCursor, EvidenceFilter, EvidenceLink, EvidenceRole, Placement, Upload,
+    UploadDraft, check_crc32c, original_key, sniff_media_type,
 };
+use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
 use crate::media;
@@ -512,5 +513,40 @@ impl App {
                 }
             },
         )
+    }
+}
+
+impl App {
+    /// Evidence in scope, newest first, a page at a time.
+    pub async fn list_evidence(
+        &self,
+        caller: &Caller,
+        mut filter: EvidenceFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<super::Page<Evidence>> {
+        caller.require(READ)?;
+        let limit = page::page_size(page_size)?;
+        let query = page::query_digest(&filter);
+        let cursor: Option<EvidenceCursor> = page::decode_token(page_token, &query)?;
+        filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
+        let mut items = self.store.list_evidence(&filter, cursor, limit + 1).await?;
+        let next_page_token = if items.len() > limit {
+            items.truncate(limit);
+            let last = items.last().expect("page is not empty");
+            page::encode_token(
+                &query,
+                &EvidenceCursor {
+                    created_at: last.created_at,
+                    id: last.id,
+                },
+            )
+        } else {
+            String::new()
+        };
+        Ok(super::Page {
+            items,
+            next_page_token,
+        })
     }
 }

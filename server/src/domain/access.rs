@@ -117,6 +117,18 @@ impl Caller {
         }
     }
 
+    /// Narrows a list's unit filter to the caller's scope: None (all
+    /// units) only for callers who see all.
+    pub fn narrow_units(&self, requested: Option<Vec<String>>) -> Option<Vec<String>> {
+        match (&self.scope, requested) {
+            (Scope::All, requested) => requested,
+            (Scope::Units(mine), None) => Some(mine.iter().cloned().collect()),
+            (Scope::Units(mine), Some(req)) => {
+                Some(req.into_iter().filter(|u| mine.contains(u)).collect())
+            }
+        }
+    }
+
     pub fn sees_unit(&self, unit_code: &str) -> bool {
         self.scope.contains(unit_code)
     }

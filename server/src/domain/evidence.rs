@@ -333,3 +333,23 @@ pub struct Evidence {
 pub fn original_key(sha256: &str) -> String {
     format!("evidence/sha256/{}/{}", &sha256[..2], sha256)
 }
+
+/// What a list of evidence is narrowed to.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct EvidenceFilter {
+    /// None: every unit. Some: only these (already narrowed to the scope).
+    pub unit_codes: Option<Vec<String>>,
+    pub uploader: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub check_record: Option<Uuid>,
+    /// A kind of file signal, as `Signal::kind` names it.
+    pub signal: Option<String>,
+}
+
+/// Position after the last evidence of a page: newest first, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}

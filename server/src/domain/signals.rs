@@ -68,6 +68,33 @@ pub enum Signal {
     ReusedElsewhere { records: i64 },
 }
 
+impl Signal {
+    /// The name of the signal's kind, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signal::NoGps => "no_gps",
+            Signal::EditedWith { .. } => "edited_with",
+            Signal::ClockMismatch { .. } => "clock_mismatch",
+            Signal::FarFromCheck { .. } => "far_from_check",
+            Signal::OutsideCheckTime { .. } => "outside_check_time",
+            Signal::ReusedElsewhere { .. } => "reused_elsewhere",
+        }
+    }
+}
+
+/// Kinds as one text, `,no_gps,edited_with,`, that a LIKE finds a kind in.
+pub fn kinds_text(signals: &[Signal]) -> String {
+    if signals.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(",");
+    for k in signals {
+        s.push_str(k.kind());
+        s.push(',');
+    }
+    s
+}
+
 /// When the photo was taken, by EXIF, assuming China time where the camera
 /// wrote no offset.
 pub fn exif_instant(meta: &FileMetadata) -> Option<DateTime<Utc>> {

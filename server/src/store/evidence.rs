@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use super::{Store, Ts, on_pool};
 use crate::domain::attestation::Attestation;
-use crate::domain::evidence::{Capture, Evidence, FileMetadata, Upload, UploadRequest};
-use crate::domain::signals::Signal;
+use crate::domain::evidence::{
+    Capture, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadRequest,
+};
+use crate::domain::signals::{self, Signal};
 use crate::error::Result;
 
 #[derive(sqlx::FromRow)]
@@ -264,8 +266,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
                         declared_media_type, file_name, size_bytes, capture, metadata, signals,
-                        attestation, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                        attestation, created_at, signal_kinds)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                      ON CONFLICT (unit_code, sha256) DO NOTHING",
                 )
                 .bind(e.id)
@@ -281,6 +283,7 @@ impl Store {
                 .bind(Json(&e.signals))
                 .bind(Json(&e.attestation))
                 .bind(Ts(e.created_at))
+                .bind(signals::kinds_text(&e.signals))
                 .execute(&mut *tx)
                 .await?;
                 let sql = format!(
@@ -342,5 +345,58 @@ impl Store {
             .await
         })?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// One page of evidence, newest first, after `cursor` when given.
+    pub async fn list_evidence(
+        &self,
+        f: &EvidenceFilter,
+        cursor: Option<EvidenceCursor>,
+        limit: usize,
+    ) -> Result<Vec<Evidence>> {
+        let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE TRUE"
+            ));
+            if let Some(units) = &f.unit_codes {
+                if units.is_empty() {
+                    q.push(" AND FALSE");
+                } else {
+                    q.push(" AND unit_code IN (");
+                    let mut s = q.separated(", ");
+                    for u in units {
+                        s.push_bind(u.clone());
+                    }
+                    s.push_unseparated(")");
+                }
+            }
+            if let Some(u) = &f.uploader {
+                q.push(" AND uploader = ").push_bind(u.clone());
+            }
+            if let Some(t) = f.created_from {
+                q.push(" AND created_at >= ").push_bind(Ts(t));
+            }
+            if let Some(t) = f.created_before {
+                q.push(" AND created_at < ").push_bind(Ts(t));
+            }
+            if let Some(r) = f.check_record {
+                q.push(" AND id IN (SELECT evidence_id FROM evidence_links WHERE subject_kind = 'check_record' AND subject_id = ")
+                    .push_bind(r)
+                    .push(")");
+            }
+            if let Some(k) = &f.signal {
+                q.push(" AND signal_kinds LIKE ")
+                    .push_bind(format!("%,{k},%"));
+            }
+            if let Some(c) = cursor {
+                q.push(" AND (created_at, id) < (")
+                    .push_bind(Ts(c.created_at));
+                q.push(", ").push_bind(c.id).push(")");
+            }
+            q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                .push_bind(limit as i64);
+            q.build_query_as().fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(Evidence::from).collect())
     }
 }
