@@ -6,6 +6,7 @@ mod blob;
 mod checks;
 mod cli;
 mod evidence;
+mod evidence_links;
 mod sdk;
 mod server;
 mod support;

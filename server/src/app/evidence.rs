@@ -8,16 +8,15 @@ use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
-use crate::domain::attestation::{self, Attestation};
 use crate::domain::evidence::{
-    self, Evidence, EvidenceCursor, EvidenceFilter, EvidenceLink, EvidenceRole, Placement, Upload,
-    UploadDraft, check_crc32c, original_key, sniff_media_type,
+    self, Evidence, EvidenceCursor, EvidenceFilter, Placement, Upload, UploadDraft, check_crc32c,
+    original_key, sniff_media_type,
 };
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
 use crate::media;
-use crate::store::{CHECK_RECORD, Segment, time_now};
+use crate::store::{Segment, time_now};
 
 const UPLOAD: &[Role] = &[
     Role::Inspector,
@@ -27,6 +26,8 @@ const UPLOAD: &[Role] = &[
     Role::Supervisor,
 ];
 const READ: &[Role] = ANY_ROLE;
+/// Roles that upload evidence; also used for device registration.
+pub(super) const UPLOAD_ROLES: &[Role] = UPLOAD;
 
 /// The answer to BeginUpload.
 pub enum Begun {
@@ -360,159 +361,6 @@ impl App {
     ) -> Result<futures::stream::BoxStream<'static, Result<Bytes>>> {
         let e = self.get_evidence(caller, id).await?;
         self.blobs.stream(&evidence::original_key(&e.sha256)).await
-    }
-}
-
-const LINK: &[Role] = &[Role::Inspector];
-
-impl App {
-    /// Links evidence to a check record of the same unit.
-    pub async fn link_evidence(
-        &self,
-        caller: &Caller,
-        evidence_id: &str,
-        record_id: &str,
-        role: crate::domain::validate::Input<EvidenceRole>,
-    ) -> Result<EvidenceLink> {
-        caller.require(LINK)?;
-        let mut v = crate::domain::validate::Violations::new();
-        let role = role.required("role", &mut v);
-        v.finish()?;
-        let e = self.get_evidence(caller, evidence_id).await?;
-        let record = self.get_check_record(caller, record_id).await?;
-        if e.unit_code != record.content.unit_code {
-            return Err(Error::FailedPrecondition(format!(
-                "evidence {} belongs to unit {}, check record {} to unit {}",
-                e.id, e.unit_code, record.id, record.content.unit_code
-            )));
-        }
-        let role = role.expect("validated");
-        self.store
-            .put_link(
-                e.id,
-                CHECK_RECORD,
-                record.id,
-                role,
-                &caller.subject,
-                time_now(),
-            )
-            .await?;
-        self.assess_bytes(&e.sha256).await?;
-        self.store
-            .links_of(CHECK_RECORD, &[record.id])
-            .await?
-            .into_iter()
-            .map(|(_, l)| l)
-            .find(|l| l.evidence_id == e.id)
-            .ok_or_else(|| Error::internal("link vanished"))
-    }
-
-    pub async fn unlink_evidence(
-        &self,
-        caller: &Caller,
-        evidence_id: &str,
-        record_id: &str,
-    ) -> Result<()> {
-        caller.require(LINK)?;
-        let e = self.get_evidence(caller, evidence_id).await?;
-        let record = self.get_check_record(caller, record_id).await?;
-        if !self
-            .store
-            .delete_link(e.id, CHECK_RECORD, record.id)
-            .await?
-        {
-            return Err(Error::NotFound(format!(
-                "link of evidence {} to check record {}",
-                e.id, record.id
-            )));
-        }
-        // The others lose their "reused" signal if this was the reuse.
-        self.assess_bytes(&e.sha256).await
-    }
-
-    /// Works out again the signals of every check-record link of these
-    /// bytes: their distance and time against each record, and reuse.
-    pub(super) async fn assess_bytes(&self, sha256: &str) -> Result<()> {
-        let pairs = self.store.check_links_of_bytes(sha256).await?;
-        let mut records: Vec<Uuid> = pairs.iter().map(|(r, _)| *r).collect();
-        records.sort();
-        records.dedup();
-        for (record, evidence) in &pairs {
-            let (Some(e), Some(rec)) = (
-                self.store.get_evidence(*evidence).await?,
-                self.store.get_check(*record).await?,
-            ) else {
-                continue;
-            };
-            let others = records.len() as i64 - 1;
-            let found =
-                signals::against_check(&e.metadata, &rec.record.content, others, &self.signals);
-            self.store
-                .set_link_signals(*evidence, CHECK_RECORD, *record, &found)
-                .await?;
-        }
-        Ok(())
-    }
-}
-
-impl App {
-    /// Registers the key a phone signs its captures with, for the caller.
-    pub async fn register_device(
-        &self,
-        caller: &Caller,
-        device_id: &str,
-        public_key: &[u8],
-    ) -> Result<chrono::DateTime<chrono::Utc>> {
-        caller.require(UPLOAD)?;
-        let mut v = crate::domain::validate::Violations::new();
-        v.required_text("device_id", device_id, evidence::DEVICE_ID_MAX);
-        if public_key.len() != crate::auth::device::PUBLIC_KEY_LEN {
-            v.add("public_key", "must be a raw 32-byte Ed25519 public key");
-        }
-        v.finish()?;
-        let now = time_now();
-        self.store
-            .put_device(&caller.subject, device_id.trim(), public_key, now)
-            .await?;
-        tracing::info!(user = %caller.subject, device = %device_id, "device key registered");
-        Ok(now)
-    }
-
-    /// Checks the capture signature of an upload against the uploader's
-    /// registered device.
-    async fn check_attestation(&self, up: &Upload) -> Result<Attestation> {
-        let c = &up.request.capture;
-        if c.attestation_signature.is_empty() {
-            return Ok(Attestation::Unattested);
-        }
-        let Some(key) = self.store.device_key(&up.uploader, &c.device_id).await? else {
-            return Ok(Attestation::Invalid {
-                reason: format!(
-                    "device {} is not registered for {}",
-                    c.device_id, up.uploader
-                ),
-            });
-        };
-        let message = attestation::payload(
-            &up.request.sha256,
-            c.device_time,
-            c.location.as_ref(),
-            &c.device_id,
-        );
-        let signature = hex::decode(&c.attestation_signature).unwrap_or_default();
-        Ok(
-            if crate::auth::device::verify(&key, message.as_bytes(), &signature) {
-                Attestation::Attested {
-                    device_id: c.device_id.clone(),
-                    device_user: up.uploader.clone(),
-                }
-            } else {
-                Attestation::Invalid {
-                    reason: "the signature does not match these bytes, time, place and device"
-                        .into(),
-                }
-            },
-        )
     }
 }
 

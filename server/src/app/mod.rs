@@ -3,7 +3,9 @@
 
 mod accounts;
 mod checks;
+mod devices;
 mod evidence;
+mod links;
 mod sessions;
 mod units;
 

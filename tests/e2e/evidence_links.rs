@@ -1,0 +1,645 @@
+//! Evidence links, pending photos, authenticity signals, attestation and
+//! lists.
+
+use bytes::Bytes;
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tonic::Code;
+
+use crate::evidence::{begin, finish, photo, send, sha256, upload};
+use crate::support;
+
+fn second_photo() -> Bytes {
+    Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/photos/DSCN0021.jpg"
+        ))
+        .unwrap(),
+    )
+}
+
+async fn get_record(c: &Client, id: &str) -> pb::CheckRecord {
+    c.checks()
+        .get_check_record(pb::GetCheckRecordRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap()
+}
+
+#[tokio::test]
+async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let (a, b) = (photo(), second_photo());
+    let mut rec = support::site_check("331102", 1_790_000_000);
+    rec.expected_evidence = vec![
+        pb::ExpectedEvidence {
+            sha256: sha256(&a),
+            role: pb::EvidenceRole::Before as i32,
+        },
+        pb::ExpectedEvidence {
+            sha256: sha256(&b),
+            role: pb::EvidenceRole::Context as i32,
+        },
+    ];
+    let rec = c
+        .checks()
+        .create_check_record(support::create(rec))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(
+        rec.pending_sha256,
+        vec![sha256(&a), sha256(&b)],
+        "2 photos not yet received"
+    );
+    assert!(rec.evidence.is_empty());
+
+    let ea = upload(&c, "331102", &a).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert_eq!(now.pending_sha256, vec![sha256(&b)]);
+    assert_eq!(now.evidence.len(), 1);
+    assert_eq!(
+        (now.evidence[0].evidence_id.as_str(), now.evidence[0].role),
+        (ea.id.as_str(), pb::EvidenceRole::Before as i32)
+    );
+
+    upload(&c, "331102", &b).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert!(now.pending_sha256.is_empty());
+    assert_eq!(now.evidence.len(), 2);
+    let listed = c
+        .checks()
+        .list_check_records(pb::ListCheckRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.check_records[0].evidence.len(), 2);
+
+    // A record naming a photo its unit already holds is linked at once.
+    let mut later = support::site_check("331102", 1_790_000_600);
+    later.expected_evidence = vec![pb::ExpectedEvidence {
+        sha256: sha256(&a),
+        role: pb::EvidenceRole::After as i32,
+    }];
+    let later = c
+        .checks()
+        .create_check_record(support::create(later))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert!(later.pending_sha256.is_empty());
+    assert_eq!(later.evidence[0].role, pb::EvidenceRole::After as i32);
+
+    // A malformed hash and a missing role are named.
+    let mut bad = support::site_check("331102", 1_790_000_000);
+    bad.expected_evidence = vec![pb::ExpectedEvidence {
+        sha256: "xyz".into(),
+        role: 0,
+    }];
+    let e = c
+        .checks()
+        .create_check_record(support::create(bad))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        support::violated_fields(&e),
+        [
+            "check_record.expected_evidence[0].sha256",
+            "check_record.expected_evidence[0].role"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102", "331121"]).await;
+    let viewer = srv.client(Role::Viewer, &["*"]).await;
+    let stranger = srv.client(Role::Inspector, &["331122"]).await;
+    let e = upload(&c, "331102", &photo()).await.unwrap();
+    let rec = c
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331102",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    let other = c
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331121",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    let link = |who: &Client, rec: &str, role: pb::EvidenceRole| {
+        let (who, req) = (
+            who.clone(),
+            pb::LinkEvidenceRequest {
+                evidence_id: e.id.clone(),
+                check_record_id: rec.into(),
+                role: role as i32,
+            },
+        );
+        async move { who.evidence().link_evidence(req).await }
+    };
+    link(&c, &rec.id, pb::EvidenceRole::Context).await.unwrap();
+    assert_eq!(
+        get_record(&c, &rec.id).await.evidence[0].role,
+        pb::EvidenceRole::Context as i32
+    );
+    // Linking again changes the role.
+    link(&c, &rec.id, pb::EvidenceRole::Before).await.unwrap();
+    let now = get_record(&c, &rec.id).await;
+    assert_eq!(
+        (now.evidence.len(), now.evidence[0].role),
+        (1, pb::EvidenceRole::Before as i32)
+    );
+
+    assert_eq!(
+        link(&c, &other.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        link(&viewer, &rec.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        link(&stranger, &rec.id, pb::EvidenceRole::Before)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let e2 = link(&c, &rec.id, pb::EvidenceRole::Unspecified)
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e2), ["role"]);
+
+    let unlink = pb::UnlinkEvidenceRequest {
+        evidence_id: e.id.clone(),
+        check_record_id: rec.id.clone(),
+    };
+    c.evidence().unlink_evidence(unlink.clone()).await.unwrap();
+    assert!(get_record(&c, &rec.id).await.evidence.is_empty());
+    assert_eq!(
+        c.evidence()
+            .unlink_evidence(unlink)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+}
+
+/// 2008-10-22 16:28:39 in China time, when DSCN0010 was taken (its EXIF
+/// time carries no offset, so China time is assumed).
+const DSCN0010_TAKEN: i64 = 1_224_664_119;
+
+fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
+    signals
+        .iter()
+        .map(|s| pb::SignalKind::try_from(s.kind).unwrap())
+        .collect()
+}
+
+async fn upload_with_clock(c: &Client, bytes: &[u8], device_time: i64) -> pb::Evidence {
+    let mut req = begin("331102", bytes);
+    req.capture.as_mut().unwrap().device_time = support::ts(device_time);
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(c, &up.id, bytes, 0, 1_000_000).await;
+    finish(c, &up.id).await.unwrap()
+}
+
+#[tokio::test]
+async fn signals_of_the_file_itself() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    // GPS present, a camera's transfer tool, clocks agree: nothing to say.
+    let clean = upload_with_clock(&c, &photo(), DSCN0010_TAKEN + 60).await;
+    assert!(clean.signals.is_empty(), "{:?}", clean.signals);
+
+    // The phone's clock says eight hours later than the camera.
+    let c2 = srv.client(Role::Inspector, &["331121"]).await;
+    let mut req = begin("331121", &photo());
+    req.capture.as_mut().unwrap().device_time = support::ts(DSCN0010_TAKEN + 8 * 3600);
+    let up = c2
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(&c2, &up.id, &photo(), 0, 1_000_000).await;
+    let skewed = finish(&c2, &up.id).await.unwrap();
+    assert_eq!(kinds(&skewed.signals), [pb::SignalKind::ClockMismatch]);
+    assert_eq!(skewed.signals[0].minutes, 480);
+
+    // Edited in GIMP, and no GPS.
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let mut req = begin("331102", &gimp);
+    req.capture = None;
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    send(&c, &up.id, &gimp, 0, 1_000_000).await;
+    let edited = finish(&c, &up.id).await.unwrap();
+    assert_eq!(
+        kinds(&edited.signals),
+        [pb::SignalKind::NoGps, pb::SignalKind::Edited]
+    );
+    assert!(
+        edited.signals[1].detail.contains("GIMP 2.4.5"),
+        "{:?}",
+        edited.signals
+    );
+}
+
+fn check_at(lat: f64, lon: f64, start: i64) -> pb::CheckRecord {
+    let mut r = support::site_check("331102", start);
+    r.location = Some(pb::Location {
+        latitude: lat,
+        longitude: lon,
+        accuracy_m: 5.0,
+        altitude_m: None,
+        datum: pb::Datum::Wgs84 as i32,
+    });
+    r
+}
+
+#[tokio::test]
+async fn signals_against_the_linked_check() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let e = upload_with_clock(&c, &photo(), DSCN0010_TAKEN).await;
+    let create = |r: pb::CheckRecord| {
+        let c = c.clone();
+        async move {
+            c.checks()
+                .create_check_record(support::create(r))
+                .await
+                .unwrap()
+                .into_inner()
+                .check_record
+                .unwrap()
+        }
+    };
+    let link = |rec: String| {
+        let (c, id) = (c.clone(), e.id.clone());
+        async move {
+            c.evidence()
+                .link_evidence(pb::LinkEvidenceRequest {
+                    evidence_id: id,
+                    check_record_id: rec,
+                    role: pb::EvidenceRole::Before as i32,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .link
+                .unwrap()
+        }
+    };
+    // The check where and when the photo was taken: nothing to say.
+    let here = create(check_at(43.4675, 11.8852, DSCN0010_TAKEN - 600)).await;
+    let l = link(here.id.clone()).await;
+    assert!(l.signals.is_empty(), "{:?}", l.signals);
+
+    // A check 2 km away, the next day: far, out of time, and now the photo
+    // serves two records.
+    let there = create(check_at(43.4855, 11.8852, DSCN0010_TAKEN + 86_400)).await;
+    let l = link(there.id.clone()).await;
+    assert_eq!(
+        kinds(&l.signals),
+        [
+            pb::SignalKind::FarFromCheck,
+            pb::SignalKind::OutsideCheckTime,
+            pb::SignalKind::ReusedElsewhere
+        ]
+    );
+    assert!(
+        (1900.0..2100.0).contains(&l.signals[0].distance_m),
+        "{:?}",
+        l.signals
+    );
+    // The first record learns of the reuse too.
+    let first = get_record(&c, &here.id).await;
+    assert_eq!(
+        kinds(&first.evidence[0].signals),
+        [pb::SignalKind::ReusedElsewhere]
+    );
+
+    // Moving the check to where the photo was taken clears the distance.
+    let mut moved = get_record(&c, &there.id).await;
+    moved.location = check_at(43.4675, 11.8852, 0).location;
+    let moved = c
+        .checks()
+        .update_check_record(pb::UpdateCheckRecordRequest {
+            check_record: Some(moved),
+            update_mask: Some(ducha_sdk::prost_types::FieldMask {
+                paths: vec!["location".into()],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    assert_eq!(
+        kinds(&moved.evidence[0].signals),
+        [
+            pb::SignalKind::OutsideCheckTime,
+            pb::SignalKind::ReusedElsewhere
+        ]
+    );
+
+    // Unlinking the second use clears the reuse on the first.
+    c.evidence()
+        .unlink_evidence(pb::UnlinkEvidenceRequest {
+            evidence_id: e.id.clone(),
+            check_record_id: there.id,
+        })
+        .await
+        .unwrap();
+    assert!(
+        get_record(&c, &here.id).await.evidence[0]
+            .signals
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn capture_attestation_valid_tampered_and_absent() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let srv = support::spawn().await;
+    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let key = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
+    c.evidence()
+        .register_device(pb::RegisterDeviceRequest {
+            device_id: "phone-7".into(),
+            public_key: Bytes::copy_from_slice(key.public_key().as_ref()),
+        })
+        .await
+        .unwrap();
+    let bad_key = c
+        .evidence()
+        .register_device(pb::RegisterDeviceRequest {
+            device_id: "x".into(),
+            public_key: Bytes::from_static(b"short"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&bad_key), ["public_key"]);
+
+    let status = |e: &pb::Evidence| {
+        let a = e.attestation.clone().unwrap();
+        (pb::AttestationStatus::try_from(a.status).unwrap(), a.detail)
+    };
+    let signed_upload =
+        |unit: &'static str,
+         bytes: Bytes,
+         sign: Box<dyn Fn(&mut pb::BeginUploadRequest) + Send>| {
+            let c = c.clone();
+            async move {
+                let mut req = begin(unit, &bytes);
+                sign(&mut req);
+                let up = c
+                    .evidence()
+                    .begin_upload(req)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .upload
+                    .unwrap();
+                send(&c, &up.id, &bytes, 0, 1_000_000).await;
+                finish(&c, &up.id).await.unwrap()
+            }
+        };
+    // Signed at capture over the photo's hash, time, place and device.
+    let k = std::sync::Arc::new(key);
+    let k1 = k.clone();
+    let e = signed_upload(
+        "331102",
+        photo(),
+        Box::new(move |r| {
+            let cap = r.capture.as_mut().unwrap();
+            cap.attestation_signature = Bytes::copy_from_slice(
+                k1.sign(ducha_sdk::attestation_payload(&r.sha256, cap).as_bytes())
+                    .as_ref(),
+            );
+        }),
+    )
+    .await;
+    assert_eq!(
+        status(&e),
+        (
+            pb::AttestationStatus::Attested,
+            format!("attested by device phone-7 of user {name}")
+        )
+    );
+
+    // The same signature with the location moved afterwards: invalid.
+    let k2 = k.clone();
+    let e = signed_upload(
+        "331102",
+        second_photo(),
+        Box::new(move |r| {
+            let cap = r.capture.as_mut().unwrap();
+            cap.attestation_signature = Bytes::copy_from_slice(
+                k2.sign(ducha_sdk::attestation_payload(&r.sha256, cap).as_bytes())
+                    .as_ref(),
+            );
+            cap.location.as_mut().unwrap().latitude += 0.01;
+        }),
+    )
+    .await;
+    assert_eq!(status(&e).0, pb::AttestationStatus::Invalid);
+
+    // No signature: accepted, shown as unattested.
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let e = signed_upload("331102", gimp.into(), Box::new(|_| {})).await;
+    assert_eq!(status(&e).0, pb::AttestationStatus::Unattested);
+}
+
+#[tokio::test]
+async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
+    let srv = support::spawn().await;
+    let (a, alice) = srv.user(Role::Inspector, &["331102"]).await;
+    let b = srv.client(Role::Inspector, &["331121"]).await;
+    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let gimp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
+    ))
+    .unwrap();
+    let ea = upload_with_clock(&a, &photo(), DSCN0010_TAKEN).await;
+    let eg = upload_with_clock(&a, &gimp, DSCN0010_TAKEN).await;
+    let eb = upload(&b, "331121", &second_photo()).await.unwrap();
+    let rec = a
+        .checks()
+        .create_check_record(support::create(support::site_check(
+            "331102",
+            1_790_000_000,
+        )))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap();
+    a.evidence()
+        .link_evidence(pb::LinkEvidenceRequest {
+            evidence_id: ea.id.clone(),
+            check_record_id: rec.id.clone(),
+            role: pb::EvidenceRole::Before as i32,
+        })
+        .await
+        .unwrap();
+
+    let list = |c: &Client, r: pb::ListEvidenceRequest| {
+        let c = c.clone();
+        async move {
+            c.evidence().list_evidence(r).await.map(|r| {
+                r.into_inner()
+                    .evidence
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
+    // Newest first, only the caller's units.
+    assert_eq!(
+        list(&liaison, Default::default()).await.unwrap(),
+        [eg.id.as_str(), ea.id.as_str()]
+    );
+    assert_eq!(
+        list(&b, Default::default()).await.unwrap(),
+        [eb.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                uploader: alice,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .len(),
+        2
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                check_record_id: rec.id.clone(),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [ea.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                signal: pb::SignalKind::Edited as i32,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [eg.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            &liaison,
+            pb::ListEvidenceRequest {
+                signal: pb::SignalKind::NoGps as i32,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap(),
+        [eg.id.as_str()]
+    );
+    // Pages.
+    let first = liaison
+        .evidence()
+        .list_evidence(pb::ListEvidenceRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.evidence.len(), 1);
+    let second = liaison
+        .evidence()
+        .list_evidence(pb::ListEvidenceRequest {
+            page_size: 1,
+            page_token: first.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.evidence[0].id, ea.id);
+    assert!(second.next_page_token.is_empty());
+    // Link-level signals are not a property of the file.
+    let e = list(
+        &liaison,
+        pb::ListEvidenceRequest {
+            signal: pb::SignalKind::FarFromCheck as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["signal"]);
+}
