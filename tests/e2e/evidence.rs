@@ -548,3 +548,46 @@ async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
         .unwrap();
     assert_eq!(again.id, e.id);
 }
+
+#[tokio::test]
+async fn a_damaged_chunk_in_a_stream_keeps_what_came_before_it() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let mut msgs: Vec<pb::WriteUploadRequest> = bytes
+        .chunks(10_000)
+        .take(5)
+        .enumerate()
+        .map(|(i, d)| pb::WriteUploadRequest {
+            upload_id: up.id.clone(),
+            offset: (i * 10_000) as i64,
+            data: Bytes::copy_from_slice(d),
+            crc32c: crc32c::crc32c(d),
+        })
+        .collect();
+    msgs[3].crc32c ^= 1;
+    let e = c
+        .evidence()
+        .write_upload(tokio_stream::iter(msgs))
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["crc32c"]);
+    let status = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest {
+            upload_id: up.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    assert_eq!(
+        status.committed_offset, 30_000,
+        "the three good chunks are kept"
+    );
+    send(&c, &up.id, &bytes, 30_000, 50_000).await;
+    let ev = finish(&c, &up.id).await.unwrap();
+    assert_eq!(download(&c, &ev.id).await.unwrap(), bytes.to_vec());
+}

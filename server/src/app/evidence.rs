@@ -151,20 +151,23 @@ impl App {
         let mut buf_start = first.offset;
         let mut next = Some(Ok(first));
         while let Some(item) = next {
-            let chunk = match item {
+            let checked = item.and_then(|c| {
+                if !c.upload_id.is_empty() && c.upload_id != up.id.to_string() {
+                    return Err(Error::invalid("upload_id", "one stream carries one upload"));
+                }
+                check_crc32c(&c.data, c.crc32c).map(|()| c)
+            });
+            let chunk = match checked {
                 Ok(c) => c,
                 Err(e) => {
-                    // Keep what arrived intact before the break.
+                    // Keep what arrived intact before the break or the
+                    // damaged chunk, so the client resends only the rest.
                     if !buf.is_empty() {
                         let _ = self.store_chunk(&up, buf_start, buf.split().freeze()).await;
                     }
                     return Err(e);
                 }
             };
-            if !chunk.upload_id.is_empty() && chunk.upload_id != up.id.to_string() {
-                return Err(Error::invalid("upload_id", "one stream carries one upload"));
-            }
-            check_crc32c(&chunk.data, chunk.crc32c)?;
             let contiguous = chunk.offset == buf_start + buf.len() as i64;
             if !buf.is_empty() && (!contiguous || buf.len() + chunk.data.len() > max) {
                 up.committed_offset = self
