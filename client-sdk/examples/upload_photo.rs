@@ -31,7 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     let sha256 = hex::encode(Sha256::digest(std::fs::read(&path)?));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
     let location = pb::Location {
         latitude: 28.4517,
         longitude: 119.9229,
@@ -51,7 +53,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     credit_code: String::new(),
                 }),
                 location: Some(location),
-                start_time: Some(Timestamp { seconds: now - 1800, nanos: 0 }),
+                start_time: Some(Timestamp {
+                    seconds: now - 1800,
+                    nanos: 0,
+                }),
                 narrative: "排污口现场拍照取证。".into(),
                 expected_evidence: vec![pb::ExpectedEvidence {
                     sha256,
@@ -66,14 +71,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_inner()
         .check_record
         .unwrap_or_default();
-    println!("check record {}: {} photo(s) pending", record.id, record.pending_sha256.len());
+    println!(
+        "check record {}: {} photo(s) pending",
+        record.id,
+        record.pending_sha256.len()
+    );
 
     let file_name = std::path::Path::new(&path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let opts = UploadOptions {
-        progress: Some(Arc::new(|done, total| eprintln!("  {done} / {total} bytes"))),
+        progress: Some(Arc::new(|done, total| {
+            eprintln!("  {done} / {total} bytes")
+        })),
         ..Default::default()
     };
     let evidence = client
@@ -85,7 +96,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 file_name,
                 capture: Some(pb::Capture {
                     location: Some(location),
-                    device_time: Some(Timestamp { seconds: now, nanos: 0 }),
+                    device_time: Some(Timestamp {
+                        seconds: now,
+                        nanos: 0,
+                    }),
                     device_id: "example-phone".into(),
                     attestation_signature: Default::default(),
                 }),
@@ -93,7 +107,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             opts,
         )
         .await?;
-    println!("evidence {} ({}, {} bytes)", evidence.id, evidence.media_type, evidence.size_bytes);
+    println!(
+        "evidence {} ({}, {} bytes)",
+        evidence.id, evidence.media_type, evidence.size_bytes
+    );
     for s in &evidence.signals {
         println!("  signal: {}", s.detail);
     }
