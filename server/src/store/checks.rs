@@ -4,7 +4,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Store, Ts, on_pool};
+use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::check::{
     CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem,
 };
@@ -248,18 +248,7 @@ impl Store {
         let rows: Vec<CheckRow> = on_pool!(&self.db, |p| {
             let mut q =
                 QueryBuilder::new(format!("SELECT {COLUMNS} FROM check_records WHERE TRUE"));
-            if let Some(units) = &f.unit_codes {
-                if units.is_empty() {
-                    q.push(" AND FALSE");
-                } else {
-                    q.push(" AND unit_code IN (");
-                    let mut s = q.separated(", ");
-                    for u in units {
-                        s.push_bind(u.clone());
-                    }
-                    s.push_unseparated(")");
-                }
-            }
+            push_unit_filter!(q, &f.unit_codes);
             if let Some(c) = f.campaign_id {
                 q.push(" AND campaign_id = ").push_bind(c);
             }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Store, Ts, on_pool};
+use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
 use crate::domain::evidence::{
     Capture, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadRequest,
@@ -358,18 +358,7 @@ impl Store {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE TRUE"
             ));
-            if let Some(units) = &f.unit_codes {
-                if units.is_empty() {
-                    q.push(" AND FALSE");
-                } else {
-                    q.push(" AND unit_code IN (");
-                    let mut s = q.separated(", ");
-                    for u in units {
-                        s.push_bind(u.clone());
-                    }
-                    s.push_unseparated(")");
-                }
-            }
+            push_unit_filter!(q, &f.unit_codes);
             if let Some(u) = &f.uploader {
                 q.push(" AND uploader = ").push_bind(u.clone());
             }

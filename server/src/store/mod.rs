@@ -39,6 +39,26 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Narrows a list query to `units` (`Option<Vec<String>>`): no filter for
+/// None, nothing for an empty list.
+macro_rules! push_unit_filter {
+    ($q:expr, $units:expr) => {
+        if let Some(units) = $units {
+            if units.is_empty() {
+                $q.push(" AND FALSE");
+            } else {
+                $q.push(" AND unit_code IN (");
+                let mut s = $q.separated(", ");
+                for u in units {
+                    s.push_bind(u.clone());
+                }
+                s.push_unseparated(")");
+            }
+        }
+    };
+}
+pub(crate) use push_unit_filter;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
