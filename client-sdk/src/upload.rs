@@ -267,12 +267,26 @@ impl Client {
     pub async fn download(
         &self,
         evidence_id: &str,
+        out: impl AsyncWrite + Unpin,
+    ) -> Result<u64, Error> {
+        self.download_variant(evidence_id, pb::EvidenceVariant::Original, out)
+            .await
+    }
+
+    /// Writes the original, the thumbnail or the preview of evidence to
+    /// `out`; returns how many bytes. A derivative not made yet is
+    /// FAILED_PRECONDITION.
+    pub async fn download_variant(
+        &self,
+        evidence_id: &str,
+        variant: pb::EvidenceVariant,
         mut out: impl AsyncWrite + Unpin,
     ) -> Result<u64, Error> {
         let mut s = self
             .evidence()
             .download_evidence(pb::DownloadEvidenceRequest {
                 id: evidence_id.into(),
+                variant: variant as i32,
             })
             .await?
             .into_inner();

@@ -10,7 +10,9 @@ use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::app::{DownloadPolicy, JobPolicy};
 use crate::auth::TrustedIssuer;
+use crate::domain::derivative::MAX_NEAR_DISTANCE;
 use crate::domain::evidence::UploadLimits;
 use crate::domain::signals::SignalPolicy;
 
@@ -97,6 +99,29 @@ pub struct SettingsLayer {
     /// [default: 10m]
     #[arg(long, env = "DUCHA_SIGNAL_CLOCK_SKEW")]
     pub signal_clock_skew: Option<String>,
+    /// Pictures whose 64-bit perceptual hashes differ in at most this many
+    /// bits are near-identical (0 to 7) [default: 5]
+    #[arg(long, env = "DUCHA_SIGNAL_NEAR_DISTANCE")]
+    pub signal_near_distance: Option<u32>,
+    /// Derivative jobs this process runs at once; 0 leaves them to other
+    /// processes [default: the number of CPUs]
+    #[arg(long, env = "DUCHA_DERIVATIVE_WORKERS")]
+    pub derivative_workers: Option<usize>,
+    /// Attempts at a background job before its failure is recorded
+    /// [default: 5]
+    #[arg(long, env = "DUCHA_JOB_MAX_ATTEMPTS")]
+    pub job_max_attempts: Option<u32>,
+    /// Wait before a failed background job is tried again, doubling with
+    /// each attempt up to an hour [default: 30s]
+    #[arg(long, env = "DUCHA_JOB_RETRY_DELAY")]
+    pub job_retry_delay: Option<String>,
+    /// Address clients reach this server at, for the download links it
+    /// signs when evidence is kept in a local folder [default: http://LISTEN_ADDR]
+    #[arg(long, env = "DUCHA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Longest lifetime of a signed download URL [default: 1h]
+    #[arg(long, env = "DUCHA_DOWNLOAD_URL_MAX_TTL")]
+    pub download_url_max_ttl: Option<String>,
     /// Time in-flight calls get to finish on shutdown [default: 30s]
     #[arg(long, env = "DUCHA_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -139,7 +164,8 @@ impl SettingsLayer {
             s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
-            signal_distance_m, signal_time_tolerance, signal_clock_skew,
+            signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
+            derivative_workers, job_max_attempts, job_retry_delay, public_url, download_url_max_ttl,
             shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
             trusted_issuers);
         self
@@ -183,6 +209,8 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     pub max_message_bytes: usize,
     pub uploads: UploadLimits,
+    pub jobs: JobPolicy,
+    pub downloads: DownloadPolicy,
     pub signals: SignalPolicy,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
@@ -275,6 +303,30 @@ impl Settings {
                     "30m",
                 )?),
                 max_clock_skew: delta(duration("signal_clock_skew", l.signal_clock_skew, "10m")?),
+                max_near_distance: match l.signal_near_distance.unwrap_or(5) {
+                    d if d <= MAX_NEAR_DISTANCE => d,
+                    d => bail!("signal_near_distance: must be 0 to {MAX_NEAR_DISTANCE}, got {d}"),
+                },
+            },
+            jobs: JobPolicy {
+                derivative_workers: l
+                    .derivative_workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                max_attempts: match l.job_max_attempts.unwrap_or(5) {
+                    0 => bail!("job_max_attempts: must be at least 1"),
+                    n => n,
+                },
+                retry_delay: duration("job_retry_delay", l.job_retry_delay, "30s")?,
+            },
+            downloads: DownloadPolicy {
+                public_url: match l.public_url {
+                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                        Some(u.trim_end_matches('/').to_string())
+                    }
+                    Some(u) => bail!("public_url: must start with http:// or https://, got {u}"),
+                    None => None,
+                },
+                max_ttl: duration("download_url_max_ttl", l.download_url_max_ttl, "1h")?,
             },
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),

@@ -16,7 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::api::Services;
+use crate::api::{FileLinksLayer, Services};
 use crate::app::App;
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
@@ -56,6 +56,9 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         refresh_token_ttl: settings.refresh_token_ttl,
         uploads: settings.uploads,
         signals: settings.signals,
+        jobs: settings.jobs,
+        downloads: settings.downloads.clone(),
+        derivatives_due: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -85,10 +88,19 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
 /// lets calls in flight finish for up to the configured grace, and returns.
 pub async fn serve(
     settings: Settings,
-    app: App,
+    mut app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    if app.downloads.public_url.is_none() {
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        app.downloads.public_url = Some(format!("{scheme}://{addr}"));
+    }
     let services = Services::new(app.clone(), settings.max_message_bytes);
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in [
@@ -122,7 +134,6 @@ pub async fn serve(
         .on_response(DefaultOnResponse::new().level(Level::INFO))
         .on_failure(DefaultOnFailure::new().level(Level::INFO));
 
-    let addr = listener.local_addr()?;
     let mut builder = tonic::transport::Server::builder();
     if let Some((cert, key)) = &settings.tls {
         let read = |p: &std::path::PathBuf| {
@@ -136,6 +147,7 @@ pub async fn serve(
     let router = builder
         .accept_http1(true)
         .layer(trace)
+        .layer(FileLinksLayer { app: app.clone() })
         .layer(option_layer(cors(&settings.grpc_web_origins)?))
         .layer(tonic_web::GrpcWebLayer::new())
         .add_service(health)
@@ -147,6 +159,7 @@ pub async fn serve(
         .add_service(services.evidence);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
+    let derivatives = tokio::spawn(make_derivatives(app.clone()));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
@@ -172,6 +185,7 @@ pub async fn serve(
         }
     }
     sweeper.abort();
+    derivatives.abort();
     app.store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -187,6 +201,26 @@ async fn sweep_expired_uploads(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
             Err(e) => tracing::warn!(error = %e, "removing expired uploads failed"),
+        }
+    }
+}
+
+/// Runs derivative jobs as they come: at once for photos stored by this
+/// process, and every few seconds for those of other processes or retries.
+async fn make_derivatives(app: App) {
+    let workers = app.jobs.derivative_workers;
+    if workers == 0 {
+        return;
+    }
+    loop {
+        match app.run_derivative_jobs(workers).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming derivative jobs failed"),
+        }
+        tokio::select! {
+            _ = app.derivatives_due.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
         }
     }
 }

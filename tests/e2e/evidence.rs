@@ -93,7 +93,10 @@ pub(crate) async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::
 pub(crate) async fn download(c: &Client, id: &str) -> Result<Vec<u8>, tonic::Status> {
     let mut s = c
         .evidence()
-        .download_evidence(pb::DownloadEvidenceRequest { id: id.into() })
+        .download_evidence(pb::DownloadEvidenceRequest {
+            id: id.into(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     let mut out = Vec::new();

@@ -174,6 +174,16 @@ pub fn signals_out(signals: Vec<Signal>) -> Vec<pb::AuthenticitySignal> {
                         format!("the same photo is linked to {records} other record(s)"),
                     )
                 }
+                Signal::NearDuplicate { records, distance } => {
+                    out.records = records;
+                    out.hash_distance = distance;
+                    (
+                        pb::SignalKind::NearDuplicate,
+                        format!(
+                            "a near-identical picture ({distance} of 64 hash bits differ) is linked to {records} other record(s)"
+                        ),
+                    )
+                }
             };
             out.kind = kind as i32;
             out.detail = detail;

@@ -12,6 +12,7 @@ use super::convert::{
 };
 use crate::app::{App, Begun, Chunk};
 use crate::domain::attestation::Attestation;
+use crate::domain::derivative::{DerivativeState, Derivatives, Rendition, Variant};
 use crate::domain::evidence::{
     Capture, Evidence, EvidenceFilter, FileMetadata, Upload, UploadDraft,
 };
@@ -48,6 +49,38 @@ fn evidence_out(e: Evidence) -> pb::Evidence {
         metadata: Some(metadata_out(e.metadata)),
         signals: signals_out(e.signals),
         attestation: Some(attestation_out(e.attestation)),
+        derivatives: Some(derivatives_out(e.derivatives)),
+    }
+}
+
+fn derivatives_out(d: Derivatives) -> pb::Derivatives {
+    let rendition = |r: Rendition| pb::Rendition {
+        width: r.width,
+        height: r.height,
+        size_bytes: r.size_bytes,
+    };
+    pb::Derivatives {
+        state: match d.state {
+            DerivativeState::Pending => pb::DerivativeState::Pending,
+            DerivativeState::Ready => pb::DerivativeState::Ready,
+            DerivativeState::Failed => pb::DerivativeState::Failed,
+            DerivativeState::NotApplicable => pb::DerivativeState::NotApplicable,
+        } as i32,
+        thumbnail: d.thumbnail.map(rendition),
+        preview: d.preview.map(rendition),
+        error: d.error.unwrap_or_default(),
+        attempts: d.attempts,
+    }
+}
+
+fn variant_in(v: i32) -> Result<Variant, Error> {
+    match pb::EvidenceVariant::try_from(v) {
+        Ok(pb::EvidenceVariant::Unspecified | pb::EvidenceVariant::Original) => {
+            Ok(Variant::Original)
+        }
+        Ok(pb::EvidenceVariant::Thumbnail) => Ok(Variant::Thumbnail),
+        Ok(pb::EvidenceVariant::Preview) => Ok(Variant::Preview),
+        Err(_) => Err(Error::invalid("variant", format!("unknown value {v}"))),
     }
 }
 
@@ -219,7 +252,11 @@ impl EvidenceService for Evidences {
         req: Request<pb::DownloadEvidenceRequest>,
     ) -> Result<Response<Download>, Status> {
         let c = caller(&self.app, &req).await?;
-        let bytes = self.app.download_evidence(&c, &req.get_ref().id).await?;
+        let r = req.get_ref();
+        let bytes = self
+            .app
+            .download_evidence(&c, &r.id, variant_in(r.variant)?)
+            .await?;
         let mut offset = 0i64;
         let out = bytes.map(move |b| {
             let b = b?;
@@ -231,6 +268,28 @@ impl EvidenceService for Evidences {
             Ok(m)
         });
         Ok(Response::new(Box::pin(out)))
+    }
+
+    async fn get_download_url(
+        &self,
+        req: Request<pb::GetDownloadUrlRequest>,
+    ) -> Result<Response<pb::GetDownloadUrlResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let ttl = r
+            .ttl
+            .map(std::time::Duration::try_from)
+            .transpose()
+            .map_err(|_| Error::invalid("ttl", "must be a positive duration"))?;
+        let d = self
+            .app
+            .download_url(&c, &r.id, variant_in(r.variant)?, ttl)
+            .await?;
+        Ok(Response::new(pb::GetDownloadUrlResponse {
+            url: d.url,
+            expire_time: time_out(d.expires_at),
+            media_type: d.media_type,
+        }))
     }
 
     async fn link_evidence(

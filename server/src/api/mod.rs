@@ -5,6 +5,7 @@ mod auth;
 mod checks;
 pub mod convert;
 mod evidence;
+mod files;
 mod status;
 mod units;
 
@@ -13,6 +14,8 @@ use ducha_proto::v1::check_service_server::CheckServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::unit_service_server::UnitServiceServer;
 use tonic::Request;
+
+pub use files::FileLinksLayer;
 
 use crate::app::App;
 use crate::domain::access::Caller;

@@ -50,3 +50,19 @@ impl From<Error> for Status {
         }
     }
 }
+
+/// The same mapping for the plain HTTP answers of download links.
+pub fn http_status(e: &Error) -> http::StatusCode {
+    use http::StatusCode as S;
+    match e {
+        Error::InvalidArgument(_) => S::BAD_REQUEST,
+        Error::NotFound(_) => S::NOT_FOUND,
+        Error::AlreadyExists(_) | Error::Aborted(_) | Error::UploadOffset { .. } => S::CONFLICT,
+        Error::FailedPrecondition(_) => S::CONFLICT,
+        Error::PermissionDenied(_) => S::FORBIDDEN,
+        Error::Unauthenticated(_) => S::UNAUTHORIZED,
+        Error::ResourceExhausted { .. } => S::TOO_MANY_REQUESTS,
+        Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
+    }
+}

@@ -143,7 +143,7 @@ impl App {
             .collect();
         shas.dedup();
         for sha in shas {
-            self.assess_bytes(&sha).await?;
+            self.assess_around(&sha).await?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
+use crate::domain::derivative::{self, DerivativeState, Variant};
 use crate::domain::evidence::{
     self, Evidence, EvidenceCursor, EvidenceFilter, Placement, Upload, UploadDraft, check_crc32c,
     original_key, sniff_media_type,
@@ -302,14 +303,17 @@ impl App {
             signals: file_signals,
             attestation,
             created_at: now,
+            derivatives: derivative::initial(media_type),
+            phash: None,
         };
         let stored = self.store.record_evidence(up.id, &e, &original).await?;
         if self.store.link_expecting_records(&stored, now).await? > 0 {
-            self.assess_bytes(&stored.sha256).await?;
+            self.assess_around(&stored.sha256).await?;
         }
         for k in &scratch {
             let _ = self.blobs.delete(k).await;
         }
+        self.derivatives_due.notify_one();
         tracing::info!(actor = %caller.subject, evidence = %stored.id, sha256 = %stored.sha256, "evidence stored");
         Ok(stored)
     }
@@ -356,14 +360,16 @@ impl App {
         Ok(e)
     }
 
-    /// The original bytes of evidence the caller may see.
+    /// The original or a derivative of evidence the caller may see.
     pub async fn download_evidence(
         &self,
         caller: &Caller,
         id: &str,
+        variant: Variant,
     ) -> Result<futures::stream::BoxStream<'static, Result<Bytes>>> {
         let e = self.get_evidence(caller, id).await?;
-        self.blobs.stream(&evidence::original_key(&e.sha256)).await
+        let key = file_key(&e, variant)?;
+        self.blobs.stream(&key).await
     }
 }
 
@@ -399,5 +405,28 @@ impl App {
             items,
             next_page_token,
         })
+    }
+}
+
+/// Object key of a variant of `e`; a derivative must have been made.
+pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
+    let made = match variant {
+        Variant::Original => return Ok(evidence::original_key(&e.sha256)),
+        Variant::Thumbnail => &e.derivatives.thumbnail,
+        Variant::Preview => &e.derivatives.preview,
+    };
+    match (e.derivatives.state, made) {
+        (DerivativeState::Ready, Some(r)) => Ok(r.key.clone()),
+        (state, _) => Err(Error::FailedPrecondition(format!(
+            "the {} of evidence {} cannot be downloaded: its derivatives are {}{}",
+            variant.as_str(),
+            e.id,
+            state.as_str(),
+            e.derivatives
+                .error
+                .as_deref()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default()
+        ))),
     }
 }

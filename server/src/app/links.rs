@@ -1,11 +1,14 @@
 //! Links between evidence and check records, and the signals of each link.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use super::App;
 use crate::domain::access::{Caller, Role};
+use crate::domain::derivative;
 use crate::domain::evidence::{EvidenceLink, EvidenceRole};
-use crate::domain::signals;
+use crate::domain::signals::{self, Reuse};
 use crate::domain::validate::{Input, Violations};
 use crate::error::{Error, Result};
 use crate::store::{CHECK_RECORD, time_now};
@@ -44,7 +47,7 @@ impl App {
                 time_now(),
             )
             .await?;
-        self.assess_bytes(&e.sha256).await?;
+        self.assess_around(&e.sha256).await?;
         self.store
             .links_of(CHECK_RECORD, &[record.id])
             .await?
@@ -74,16 +77,53 @@ impl App {
             )));
         }
         // The others lose their "reused" signal if this was the reuse.
-        self.assess_bytes(&e.sha256).await
+        self.assess_around(&e.sha256).await
+    }
+
+    /// Works out again the link signals of these bytes and of every
+    /// near-identical picture, whose "near duplicate" counts change too.
+    pub(super) async fn assess_around(&self, sha256: &str) -> Result<()> {
+        let near = self.near_pictures(sha256).await?;
+        self.assess_bytes(sha256, &near).await?;
+        for (other, _) in &near {
+            let theirs = self.near_pictures(other).await?;
+            self.assess_bytes(other, &theirs).await?;
+        }
+        Ok(())
+    }
+
+    /// Other contents whose pictures are near-identical to these bytes',
+    /// with the distance between their perceptual hashes.
+    async fn near_pictures(&self, sha256: &str) -> Result<Vec<(String, u32)>> {
+        let Some(phash) = self.store.phash_of(sha256).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .store
+            .phash_candidates(sha256, phash)
+            .await?
+            .into_iter()
+            .map(|(s, h)| (s, derivative::hamming(phash, h)))
+            .filter(|(_, d)| *d <= self.signals.max_near_distance)
+            .collect())
     }
 
     /// Works out again the signals of every check-record link of these
-    /// bytes: their distance and time against each record, and reuse.
-    pub(super) async fn assess_bytes(&self, sha256: &str) -> Result<()> {
+    /// bytes: their distance and time against each record, and reuse of
+    /// the same or a `near` picture by other records.
+    async fn assess_bytes(&self, sha256: &str, near: &[(String, u32)]) -> Result<()> {
         let pairs = self.store.check_links_of_bytes(sha256).await?;
         let mut records: Vec<Uuid> = pairs.iter().map(|(r, _)| *r).collect();
         records.sort();
         records.dedup();
+        // Each record holding a near-identical picture, at its closest.
+        let mut near_records: BTreeMap<Uuid, u32> = BTreeMap::new();
+        for (other, distance) in near {
+            for (r, _) in self.store.check_links_of_bytes(other).await? {
+                let d = near_records.entry(r).or_insert(*distance);
+                *d = (*d).min(*distance);
+            }
+        }
         for (record, evidence) in &pairs {
             let (Some(e), Some(rec)) = (
                 self.store.get_evidence(*evidence).await?,
@@ -91,9 +131,17 @@ impl App {
             ) else {
                 continue;
             };
-            let others = records.len() as i64 - 1;
+            let elsewhere: Vec<u32> = near_records
+                .iter()
+                .filter(|(r, _)| *r != record)
+                .map(|(_, d)| *d)
+                .collect();
+            let reuse = Reuse {
+                same_bytes: records.len() as i64 - 1,
+                near: elsewhere.iter().min().map(|d| (elsewhere.len() as i64, *d)),
+            };
             let found =
-                signals::against_check(&e.metadata, &rec.record.content, others, &self.signals);
+                signals::against_check(&e.metadata, &rec.record.content, reuse, &self.signals);
             self.store
                 .set_link_signals(*evidence, CHECK_RECORD, *record, &found)
                 .await?;

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod checks;
+mod derivatives;
 mod devices;
+mod downloads;
 mod evidence;
 mod links;
 mod sessions;
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 pub use accounts::NewUser;
 pub use checks::Page;
+pub use downloads::{DownloadUrl, LinkedFile};
 pub use evidence::{Begun, Chunk};
 pub use sessions::{IssuedServiceToken, TokenPair};
 
@@ -34,6 +37,29 @@ pub struct App {
     pub refresh_token_ttl: Duration,
     pub uploads: UploadLimits,
     pub signals: SignalPolicy,
+    pub jobs: JobPolicy,
+    pub downloads: DownloadPolicy,
+    /// Wakes this process's derivative workers when a photo is stored.
+    pub derivatives_due: Arc<tokio::sync::Notify>,
+}
+
+/// How background jobs run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobPolicy {
+    /// Derivative jobs this process runs at once; 0 runs none.
+    pub derivative_workers: usize,
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles with each.
+    pub retry_delay: Duration,
+}
+
+/// How download URLs are made.
+#[derive(Debug, Clone)]
+pub struct DownloadPolicy {
+    /// Base of the links this server serves itself, without a trailing
+    /// slash; when not configured, the address the server listens on.
+    pub public_url: Option<String>,
+    pub max_ttl: Duration,
 }
 
 /// Every role: for calls any signed-in caller may make.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
@@ -57,6 +58,9 @@ pub struct KeyRing {
     issuer: String,
     audience: String,
     verify: HashMap<String, VerifyKey>,
+    /// Signs the download links this server serves itself; derived from
+    /// the signing key, so replicas sharing that key share this one.
+    links: hmac::Key,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -114,7 +118,13 @@ impl KeyRing {
                 }
             }
         }
+        let links = hkdf::Salt::new(hkdf::HKDF_SHA256, b"ducha")
+            .extract(&pkcs8)
+            .expand(&[b"download links v1"], hmac::HMAC_SHA256)
+            .map_err(|_| anyhow::anyhow!("deriving the link key failed"))?
+            .into();
         Ok(KeyRing {
+            links,
             signing: EncodingKey::from_ed_der(&pkcs8),
             signing_kid,
             public_jwk_x: x,
@@ -122,6 +132,19 @@ impl KeyRing {
             audience: audience.to_string(),
             verify,
         })
+    }
+
+    /// An unpadded base64url HMAC-SHA256 of `message`.
+    pub fn sign_link(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.links, message.as_bytes()))
+    }
+
+    /// Whether `signature` is this server's signature of `message`,
+    /// compared in constant time.
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(signature)
+            .is_ok_and(|tag| hmac::verify(&self.links, message.as_bytes(), &tag).is_ok())
     }
 
     pub fn issuer(&self) -> &str {

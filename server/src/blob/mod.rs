@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
+use object_store::signer::{Method, SignedUrlOptions, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use secrecy::ExposeSecret;
 
@@ -20,6 +21,8 @@ use crate::error::{Error, Result};
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     kind: &'static str,
+    /// Presigns URLs; S3 only.
+    signer: Option<Arc<AmazonS3>>,
 }
 
 impl BlobStore {
@@ -32,6 +35,7 @@ impl BlobStore {
                 Ok(BlobStore {
                     inner: Arc::new(fs),
                     kind: "local",
+                    signer: None,
                 })
             }
             ObjectStoreSettings::S3 {
@@ -55,9 +59,11 @@ impl BlobStore {
                 if let Some(s) = secret_access_key {
                     b = b.with_secret_access_key(s.expose_secret());
                 }
+                let s3 = Arc::new(b.build().context("configuring S3")?);
                 Ok(BlobStore {
-                    inner: Arc::new(b.build().context("configuring S3")?),
+                    inner: s3.clone(),
                     kind: "s3",
+                    signer: Some(s3),
                 })
             }
         }
@@ -161,6 +167,25 @@ impl BlobStore {
         }
         w.finish().await.map_err(|e| store_err(e, to))?;
         Ok(hex::encode(hash.finalize()))
+    }
+
+    /// A presigned GET URL of an object, served as `media_type`, valid for
+    /// `ttl`; None for a store that cannot presign (the local folder).
+    pub async fn signed_url(
+        &self,
+        key: &str,
+        media_type: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>> {
+        let Some(s3) = &self.signer else {
+            return Ok(None);
+        };
+        let options = SignedUrlOptions::new().with_query([("response-content-type", media_type)]);
+        let url = s3
+            .signed_url_opts(Method::GET, &ObjectPath::from(key), ttl, &options)
+            .await
+            .map_err(|e| store_err(e, key))?;
+        Ok(Some(url.to_string()))
     }
 
     /// Deletes an object; a missing one is not an error.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::attestation::Attestation;
+use super::derivative::Derivatives;
 use super::geo::{Location, LocationDraft};
 use super::signals::Signal;
 use super::validate::{Input, Violations};
@@ -327,6 +328,10 @@ pub struct Evidence {
     pub signals: Vec<Signal>,
     pub attestation: Attestation,
     pub created_at: DateTime<Utc>,
+    /// Thumbnail and preview, made in the background.
+    pub derivatives: Derivatives,
+    /// Perceptual hash of the picture, once its derivatives are made.
+    pub phash: Option<u64>,
 }
 
 /// Object key of the original bytes: content-addressed.

@@ -5,6 +5,8 @@ pub mod access;
 pub mod attestation;
 pub mod check;
 pub mod credit_code;
+pub mod derivative;
+pub mod download;
 pub mod evidence;
 pub mod geo;
 pub mod page;

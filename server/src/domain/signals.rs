@@ -17,6 +17,8 @@ pub struct SignalPolicy {
     pub time_tolerance: TimeDelta,
     /// EXIF time and the phone's own clock may differ this much.
     pub max_clock_skew: TimeDelta,
+    /// Perceptual hashes this close (in differing bits) are near-identical.
+    pub max_near_distance: u32,
 }
 
 /// Offset assumed for EXIF times written without one: China Standard Time.
@@ -66,6 +68,9 @@ pub enum Signal {
     OutsideCheckTime { minutes: i64 },
     /// The same bytes are linked to other records too.
     ReusedElsewhere { records: i64 },
+    /// A near-identical picture (other bytes) is linked to other records;
+    /// `distance` is the fewest differing bits of their perceptual hashes.
+    NearDuplicate { records: i64, distance: u32 },
 }
 
 impl Signal {
@@ -78,6 +83,7 @@ impl Signal {
             Signal::FarFromCheck { .. } => "far_from_check",
             Signal::OutsideCheckTime { .. } => "outside_check_time",
             Signal::ReusedElsewhere { .. } => "reused_elsewhere",
+            Signal::NearDuplicate { .. } => "near_duplicate",
         }
     }
 }
@@ -140,11 +146,20 @@ pub fn of_file(
     out
 }
 
+/// Other records that hold the same picture as a link's record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reuse {
+    /// Records linked to the same bytes.
+    pub same_bytes: i64,
+    /// Records linked to near-identical pictures, and the closest distance.
+    pub near: Option<(i64, u32)>,
+}
+
 /// Signals of a photo against the check record it is linked to.
 pub fn against_check(
     meta: &FileMetadata,
     check: &CheckContent,
-    other_records: i64,
+    reuse: Reuse,
     p: &SignalPolicy,
 ) -> Vec<Signal> {
     let mut out = Vec::new();
@@ -172,10 +187,13 @@ pub fn against_check(
             });
         }
     }
-    if other_records > 0 {
+    if reuse.same_bytes > 0 {
         out.push(Signal::ReusedElsewhere {
-            records: other_records,
+            records: reuse.same_bytes,
         });
+    }
+    if let Some((records, distance)) = reuse.near {
+        out.push(Signal::NearDuplicate { records, distance });
     }
     out
 }
@@ -190,6 +208,7 @@ mod tests {
             max_distance_m: 500.0,
             time_tolerance: TimeDelta::minutes(30),
             max_clock_skew: TimeDelta::minutes(10),
+            max_near_distance: 5,
         };
         let with = |sw: &str| FileMetadata {
             software: Some(sw.into()),

@@ -1,6 +1,8 @@
 //! Reading photos: pixel size from the image header, decoded under limits,
 //! and EXIF metadata.
 
+pub mod derive;
+
 use std::io::Cursor;
 
 use exif::{In, Reader, Tag, Value};

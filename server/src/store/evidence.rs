@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::jobs::{ClaimedJob, ENQUEUE, FINISH};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
+use crate::domain::derivative::{self, Derivatives};
 use crate::domain::evidence::{
     Capture, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadRequest,
 };
@@ -27,6 +29,8 @@ struct EvidenceRow {
     signals: Json<Vec<Signal>>,
     attestation: Json<Attestation>,
     created_at: Ts,
+    derivatives: Json<Derivatives>,
+    phash: Option<i64>,
 }
 
 impl From<EvidenceRow> for Evidence {
@@ -45,12 +49,17 @@ impl From<EvidenceRow> for Evidence {
             signals: r.signals.0,
             attestation: r.attestation.0,
             created_at: r.created_at.0,
+            derivatives: r.derivatives.0,
+            phash: r.phash.map(|h| h as u64),
         }
     }
 }
 
+/// The job that makes a content's derivatives; its subject is the SHA-256.
+pub const DERIVATIVES_JOB: &str = "derivatives";
+
 const EVIDENCE_COLUMNS: &str = "id, sha256, unit_code, uploader, media_type, declared_media_type, \
-    file_name, size_bytes, capture, metadata, signals, attestation, created_at";
+    file_name, size_bytes, capture, metadata, signals, attestation, created_at, derivatives, phash";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -111,7 +120,7 @@ impl Store {
         first: &str,
     ) -> Result<Option<Evidence>> {
         let sql = format!(
-            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE sha256 = $1
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE sha256 = $1
              ORDER BY CASE WHEN unit_code = $2 THEN 0 ELSE 1 END, created_at"
         );
         let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
@@ -128,7 +137,7 @@ impl Store {
     }
 
     pub async fn get_evidence(&self, id: Uuid) -> Result<Option<Evidence>> {
-        let sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE id = $1");
+        let sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE id = $1");
         let row: Option<EvidenceRow> = on_pool!(&self.db, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
@@ -252,17 +261,30 @@ impl Store {
         on_pool!(&self.db, |p| {
             async {
                 let mut tx = p.begin().await?;
-                sqlx::query(
-                    "INSERT INTO blobs (sha256, size_bytes, media_type, object_key, created_at)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+                let new_blob = sqlx::query(
+                    "INSERT INTO blobs (sha256, size_bytes, media_type, object_key, created_at, derivatives)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
                 )
                 .bind(&e.sha256)
                 .bind(e.size_bytes)
                 .bind(&e.media_type)
                 .bind(object_key)
                 .bind(Ts(e.created_at))
+                .bind(Json(derivative::initial(&e.media_type)))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    == 1;
+                // Queued with the evidence, so no stored photo is left
+                // without its derivatives.
+                if new_blob && derivative::has_derivatives(&e.media_type) {
+                    sqlx::query(ENQUEUE)
+                        .bind(DERIVATIVES_JOB)
+                        .bind(&e.sha256)
+                        .bind(Ts(e.created_at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
                         declared_media_type, file_name, size_bytes, capture, metadata, signals,
@@ -287,7 +309,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 let sql = format!(
-                    "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE unit_code = $1 AND sha256 = $2"
+                    "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE unit_code = $1 AND sha256 = $2"
                 );
                 let row: EvidenceRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(&e.unit_code)
@@ -356,7 +378,7 @@ impl Store {
     ) -> Result<Vec<Evidence>> {
         let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
-                "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE TRUE"
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE TRUE"
             ));
             push_unit_filter!(q, &f.unit_codes);
             if let Some(u) = &f.uploader {
@@ -387,5 +409,106 @@ impl Store {
             q.build_query_as().fetch_all(p).await
         })?;
         Ok(rows.into_iter().map(Evidence::from).collect())
+    }
+}
+
+impl Store {
+    /// What the derivatives of a content are made from: its media type and
+    /// the metadata read from it.
+    pub async fn derivative_source(&self, sha256: &str) -> Result<Option<(String, FileMetadata)>> {
+        let row: Option<(String, Json<FileMetadata>)> = on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT b.media_type, e.metadata FROM blobs b JOIN evidence e ON e.sha256 = b.sha256
+                 WHERE b.sha256 = $1 LIMIT 1",
+            )
+            .bind(sha256)
+            .fetch_optional(p)
+            .await
+        })?;
+        Ok(row.map(|(t, m)| (t, m.0)))
+    }
+
+    /// Records the outcome of a derivatives job and removes the job, in one
+    /// transaction. The hash, when there is one, is indexed by band.
+    pub async fn record_derivatives(
+        &self,
+        sha256: &str,
+        d: &Derivatives,
+        phash: Option<u64>,
+        job: &ClaimedJob,
+    ) -> Result<()> {
+        on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                sqlx::query("UPDATE blobs SET derivatives = $2, phash = $3 WHERE sha256 = $1")
+                    .bind(sha256)
+                    .bind(Json(d))
+                    .bind(phash.map(|h| h as i64))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM phash_bands WHERE sha256 = $1")
+                    .bind(sha256)
+                    .execute(&mut *tx)
+                    .await?;
+                for (band, value) in phash.map(derivative::phash_bands).into_iter().flatten() {
+                    sqlx::query(
+                        "INSERT INTO phash_bands (sha256, band, value) VALUES ($1, $2, $3)",
+                    )
+                    .bind(sha256)
+                    .bind(band)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(FINISH)
+                    .bind(DERIVATIVES_JOB)
+                    .bind(sha256)
+                    .bind(job.attempts)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+            .await
+        })?;
+        Ok(())
+    }
+
+    /// Contents whose perceptual hash shares a band with `phash`, other
+    /// than `sha256` itself, with their hashes.
+    pub async fn phash_candidates(&self, sha256: &str, phash: u64) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> = on_pool!(&self.db, |p| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT b.sha256, b.phash FROM phash_bands pb
+                 JOIN blobs b ON b.sha256 = pb.sha256
+                 WHERE b.phash IS NOT NULL AND pb.sha256 <> ",
+            );
+            q.push_bind(sha256.to_string()).push(" AND (");
+            for (i, (band, value)) in derivative::phash_bands(phash).into_iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(pb.band = ")
+                    .push_bind(band)
+                    .push(" AND pb.value = ")
+                    .push_bind(value)
+                    .push(")");
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(|(s, h)| (s, h as u64)).collect())
+    }
+}
+
+impl Store {
+    /// The perceptual hash of a content, once its derivatives are made.
+    pub async fn phash_of(&self, sha256: &str) -> Result<Option<u64>> {
+        let row: Option<(Option<i64>,)> = on_pool!(&self.db, |p| {
+            sqlx::query_as("SELECT phash FROM blobs WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(p)
+                .await
+        })?;
+        Ok(row.and_then(|(h,)| h).map(|h| h as u64))
     }
 }

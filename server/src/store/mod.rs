@@ -5,6 +5,7 @@
 mod checks;
 mod devices;
 mod evidence;
+mod jobs;
 mod links;
 mod time;
 mod tokens;
@@ -19,7 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use evidence::Segment;
+pub use evidence::{DERIVATIVES_JOB, Segment};
+pub use jobs::ClaimedJob;
 pub use links::CHECK_RECORD;
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;

@@ -1,0 +1,99 @@
+//! Download URLs: presigned by S3, or signed by this server and served by
+//! it, for the local folder. The caller's role and unit are checked when a
+//! URL is issued; the URL itself is the permission until it expires.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+
+use super::App;
+use super::evidence::file_key;
+use crate::domain::access::Caller;
+use crate::domain::derivative::Variant;
+use crate::domain::download::{granted_ttl, link_message, link_path, parse_link_path};
+use crate::domain::evidence::Evidence;
+use crate::error::{Error, Result};
+use crate::store::time_now;
+
+pub struct DownloadUrl {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+    pub media_type: String,
+}
+
+/// A file a signed link gives, ready to stream.
+pub struct LinkedFile {
+    pub media_type: String,
+    pub bytes: BoxStream<'static, Result<Bytes>>,
+}
+
+fn media_type_of(e: &Evidence, variant: Variant) -> String {
+    match variant {
+        Variant::Original => e.media_type.clone(),
+        Variant::Thumbnail | Variant::Preview => "image/jpeg".into(),
+    }
+}
+
+impl App {
+    pub async fn download_url(
+        &self,
+        caller: &Caller,
+        id: &str,
+        variant: Variant,
+        ttl: Option<Duration>,
+    ) -> Result<DownloadUrl> {
+        let e = self.get_evidence(caller, id).await?;
+        let key = file_key(&e, variant)?;
+        let ttl = granted_ttl(ttl, self.downloads.max_ttl)?;
+        let media_type = media_type_of(&e, variant);
+        let now = time_now();
+        let expires_at = now + chrono::TimeDelta::from_std(ttl).unwrap_or_default();
+        let url = match self.blobs.signed_url(&key, &media_type, ttl).await? {
+            Some(url) => url,
+            None => {
+                let path = link_path(e.id, variant);
+                let expires = expires_at.timestamp();
+                let sig = self.keys.sign_link(&link_message(&path, expires));
+                let base = self
+                    .downloads
+                    .public_url
+                    .as_deref()
+                    .ok_or_else(|| Error::internal("the server's public URL is not known"))?;
+                format!("{base}{path}?expires={expires}&sig={sig}")
+            }
+        };
+        tracing::info!(actor = %caller.subject, evidence = %e.id, variant = variant.as_str(), "download URL issued");
+        Ok(DownloadUrl {
+            url,
+            expires_at,
+            media_type,
+        })
+    }
+
+    /// The file behind a link this server signed, if the signature holds
+    /// and the link has not expired.
+    pub async fn open_link(&self, path: &str, expires: i64, sig: &str) -> Result<LinkedFile> {
+        if !self.keys.verify_link(&link_message(path, expires), sig) {
+            return Err(Error::PermissionDenied(
+                "the link's signature does not match".into(),
+            ));
+        }
+        if expires <= time_now().timestamp() {
+            return Err(Error::PermissionDenied("the link has expired".into()));
+        }
+        let (id, variant) =
+            parse_link_path(path).ok_or_else(|| Error::NotFound(format!("file {path}")))?;
+        let e = self
+            .store
+            .get_evidence(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("evidence {id}")))?;
+        let key = file_key(&e, variant)?;
+        Ok(LinkedFile {
+            media_type: media_type_of(&e, variant),
+            bytes: self.blobs.stream(&key).await?,
+        })
+    }
+}

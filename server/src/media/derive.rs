@@ -1,0 +1,242 @@
+//! Making derivatives: decode once, at the smallest scale the format allows
+//! (JPEG decodes at 1/2, 1/4 or 1/8 of its size for a fraction of the
+//! work), resize with a SIMD resizer, apply the EXIF orientation and encode
+//! fresh JPEGs that carry no metadata at all.
+
+use std::io::Cursor;
+
+use fast_image_resize::images::Image as ResizeImage;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageReader, RgbImage};
+
+use super::{MAX_PIXELS, MAX_SIDE, MediaError};
+use crate::domain::derivative::{PREVIEW_SIDE, THUMBNAIL_SIDE, fit};
+
+const THUMBNAIL_QUALITY: u8 = 75;
+const PREVIEW_QUALITY: u8 = 82;
+
+/// A JPEG made here, and its pixel size.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Everything made from one decode of a photo.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub thumbnail: Encoded,
+    pub preview: Encoded,
+    /// 64-bit perceptual hash (DCT mean) of the picture as shown.
+    pub phash: u64,
+}
+
+/// Pixels as decoded: RGB, eight bits a channel.
+struct Pixels {
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+}
+
+/// Makes the thumbnail, the preview and the perceptual hash of a photo of
+/// `media_type` from one decode. `orientation` is the EXIF value (1 to 8).
+pub fn render(bytes: &[u8], media_type: &str, orientation: u16) -> Result<Rendered, MediaError> {
+    let pixels = decode(bytes, media_type, PREVIEW_SIDE)?;
+    let preview = shrink(&pixels, PREVIEW_SIDE)?;
+    let thumbnail = shrink(&preview, THUMBNAIL_SIDE)?;
+    let preview = orient(preview, orientation)?;
+    let thumbnail = orient(thumbnail, orientation)?;
+    let phash = perceptual_hash(&thumbnail);
+    Ok(Rendered {
+        thumbnail: encode(&thumbnail, THUMBNAIL_QUALITY)?,
+        preview: encode(&preview, PREVIEW_QUALITY)?,
+        phash,
+    })
+}
+
+/// The thumbnail alone, from a decode at the smallest scale that still
+/// covers it.
+pub fn thumbnail(bytes: &[u8], media_type: &str, orientation: u16) -> Result<Encoded, MediaError> {
+    let pixels = decode(bytes, media_type, THUMBNAIL_SIDE)?;
+    let thumbnail = orient(shrink(&pixels, THUMBNAIL_SIDE)?, orientation)?;
+    encode(&thumbnail, THUMBNAIL_QUALITY)
+}
+
+fn bad(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Unreadable(e.to_string())
+}
+
+/// Decodes every pixel (so damaged or truncated data is found), at the
+/// smallest scale whose long side still reaches `side`.
+fn decode(bytes: &[u8], media_type: &str, side: u32) -> Result<Pixels, MediaError> {
+    if media_type == "image/jpeg" {
+        return decode_jpeg(bytes, side);
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(bad)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    reader.limits(limits);
+    let rgb = reader.decode().map_err(bad)?.into_rgb8();
+    Ok(Pixels {
+        width: rgb.width(),
+        height: rgb.height(),
+        rgb: rgb.into_raw(),
+    })
+}
+
+fn decode_jpeg(bytes: &[u8], side: u32) -> Result<Pixels, MediaError> {
+    use jpeg_decoder::{Decoder, PixelFormat};
+    let mut d = Decoder::new(Cursor::new(bytes));
+    d.read_info().map_err(bad)?;
+    let info = d.info().ok_or_else(|| bad("no frame"))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(MediaError::TooLarge {
+            width: w,
+            height: h,
+        });
+    }
+    // Ask for the fitted size: the decoder picks the smallest scale that
+    // covers it.
+    let (fw, fh) = fit(w, h, side);
+    let (sw, sh) = d.scale(fw as u16, fh as u16).map_err(bad)?;
+    let raw = d.decode().map_err(bad)?;
+    let (width, height) = (u32::from(sw), u32::from(sh));
+    let n = width as usize * height as usize;
+    let rgb = match info.pixel_format {
+        PixelFormat::RGB24 => raw,
+        PixelFormat::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
+        PixelFormat::L16 => raw.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
+        PixelFormat::CMYK32 => raw
+            .chunks_exact(4)
+            .flat_map(|p| {
+                // Adobe writes CMYK inverted; the decoder hands it on as is.
+                let k = u16::from(p[3]);
+                [0, 1, 2].map(|i| (u16::from(p[i]) * k / 255) as u8)
+            })
+            .collect(),
+    };
+    if rgb.len() < n * 3 {
+        return Err(bad("decoded fewer pixels than the header announces"));
+    }
+    Ok(Pixels { width, height, rgb })
+}
+
+/// Fits the picture within `side` on its long side.
+fn shrink(p: &Pixels, side: u32) -> Result<Pixels, MediaError> {
+    let (width, height) = fit(p.width, p.height, side);
+    if (width, height) == (p.width, p.height) {
+        return Ok(Pixels {
+            width,
+            height,
+            rgb: p.rgb.clone(),
+        });
+    }
+    let src = fast_image_resize::images::ImageRef::new(p.width, p.height, &p.rgb, PixelType::U8x3)
+        .map_err(bad)?;
+    let mut dst = ResizeImage::new(width, height, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)),
+        )
+        .map_err(bad)?;
+    Ok(Pixels {
+        width,
+        height,
+        rgb: dst.into_vec(),
+    })
+}
+
+fn orient(p: Pixels, orientation: u16) -> Result<Pixels, MediaError> {
+    let Some(o) =
+        Orientation::from_exif(orientation as u8).filter(|o| *o != Orientation::NoTransforms)
+    else {
+        return Ok(p);
+    };
+    let img = RgbImage::from_raw(p.width, p.height, p.rgb).ok_or_else(|| bad("pixel buffer"))?;
+    let mut img = DynamicImage::ImageRgb8(img);
+    img.apply_orientation(o);
+    let img = img.into_rgb8();
+    Ok(Pixels {
+        width: img.width(),
+        height: img.height(),
+        rgb: img.into_raw(),
+    })
+}
+
+fn encode(p: &Pixels, quality: u8) -> Result<Encoded, MediaError> {
+    let mut jpeg = Vec::with_capacity(p.rgb.len() / 8);
+    jpeg_encoder::Encoder::new(&mut jpeg, quality)
+        .encode(
+            &p.rgb,
+            p.width as u16,
+            p.height as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .map_err(bad)?;
+    Ok(Encoded {
+        jpeg,
+        width: p.width,
+        height: p.height,
+    })
+}
+
+fn perceptual_hash(p: &Pixels) -> u64 {
+    let Some(img) = RgbImage::from_raw(p.width, p.height, p.rgb.clone()) else {
+        return 0;
+    };
+    let hash = image_hasher::HasherConfig::new()
+        .hash_size(8, 8)
+        .hash_alg(image_hasher::HashAlg::Mean)
+        .preproc_dct()
+        .to_hasher()
+        .hash_image(&img);
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(hash.as_bytes()) {
+        *d = *s;
+    }
+    u64::from_be_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../tests/fixtures/photos/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_phone_photo_yields_both_sizes_from_one_decode() {
+        let r = render(&fixture("jolla.jpg"), "image/jpeg", 1).unwrap();
+        assert_eq!((r.preview.width, r.preview.height), (1280, 960));
+        assert_eq!((r.thumbnail.width, r.thumbnail.height), (320, 240));
+        let t = image::load_from_memory(&r.thumbnail.jpeg).unwrap();
+        assert_eq!((t.width(), t.height()), (320, 240));
+    }
+
+    #[test]
+    fn orientation_is_applied() {
+        let r = render(&fixture("portrait_6.jpg"), "image/jpeg", 6).unwrap();
+        assert_eq!((r.thumbnail.width, r.thumbnail.height), (240, 320));
+    }
+
+    #[test]
+    fn truncated_data_is_found() {
+        let mut b = fixture("DSCN0010.jpg");
+        b.truncate(b.len() * 6 / 10);
+        assert!(render(&b, "image/jpeg", 1).is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! SQL of the durable job queue: claimed with a lease, at least once, by
+//! whichever server process gets there first.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, Store, Ts};
+use crate::error::Result;
+
+/// A job this process holds until its lease runs out.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub subject: String,
+    /// Counts this claim; also the token that finishing it must present.
+    pub attempts: i32,
+}
+
+/// Queues a job ($1 kind, $2 subject, $3 now) unless one is queued already.
+pub(super) const ENQUEUE: &str = "INSERT INTO jobs (kind, subject, attempts, run_after, created_at)
+     VALUES ($1, $2, 0, $3, $3) ON CONFLICT (kind, subject) DO NOTHING";
+
+/// Removes a finished job ($1 kind, $2 subject, $3 attempts), if this
+/// claim still holds it.
+pub(super) const FINISH: &str =
+    "DELETE FROM jobs WHERE kind = $1 AND subject = $2 AND attempts = $3";
+
+fn delta(d: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+impl Store {
+    /// Claims up to `limit` due jobs of `kind` for `lease`. PostgreSQL skips
+    /// rows other processes are claiming; SQLite has one writer at a time.
+    pub async fn claim_jobs(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        const PICK: &str = "SELECT kind, subject FROM jobs
+             WHERE kind = $1 AND run_after <= $2 AND (locked_until IS NULL OR locked_until <= $2)
+             ORDER BY run_after LIMIT $4";
+        let until = Ts(now + delta(lease));
+        let jobs = match &self.db {
+            Db::Sqlite(p) => {
+                let sql = format!(
+                    "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
+                     WHERE (kind, subject) IN ({PICK}) RETURNING subject, attempts"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(kind)
+                    .bind(Ts(now))
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                let sql = format!(
+                    "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
+                     WHERE (kind, subject) IN ({PICK} FOR UPDATE SKIP LOCKED)
+                     RETURNING subject, attempts"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(kind)
+                    .bind(Ts(now))
+                    .bind(until)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        Ok(jobs)
+    }
+
+    /// Puts a claimed job back to run again at `run_after`, with the reason.
+    pub async fn retry_job(
+        &self,
+        kind: &str,
+        job: &ClaimedJob,
+        run_after: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
+        super::on_pool!(&self.db, |p| {
+            sqlx::query(
+                "UPDATE jobs SET locked_until = NULL, run_after = $4, last_error = $5
+                 WHERE kind = $1 AND subject = $2 AND attempts = $3",
+            )
+            .bind(kind)
+            .bind(&job.subject)
+            .bind(job.attempts)
+            .bind(Ts(run_after))
+            .bind(error)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Jobs of `kind` waiting or running: for health and tests.
+    pub async fn count_jobs(&self, kind: &str) -> Result<i64> {
+        let (n,): (i64,) = super::on_pool!(&self.db, |p| {
+            sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(p)
+                .await
+        })?;
+        Ok(n)
+    }
+}
