@@ -5,6 +5,7 @@ mod auth;
 mod blob;
 mod checks;
 mod cli;
+mod derivatives;
 mod evidence;
 mod evidence_links;
 mod sdk;

@@ -92,7 +92,7 @@ async fn serve_link(app: &App, path: &str, query: &str, head: bool) -> Response<
                 let frames = file
                     .bytes
                     .map_ok(http_body::Frame::data)
-                    .map_err(|e| tonic::Status::from(e));
+                    .map_err(tonic::Status::from);
                 tonic::body::Body::new(StreamBody::new(frames))
             };
             Response::builder()
