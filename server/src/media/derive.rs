@@ -1,6 +1,5 @@
 //! Making derivatives: decode once, at the smallest scale the format allows
-//! (JPEG decodes at 1/2, 1/4 or 1/8 of its size for a fraction of the
-//! work), resize with a SIMD resizer, apply the EXIF orientation and encode
+//! (JPEG decodes at n/8 of its size for a fraction of the work), resize with a SIMD resizer, apply the EXIF orientation and encode
 //! fresh JPEGs that carry no metadata at all.
 
 use std::io::Cursor;
@@ -74,6 +73,117 @@ fn decode(bytes: &[u8], media_type: &str, side: u32) -> Result<Pixels, MediaErro
     if media_type == "image/jpeg" {
         return decode_jpeg(bytes, side);
     }
+    decode_any(bytes)
+}
+
+/// Decodes a JPEG with libjpeg-turbo, which scales by n/8 inside the
+/// inverse DCT: a 12 MP photo decodes at 1/8 for a thumbnail and at 3/8
+/// for a preview, for a fraction of a full decode. CMYK JPEGs, which it
+/// cannot turn into RGB, go to the general decoder.
+fn decode_jpeg(bytes: &[u8], side: u32) -> Result<Pixels, MediaError> {
+    use mozjpeg_sys::J_COLOR_SPACE::{JCS_CMYK, JCS_YCCK};
+    let run = || -> Result<Option<Pixels>, MediaError> {
+        let mut d = mozjpeg::Decompress::with_err(strict_errors())
+            .from_mem(bytes)
+            .map_err(bad)?;
+        if matches!(d.color_space(), JCS_CMYK | JCS_YCCK) {
+            return Ok(None);
+        }
+        let (w, h) = (d.width() as u32, d.height() as u32);
+        if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+            return Err(MediaError::TooLarge {
+                width: w,
+                height: h,
+            });
+        }
+        d.scale(scale_eighths(w, h, side));
+        let mut started = d.rgb().map_err(bad)?;
+        let (width, height) = (started.width() as u32, started.height() as u32);
+        let rgb = started.read_scanlines::<u8>().map_err(bad)?;
+        started.finish().map_err(bad)?;
+        if rgb.len() < width as usize * height as usize * 3 {
+            return Err(bad("decoded fewer pixels than the header announces"));
+        }
+        Ok(Some(Pixels { width, height, rgb }))
+    };
+    // libjpeg reports errors by unwinding out of its C code.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(Some(p))) => Ok(p),
+        Ok(Ok(None)) => decode_any(bytes),
+        Ok(Err(e)) => Err(e),
+        Err(payload) => Err(bad(payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or("the JPEG data cannot be decoded"))),
+    }
+}
+
+/// The fewest eighths of the full size whose output still reaches the
+/// size fitted within `side`.
+fn scale_eighths(width: u32, height: u32, side: u32) -> u8 {
+    let (fw, fh) = fit(width, height, side);
+    (1..=8u8)
+        .find(|&n| {
+            let n = u32::from(n);
+            (width * n).div_ceil(8) >= fw && (height * n).div_ceil(8) >= fh
+        })
+        .unwrap_or(8)
+}
+
+/// libjpeg's error handling, made strict: data it would patch over with
+/// grey (a file cut short, a damaged stream) is an error here, because a
+/// picture of evidence that does not decode whole must not look whole.
+fn strict_errors() -> mozjpeg_sys::jpeg_error_mgr {
+    // SAFETY: jpeg_std_error initialises every field of the struct it is
+    // given; the zeroed value is only its storage.
+    let mut err: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
+    err.error_exit = Some(fail);
+    err.emit_message = Some(fail_on_damage);
+    err
+}
+
+extern "C-unwind" fn fail(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    // SAFETY: libjpeg calls this with its error manager in place.
+    let code = unsafe { cinfo.err.as_ref() }.map_or(0, |e| e.msg_code);
+    std::panic::resume_unwind(Box::new(format!(
+        "the JPEG data cannot be decoded (libjpeg error {code})"
+    )));
+}
+
+extern "C-unwind" fn fail_on_damage(
+    cinfo: &mut mozjpeg_sys::jpeg_common_struct,
+    level: std::os::raw::c_int,
+) {
+    use mozjpeg_sys::{
+        JWRN_BOGUS_PROGRESSION, JWRN_HIT_MARKER, JWRN_HUFF_BAD_CODE, JWRN_JPEG_EOF,
+        JWRN_MUST_RESYNC,
+    };
+    if level >= 0 {
+        return; // trace messages
+    }
+    // SAFETY: as above.
+    let code = unsafe { cinfo.err.as_ref() }.map_or(0, |e| e.msg_code);
+    let why = match code as u32 {
+        c if c == JWRN_JPEG_EOF as u32 => "the JPEG data ends early: the file is truncated",
+        c if [
+            JWRN_HUFF_BAD_CODE,
+            JWRN_HIT_MARKER,
+            JWRN_MUST_RESYNC,
+            JWRN_BOGUS_PROGRESSION,
+        ]
+        .iter()
+        .any(|w| *w as u32 == c) =>
+        {
+            "the JPEG data is corrupt"
+        }
+        _ => return, // e.g. extra bytes between markers: harmless
+    };
+    std::panic::resume_unwind(Box::new(why.to_string()));
+}
+
+/// Any other picture, decoded whole under the same limits.
+fn decode_any(bytes: &[u8]) -> Result<Pixels, MediaError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(bad)?;
@@ -88,44 +198,6 @@ fn decode(bytes: &[u8], media_type: &str, side: u32) -> Result<Pixels, MediaErro
         height: rgb.height(),
         rgb: rgb.into_raw(),
     })
-}
-
-fn decode_jpeg(bytes: &[u8], side: u32) -> Result<Pixels, MediaError> {
-    use jpeg_decoder::{Decoder, PixelFormat};
-    let mut d = Decoder::new(Cursor::new(bytes));
-    d.read_info().map_err(bad)?;
-    let info = d.info().ok_or_else(|| bad("no frame"))?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(MediaError::TooLarge {
-            width: w,
-            height: h,
-        });
-    }
-    // Ask for the fitted size: the decoder picks the smallest scale that
-    // covers it.
-    let (fw, fh) = fit(w, h, side);
-    let (sw, sh) = d.scale(fw as u16, fh as u16).map_err(bad)?;
-    let raw = d.decode().map_err(bad)?;
-    let (width, height) = (u32::from(sw), u32::from(sh));
-    let n = width as usize * height as usize;
-    let rgb = match info.pixel_format {
-        PixelFormat::RGB24 => raw,
-        PixelFormat::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
-        PixelFormat::L16 => raw.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
-        PixelFormat::CMYK32 => raw
-            .chunks_exact(4)
-            .flat_map(|p| {
-                // Adobe writes CMYK inverted; the decoder hands it on as is.
-                let k = u16::from(p[3]);
-                [0, 1, 2].map(|i| (u16::from(p[i]) * k / 255) as u8)
-            })
-            .collect(),
-    };
-    if rgb.len() < n * 3 {
-        return Err(bad("decoded fewer pixels than the header announces"));
-    }
-    Ok(Pixels { width, height, rgb })
 }
 
 /// Fits the picture within `side` on its long side.
@@ -234,9 +306,18 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_decodes_at_the_fewest_eighths_that_cover_the_size() {
+        assert_eq!(scale_eighths(4000, 3000, 320), 1);
+        assert_eq!(scale_eighths(4000, 3000, 1280), 3);
+        assert_eq!(scale_eighths(600, 450, 320), 5);
+        assert_eq!(scale_eighths(200, 100, 320), 8);
+    }
+
+    #[test]
     fn truncated_data_is_found() {
         let mut b = fixture("DSCN0010.jpg");
         b.truncate(b.len() * 6 / 10);
-        assert!(render(&b, "image/jpeg", 1).is_err());
+        let e = render(&b, "image/jpeg", 1).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
     }
 }
