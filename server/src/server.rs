@@ -9,6 +9,7 @@ use anyhow::Context;
 use http::HeaderName;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 use tower::util::option_layer;
@@ -59,6 +60,9 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         jobs: settings.jobs,
         downloads: settings.downloads.clone(),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
+        held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
+            crate::app::HELD_UPLOAD_BYTES / 1024,
+        )),
     })
 }
 
@@ -144,7 +148,12 @@ pub async fn serve(
             .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
             .context("TLS settings")?;
     }
+    // HTTP/2's default 64 KiB flow-control window makes a 4 MB photo wait
+    // for a window update every 64 KiB; a larger one lets it stream. The
+    // connection window bounds what one client may have in flight.
     let router = builder
+        .initial_stream_window_size(Some(STREAM_WINDOW))
+        .initial_connection_window_size(Some(CONNECTION_WINDOW))
         .accept_http1(true)
         .layer(trace)
         .layer(FileLinksLayer { app: app.clone() })
@@ -176,7 +185,15 @@ pub async fn serve(
         tls = settings.tls.is_some(),
         "ducha serving gRPC and gRPC-Web"
     );
-    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    // Without TCP_NODELAY, small frames (window updates, acknowledgements)
+    // wait out the peer's delayed ACK: some 40 ms on each exchange.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(c) = &conn {
+            let _ = c.set_nodelay(true);
+        }
+        conn
+    });
+    let serving = router.serve_with_incoming_shutdown(incoming, signal);
     let grace = settings.shutdown_grace;
     tokio::select! {
         r = serving => r.context("serving")?,
@@ -190,6 +207,9 @@ pub async fn serve(
     tracing::info!("stopped");
     Ok(())
 }
+
+const STREAM_WINDOW: u32 = 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
 
 /// Removes expired uploads now and then. Every replica may run it: the
 /// work is idempotent.

@@ -120,7 +120,7 @@ impl App {
             .ok_or_else(|| Error::internal(format!("the original of {sha256} is missing")))?;
         let media_type = media_type.to_string();
         let rendered = tokio::task::spawn_blocking(move || {
-            media::derive::render(&bytes, &media_type, orientation)
+            media::derive::render_owned(bytes, &media_type, orientation)
         })
         .await
         .map_err(|e| Error::internal(format!("making derivatives: {e}")))?

@@ -1,7 +1,7 @@
 //! Evidence uploads: declared, sent in chunks that survive broken
 //! connections and restarts, verified, and stored once per content.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -132,11 +132,13 @@ impl App {
     pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<i64> {
         let up = self.open_upload(caller, &chunk.upload_id).await?;
         check_crc32c(&chunk.data, chunk.crc32c)?;
-        self.store_chunk(&up, chunk.offset, chunk.data).await
+        self.store_chunk(&up, chunk.offset, vec![chunk.data]).await
     }
 
     /// Takes a stream of chunks, keeping them in segments of up to the chunk
-    /// limit. What arrived before a broken stream is kept.
+    /// limit. What arrived before a broken stream is kept. Chunks are held
+    /// as received, never copied, so a stream holds at most one segment's
+    /// bytes in memory.
     pub async fn write_upload(
         &self,
         caller: &Caller,
@@ -148,8 +150,10 @@ impl App {
         };
         let mut up = self.open_upload(caller, &first.upload_id).await?;
         let max = self.uploads.max_chunk_bytes as usize;
-        let mut buf = BytesMut::new();
-        let mut buf_start = first.offset;
+        let mut held: Vec<Bytes> = Vec::new();
+        let mut held_len = 0usize;
+        let mut permits = Vec::new();
+        let mut held_start = first.offset;
         let mut next = Some(Ok(first));
         while let Some(item) = next {
             let checked = item.and_then(|c| {
@@ -163,48 +167,84 @@ impl App {
                 Err(e) => {
                     // Keep what arrived intact before the break or the
                     // damaged chunk, so the client resends only the rest.
-                    if !buf.is_empty() {
-                        let _ = self.store_chunk(&up, buf_start, buf.split().freeze()).await;
+                    if held_len > 0 {
+                        let _ = self.store_chunk(&up, held_start, held).await;
                     }
                     return Err(e);
                 }
             };
-            let contiguous = chunk.offset == buf_start + buf.len() as i64;
-            if !buf.is_empty() && (!contiguous || buf.len() + chunk.data.len() > max) {
-                up.committed_offset = self
-                    .store_chunk(&up, buf_start, buf.split().freeze())
-                    .await?;
+            let contiguous = chunk.offset == held_start + held_len as i64;
+            // Bytes held across all streams stay within a budget; past it,
+            // each chunk is stored as it comes, in smaller segments.
+            let budget = self
+                .held_upload_bytes
+                .clone()
+                .try_acquire_many_owned(kib(chunk.data.len()))
+                .ok();
+            let full = held_len + chunk.data.len() > max || budget.is_none();
+            if held_len > 0 && (!contiguous || full) {
+                let parts = std::mem::take(&mut held);
+                held_len = 0;
+                permits.clear();
+                up.committed_offset = self.store_chunk(&up, held_start, parts).await?;
             }
-            if buf.is_empty() {
-                buf_start = chunk.offset;
+            match budget {
+                Some(permit) => {
+                    if held_len == 0 {
+                        held_start = chunk.offset;
+                    }
+                    held_len += chunk.data.len();
+                    held.push(chunk.data);
+                    permits.push(permit);
+                }
+                None => {
+                    up.committed_offset = self
+                        .store_chunk(&up, chunk.offset, vec![chunk.data])
+                        .await?;
+                }
             }
-            buf.extend_from_slice(&chunk.data);
             next = chunks.next().await;
         }
-        if !buf.is_empty() {
-            up.committed_offset = self
-                .store_chunk(&up, buf_start, buf.split().freeze())
-                .await?;
+        if held_len > 0 {
+            up.committed_offset = self.store_chunk(&up, held_start, held).await?;
         }
         Ok(up.committed_offset)
     }
 
-    /// Keeps `data` at `offset` as a segment object, then advances the
-    /// committed offset; the offset moves only once the bytes are stored.
-    async fn store_chunk(&self, up: &Upload, offset: i64, data: Bytes) -> Result<i64> {
-        let skip = match up.place(offset, data.len(), &self.uploads)? {
+    /// Keeps `parts` (contiguous, from `offset`) as a segment object, then
+    /// advances the committed offset; the offset moves only once the bytes
+    /// are stored.
+    async fn store_chunk(&self, up: &Upload, offset: i64, parts: Vec<Bytes>) -> Result<i64> {
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let skip = match up.place(offset, len, &self.uploads)? {
             Placement::Covered => return Ok(up.committed_offset),
             Placement::Append { skip } => skip,
         };
-        let data = data.slice(skip..);
+        let parts = skip_front(parts, skip);
         let from = up.committed_offset;
+        // Hashed on another thread while the bytes are being stored.
+        let hashing = {
+            let parts = parts.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut hash = Sha256::new();
+                for p in &parts {
+                    hash.update(p);
+                }
+                hex::encode(hash.finalize())
+            })
+        };
+        let object_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
+        let stored = self.blobs.put_parts(&object_key, parts).await;
+        let sha256 = hashing
+            .await
+            .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?;
+        stored?;
         let segment = Segment {
             start_offset: from,
-            length: data.len() as i64,
-            object_key: format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple()),
-            sha256: hex::encode(Sha256::digest(&data)),
+            length: (len - skip) as i64,
+            object_key,
+            sha256,
         };
-        self.blobs.put(&segment.object_key, data).await?;
         if self.store.add_segment(up.id, from, &segment).await? {
             return Ok(from + segment.length);
         }
@@ -429,4 +469,26 @@ pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
                 .unwrap_or_default()
         ))),
     }
+}
+
+/// Kibibytes, rounded up, as the held-bytes budget counts them.
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+}
+
+/// `parts` without their first `n` bytes.
+fn skip_front(parts: Vec<Bytes>, mut n: usize) -> Vec<Bytes> {
+    parts
+        .into_iter()
+        .filter_map(|p| {
+            if n >= p.len() {
+                n -= p.len();
+                None
+            } else {
+                let rest = p.slice(n..);
+                n = 0;
+                Some(rest)
+            }
+        })
+        .collect()
 }

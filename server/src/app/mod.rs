@@ -39,9 +39,17 @@ pub struct App {
     pub signals: SignalPolicy,
     pub jobs: JobPolicy,
     pub downloads: DownloadPolicy,
+    /// Kibibytes of upload chunks all streams of this process may hold
+    /// before storing them (see `HELD_UPLOAD_BYTES`).
+    pub held_upload_bytes: Arc<tokio::sync::Semaphore>,
     /// Wakes this process's derivative workers when a photo is stored.
     pub derivatives_due: Arc<tokio::sync::Notify>,
 }
+
+/// Bytes of uploads held in memory at once, across all streams, while
+/// they gather into segments: many phones uploading together get smaller
+/// segments instead of a larger server.
+pub const HELD_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 /// How background jobs run.
 #[derive(Debug, Clone, Copy)]

@@ -23,7 +23,11 @@ pub struct BlobStore {
     kind: &'static str,
     /// Presigns URLs; S3 only.
     signer: Option<Arc<AmazonS3>>,
+    /// Concatenations running at once.
+    concats: Arc<tokio::sync::Semaphore>,
 }
+
+const CONCATS_AT_ONCE: usize = 4;
 
 impl BlobStore {
     pub fn open(settings: &ObjectStoreSettings) -> anyhow::Result<BlobStore> {
@@ -36,6 +40,7 @@ impl BlobStore {
                     inner: Arc::new(fs),
                     kind: "local",
                     signer: None,
+                    concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
             ObjectStoreSettings::S3 {
@@ -64,6 +69,7 @@ impl BlobStore {
                     inner: s3.clone(),
                     kind: "s3",
                     signer: Some(s3),
+                    concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
         }
@@ -74,8 +80,16 @@ impl BlobStore {
     }
 
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.put_parts(key, vec![bytes]).await
+    }
+
+    /// Stores the concatenation of `parts` without copying them together.
+    pub async fn put_parts(&self, key: &str, parts: Vec<Bytes>) -> Result<()> {
         self.inner
-            .put(&ObjectPath::from(key), PutPayload::from(bytes))
+            .put(
+                &ObjectPath::from(key),
+                parts.into_iter().collect::<PutPayload>(),
+            )
             .await
             .map_err(|e| {
                 Error::Internal(anyhow::Error::new(e).context(format!("storing {key}")))
@@ -146,22 +160,29 @@ impl BlobStore {
     }
 
     /// Writes the concatenation of `parts` to `to` in bounded memory and
-    /// returns the hex SHA-256 of what was written.
+    /// returns the hex SHA-256 of what was written. Each concatenation
+    /// holds up to two parts of 5 MiB (S3's smallest), and only a few run
+    /// at once, so many uploads finishing together stay within bounds.
     pub async fn concat(&self, parts: &[String], to: &str) -> Result<String> {
         use sha2::{Digest, Sha256};
+        let _permit = self
+            .concats
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("object store closed"))?;
         let mut hash = Sha256::new();
         let upload = self
             .inner
             .put_multipart(&ObjectPath::from(to))
             .await
             .map_err(|e| store_err(e, to))?;
-        let mut w = WriteMultipart::new(upload);
+        let mut w = WriteMultipart::new_with_chunk_size(upload, 5 * 1024 * 1024);
         for part in parts {
             let mut s = self.stream(part).await?;
             while let Some(chunk) = s.next().await {
                 let chunk = chunk?;
                 hash.update(&chunk);
-                w.wait_for_capacity(4).await.map_err(|e| store_err(e, to))?;
+                w.wait_for_capacity(1).await.map_err(|e| store_err(e, to))?;
                 w.put(chunk);
             }
         }

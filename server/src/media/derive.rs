@@ -43,6 +43,21 @@ struct Pixels {
 /// `media_type` from one decode. `orientation` is the EXIF value (1 to 8).
 pub fn render(bytes: &[u8], media_type: &str, orientation: u16) -> Result<Rendered, MediaError> {
     let pixels = decode(bytes, media_type, PREVIEW_SIDE)?;
+    render_decoded(pixels, orientation)
+}
+
+/// As `render`, letting go of the file's bytes once they are decoded.
+pub fn render_owned(
+    bytes: bytes::Bytes,
+    media_type: &str,
+    orientation: u16,
+) -> Result<Rendered, MediaError> {
+    let pixels = decode(&bytes, media_type, PREVIEW_SIDE)?;
+    drop(bytes);
+    render_decoded(pixels, orientation)
+}
+
+fn render_decoded(pixels: Pixels, orientation: u16) -> Result<Rendered, MediaError> {
     let preview = shrink(&pixels, PREVIEW_SIDE)?;
     let thumbnail = shrink(&preview, THUMBNAIL_SIDE)?;
     let preview = orient(preview, orientation)?;

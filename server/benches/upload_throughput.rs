@@ -1,0 +1,181 @@
+//! Upload throughput of 4 MB photos end to end through gRPC (hashed by the
+//! SDK, sent, checked, metadata read, stored, recorded) against a plain put
+//! of the same bytes to the same object store, in one run. Derivatives are
+//! left to another process (they are made in the background, not on the
+//! upload's path).
+//!
+//! cargo bench -p ducha-server --bench upload_throughput
+
+#[path = "../../tests/e2e/support/s3.rs"]
+mod s3;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ducha::app::NewUser;
+use ducha::config::{Settings, SettingsLayer};
+use ducha::domain::access::{Role, Scope};
+use ducha_sdk::{Client, UploadMetadata, UploadOptions};
+use support::{photo, unique};
+
+const PHOTOS: usize = 24;
+const IN_FLIGHT: usize = 4;
+
+async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut layer = SettingsLayer {
+        data_dir: Some(dir.path().to_path_buf()),
+        derivative_workers: Some(0),
+        ..Default::default()
+    };
+    adjust(&mut layer);
+    let settings = Settings::resolve(layer).unwrap();
+    let app = ducha::server::open_app(&settings).await.unwrap();
+    app.add_user(NewUser {
+        username: "bench".into(),
+        role: Role::Inspector,
+        scope: Scope::from_claim(&["331102".to_string()]),
+        password: "correct horse battery".into(),
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ducha::server::serve(
+        settings,
+        app.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = Client::connect(url).await.unwrap();
+    client
+        .login("bench", "correct horse battery")
+        .await
+        .unwrap();
+
+    // A 12 MP photo of just under 4 MB: the quality that gives it.
+    let base = (88..=98)
+        .rev()
+        .map(|q| photo(4000, 3000, q))
+        .find(|p| p.len() <= 4_000_000)
+        .unwrap();
+    let copies = |from: u64| -> Vec<Bytes> {
+        (0..PHOTOS as u64)
+            .map(|i| Bytes::from(unique(&base, from + i)))
+            .collect()
+    };
+    let size = base.len() as f64 / 1e6;
+    // Warm up both paths once.
+    upload(&client, copies(1_000_000).remove(0)).await;
+    app.blobs
+        .put("bench/warm", copies(2_000_000).remove(0))
+        .await
+        .unwrap();
+
+    let photos = copies(0);
+    let t = Instant::now();
+    for p in photos {
+        upload(&client, p).await;
+    }
+    let through_grpc = t.elapsed();
+
+    let photos = copies(10_000);
+    let t = Instant::now();
+    for (i, p) in photos.into_iter().enumerate() {
+        app.blobs.put(&format!("bench/plain-{i}"), p).await.unwrap();
+    }
+    let plain_put = t.elapsed();
+
+    // The same with several at once, as a team's phones syncing together.
+    let photos = copies(20_000);
+    let t = Instant::now();
+    let runs = photos.chunks(PHOTOS / IN_FLIGHT).map(|batch| {
+        let (client, batch) = (client.clone(), batch.to_vec());
+        async move {
+            for p in batch {
+                upload(&client, p).await;
+            }
+        }
+    });
+    futures::future::join_all(runs).await;
+    let through_grpc_parallel = t.elapsed();
+    let photos = copies(30_000);
+    let t = Instant::now();
+    let runs = photos
+        .chunks(PHOTOS / IN_FLIGHT)
+        .enumerate()
+        .map(|(n, batch)| {
+            let (blobs, batch) = (app.blobs.clone(), batch.to_vec());
+            tokio::spawn(async move {
+                for (i, p) in batch.into_iter().enumerate() {
+                    blobs
+                        .put(&format!("bench/parallel-{n}-{i}"), p)
+                        .await
+                        .unwrap();
+                }
+            })
+        });
+    for r in runs.collect::<Vec<_>>() {
+        r.await.unwrap();
+    }
+    let plain_put_parallel = t.elapsed();
+
+    let rate = |d: Duration| size * PHOTOS as f64 / d.as_secs_f64();
+    println!("\nobject store: {store}; {PHOTOS} photos of {size:.1} MB, one after another");
+    println!(
+        "upload through gRPC: {:7.1} MB/s ({:.1} ms a photo)",
+        rate(through_grpc),
+        through_grpc.as_secs_f64() * 1000.0 / PHOTOS as f64
+    );
+    println!(
+        "plain put:           {:7.1} MB/s ({:.1} ms a photo)",
+        rate(plain_put),
+        plain_put.as_secs_f64() * 1000.0 / PHOTOS as f64
+    );
+    println!(
+        "ratio: {:.2} (goal: at least 0.8)",
+        rate(through_grpc) / rate(plain_put)
+    );
+    println!("{IN_FLIGHT} at a time:");
+    println!(
+        "upload through gRPC: {:7.1} MB/s",
+        rate(through_grpc_parallel)
+    );
+    println!("plain put:           {:7.1} MB/s", rate(plain_put_parallel));
+    println!(
+        "ratio: {:.2} (goal: at least 0.8)",
+        rate(through_grpc_parallel) / rate(plain_put_parallel)
+    );
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+async fn upload(client: &Client, bytes: Bytes) {
+    client
+        .upload_bytes(
+            bytes,
+            UploadMetadata {
+                unit_code: "331102".into(),
+                media_type: "image/jpeg".into(),
+                file_name: "photo.jpg".into(),
+                capture: None,
+            },
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    measure("local folder, SQLite", |_| {}).await;
+    let s3 = s3::S3Server::start().await;
+    measure("S3 protocol (s3s-fs on loopback), SQLite", |l| {
+        s3.configure(l)
+    })
+    .await;
+}
