@@ -104,7 +104,7 @@ pub struct SettingsLayer {
     #[arg(long, env = "DUCHA_SIGNAL_NEAR_DISTANCE")]
     pub signal_near_distance: Option<u32>,
     /// Derivative jobs this process runs at once; 0 leaves them to other
-    /// processes [default: the number of CPUs]
+    /// processes [default: half the CPUs, at least 1]
     #[arg(long, env = "DUCHA_DERIVATIVE_WORKERS")]
     pub derivative_workers: Option<usize>,
     /// Attempts at a background job before its failure is recorded
@@ -309,9 +309,10 @@ impl Settings {
                 },
             },
             jobs: JobPolicy {
-                derivative_workers: l
-                    .derivative_workers
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                // Half the cores: the other half stays with the calls.
+                derivative_workers: l.derivative_workers.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+                }),
                 max_attempts: match l.job_max_attempts.unwrap_or(5) {
                     0 => bail!("job_max_attempts: must be at least 1"),
                     n => n,

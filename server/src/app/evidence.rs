@@ -222,26 +222,32 @@ impl App {
         };
         let parts = skip_front(parts, skip);
         let from = up.committed_offset;
-        // Hashed on another thread while the bytes are being stored.
-        let hashing = {
-            let parts = parts.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut hash = Sha256::new();
-                for p in &parts {
-                    hash.update(p);
-                }
-                hex::encode(hash.finalize())
-            })
+        let length = (len - skip) as i64;
+        let scratch_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
+        let (object_key, sha256) = if from == 0 && length == up.request.size_bytes {
+            // The whole file at once, as most photos come: once its hash is
+            // the declared one, it goes straight to its content-addressed
+            // key, and Finish has nothing to copy.
+            let sha256 = hash_parts(parts.clone()).await?;
+            if sha256 == up.request.sha256 {
+                let key = original_key(&sha256);
+                self.blobs.put_new(&key, parts).await?;
+                (key, sha256)
+            } else {
+                self.blobs.put_parts(&scratch_key, parts).await?;
+                (scratch_key, sha256)
+            }
+        } else {
+            // Hashed on another thread while the bytes are being stored.
+            let hashing = hash_parts(parts.clone());
+            let stored = self.blobs.put_parts(&scratch_key, parts).await;
+            let sha256 = hashing.await?;
+            stored?;
+            (scratch_key, sha256)
         };
-        let object_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
-        let stored = self.blobs.put_parts(&object_key, parts).await;
-        let sha256 = hashing
-            .await
-            .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?;
-        stored?;
         let segment = Segment {
             start_offset: from,
-            length: (len - skip) as i64,
+            length,
             object_key,
             sha256,
         };
@@ -302,7 +308,10 @@ impl App {
             ));
         }
         // Headers and EXIF sit at the start of a file.
-        let head = self.blobs.head_bytes(&key, 512 * 1024).await?;
+        let head = self
+            .blobs
+            .head_bytes(&key, (512 * 1024).min(up.request.size_bytes as u64))
+            .await?;
         let Some(media_type) = sniff_media_type(&head) else {
             self.discard_upload(up.id, &scratch).await?;
             return Err(Error::invalid(
@@ -324,7 +333,10 @@ impl App {
             }
         };
         let original = original_key(&sha256);
-        self.blobs.copy_new(&key, &original).await?;
+        if key != original {
+            self.blobs.copy_new(&key, &original).await?;
+        }
+        scratch.retain(|k| *k != original);
         let now = time_now();
         let file_signals =
             signals::of_file(media_type, &metadata, &up.request.capture, &self.signals);
@@ -358,8 +370,18 @@ impl App {
         Ok(stored)
     }
 
+    /// Removes an upload and its objects. An original it wrote straight
+    /// to its content-addressed key stays while evidence or another upload
+    /// holds it.
     async fn discard_upload(&self, id: Uuid, objects: &[String]) -> Result<()> {
         for k in objects {
+            if let Some(sha) = k
+                .strip_prefix("evidence/sha256/")
+                .and_then(|k| k.rsplit('/').next())
+                && self.store.original_in_use(sha, k, id).await?
+            {
+                continue;
+            }
             self.blobs.delete(k).await?;
         }
         self.store.delete_upload(id).await
@@ -469,6 +491,19 @@ pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
                 .unwrap_or_default()
         ))),
     }
+}
+
+/// The hex SHA-256 of `parts`, worked out on a blocking thread.
+async fn hash_parts(parts: Vec<Bytes>) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut hash = Sha256::new();
+        for p in &parts {
+            hash.update(p);
+        }
+        hex::encode(hash.finalize())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("hashing a segment: {e}")))
 }
 
 /// Kibibytes, rounded up, as the held-bytes budget counts them.

@@ -97,6 +97,27 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Stores `parts` at `key` unless an object is there. Keys written this
+    /// way are content-addressed and verified, so an existing object
+    /// already holds these bytes.
+    pub async fn put_new(&self, key: &str, parts: Vec<Bytes>) -> Result<()> {
+        let path = ObjectPath::from(key);
+        if self.kind == "local" {
+            let opts = object_store::PutOptions::from(object_store::PutMode::Create);
+            let payload = parts.into_iter().collect::<PutPayload>();
+            return match self.inner.put_opts(&path, payload, opts).await {
+                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+                Err(e) => Err(store_err(e, key)),
+            };
+        }
+        // As in copy_new: S3 offers create-only writes only with extensions.
+        match self.inner.head(&path).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => self.put_parts(key, parts).await,
+            Err(e) => Err(store_err(e, key)),
+        }
+    }
+
     /// The object's bytes, or None when there is no such object.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         match self.inner.get(&ObjectPath::from(key)).await {
@@ -110,17 +131,11 @@ impl BlobStore {
         }
     }
 
-    /// The first `len` bytes of an object (fewer if it is shorter).
+    /// The first `len` bytes of an object, which must hold at least that
+    /// many.
     pub async fn head_bytes(&self, key: &str, len: u64) -> Result<Bytes> {
-        let path = ObjectPath::from(key);
-        let size = self
-            .inner
-            .head(&path)
-            .await
-            .map_err(|e| store_err(e, key))?
-            .size;
         self.inner
-            .get_range(&path, 0..len.min(size))
+            .get_range(&ObjectPath::from(key), 0..len)
             .await
             .map_err(|e| store_err(e, key))
     }

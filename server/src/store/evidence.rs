@@ -512,3 +512,24 @@ impl Store {
         Ok(row.and_then(|(h,)| h).map(|h| h as u64))
     }
 }
+
+impl Store {
+    /// Whether the original of `sha256`, at `key`, is recorded as stored
+    /// bytes or is a segment of an upload other than `except`.
+    pub async fn original_in_use(&self, sha256: &str, key: &str, except: Uuid) -> Result<bool> {
+        let row: Option<(i32,)> = on_pool!(&self.db, |p| {
+            sqlx::query_as(
+                "SELECT 1 FROM blobs WHERE sha256 = $1
+                 UNION ALL
+                 SELECT 1 FROM upload_segments WHERE object_key = $2 AND upload_id <> $3
+                 LIMIT 1",
+            )
+            .bind(sha256)
+            .bind(key)
+            .bind(except)
+            .fetch_optional(p)
+            .await
+        })?;
+        Ok(row.is_some())
+    }
+}
