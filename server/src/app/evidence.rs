@@ -375,9 +375,7 @@ impl App {
     /// holds it.
     async fn discard_upload(&self, id: Uuid, objects: &[String]) -> Result<()> {
         for k in objects {
-            if let Some(sha) = k
-                .strip_prefix("evidence/sha256/")
-                .and_then(|k| k.rsplit('/').next())
+            if let Some(sha) = evidence::original_sha256(k)
                 && self.store.original_in_use(sha, k, id).await?
             {
                 continue;

@@ -336,7 +336,14 @@ pub struct Evidence {
 
 /// Object key of the original bytes: content-addressed.
 pub fn original_key(sha256: &str) -> String {
-    format!("evidence/sha256/{}/{}", &sha256[..2], sha256)
+    format!("{ORIGINALS}{}/{}", &sha256[..2], sha256)
+}
+
+const ORIGINALS: &str = "evidence/sha256/";
+
+/// The SHA-256 an object key of an original names; None for other keys.
+pub fn original_sha256(key: &str) -> Option<&str> {
+    key.strip_prefix(ORIGINALS)?.rsplit('/').next()
 }
 
 /// What a list of evidence is narrowed to.
@@ -357,4 +364,16 @@ pub struct EvidenceFilter {
 pub struct EvidenceCursor {
     pub created_at: DateTime<Utc>,
     pub id: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_original_key_names_its_hash() {
+        let sha = "ab".repeat(32);
+        assert_eq!(original_sha256(&original_key(&sha)), Some(sha.as_str()));
+        assert_eq!(original_sha256("uploads/x/0000-y"), None);
+    }
 }

@@ -410,9 +410,7 @@ impl Store {
         })?;
         Ok(rows.into_iter().map(Evidence::from).collect())
     }
-}
 
-impl Store {
     /// What the derivatives of a content are made from: its media type and
     /// the metadata read from it.
     pub async fn derivative_source(&self, sha256: &str) -> Result<Option<(String, FileMetadata)>> {
@@ -450,15 +448,14 @@ impl Store {
                     .bind(sha256)
                     .execute(&mut *tx)
                     .await?;
-                for (band, value) in phash.map(derivative::phash_bands).into_iter().flatten() {
-                    sqlx::query(
-                        "INSERT INTO phash_bands (sha256, band, value) VALUES ($1, $2, $3)",
-                    )
-                    .bind(sha256)
-                    .bind(band)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
+                if let Some(hash) = phash {
+                    sqlx::QueryBuilder::new("INSERT INTO phash_bands (sha256, band, value) ")
+                        .push_values(derivative::phash_bands(hash), |mut row, (band, value)| {
+                            row.push_bind(sha256).push_bind(band).push_bind(value);
+                        })
+                        .build()
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 sqlx::query(FINISH)
                     .bind(DERIVATIVES_JOB)
@@ -498,9 +495,7 @@ impl Store {
         })?;
         Ok(rows.into_iter().map(|(s, h)| (s, h as u64)).collect())
     }
-}
 
-impl Store {
     /// The perceptual hash of a content, once its derivatives are made.
     pub async fn phash_of(&self, sha256: &str) -> Result<Option<u64>> {
         let row: Option<(Option<i64>,)> = on_pool!(&self.db, |p| {
@@ -511,9 +506,7 @@ impl Store {
         })?;
         Ok(row.and_then(|(h,)| h).map(|h| h as u64))
     }
-}
 
-impl Store {
     /// Whether the original of `sha256`, at `key`, is recorded as stored
     /// bytes or is a segment of an upload other than `except`.
     pub async fn original_in_use(&self, sha256: &str, key: &str, except: Uuid) -> Result<bool> {

@@ -42,36 +42,24 @@ impl Store {
         const PICK: &str = "SELECT kind, subject FROM jobs
              WHERE kind = $1 AND run_after <= $2 AND (locked_until IS NULL OR locked_until <= $2)
              ORDER BY run_after LIMIT $4";
-        let until = Ts(now + delta(lease));
-        let jobs = match &self.db {
-            Db::Sqlite(p) => {
-                let sql = format!(
-                    "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
-                     WHERE (kind, subject) IN ({PICK}) RETURNING subject, attempts"
-                );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(kind)
-                    .bind(Ts(now))
-                    .bind(until)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
-            Db::Postgres(p) => {
-                let sql = format!(
-                    "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
-                     WHERE (kind, subject) IN ({PICK} FOR UPDATE SKIP LOCKED)
-                     RETURNING subject, attempts"
-                );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(kind)
-                    .bind(Ts(now))
-                    .bind(until)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
+        // SQLite has one writer at a time and no row locks to skip.
+        let skip_locked = match &self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
+        let sql = format!(
+            "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
+             WHERE (kind, subject) IN ({PICK}{skip_locked}) RETURNING subject, attempts"
+        );
+        let jobs = super::on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(kind)
+                .bind(Ts(now))
+                .bind(Ts(now + delta(lease)))
+                .bind(limit)
+                .fetch_all(p)
+                .await
+        })?;
         Ok(jobs)
     }
 
@@ -98,16 +86,5 @@ impl Store {
             .map(|r| r.rows_affected())
         })?;
         Ok(())
-    }
-
-    /// Jobs of `kind` waiting or running: for health and tests.
-    pub async fn count_jobs(&self, kind: &str) -> Result<i64> {
-        let (n,): (i64,) = super::on_pool!(&self.db, |p| {
-            sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(p)
-                .await
-        })?;
-        Ok(n)
     }
 }
