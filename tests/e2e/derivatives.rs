@@ -11,17 +11,8 @@ use http_body_util::BodyExt;
 use tonic::Code;
 
 use crate::evidence::upload;
-use crate::support::{self, TestServer, s3::S3Server};
-
-pub(crate) fn fixture(name: &str) -> Bytes {
-    Bytes::from(
-        std::fs::read(format!(
-            "{}/../tests/fixtures/photos/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-}
+use crate::evidence_links::{get_record, kinds};
+use crate::support::{self, TestServer, fixture, s3::S3Server};
 
 /// Waits until the evidence's derivatives are no longer pending: the job
 /// runs in the background, so the test follows its state.
@@ -367,41 +358,13 @@ async fn presigned_urls_serve_the_files_of_s3() {
     assert_eq!(http_get(&forged).await.0, 403);
 }
 
-fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
-    signals
-        .iter()
-        .map(|s| pb::SignalKind::try_from(s.kind).unwrap())
-        .collect()
-}
-
-async fn record_links(c: &Client, id: &str) -> Vec<pb::EvidenceLink> {
-    c.checks()
-        .get_check_record(pb::GetCheckRecordRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap()
-        .evidence
-}
-
 #[tokio::test]
 async fn a_near_identical_picture_on_another_record_is_flagged() {
     let srv = support::spawn().await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
     let mut records = Vec::new();
     for _ in 0..3 {
-        let r = c
-            .checks()
-            .create_check_record(support::create(support::site_check(
-                "331102",
-                1_790_000_000,
-            )))
-            .await
-            .unwrap()
-            .into_inner()
-            .check_record
-            .unwrap();
+        let r = support::create_record(&c, support::site_check("331102", 1_790_000_000)).await;
         records.push(r.id);
     }
     let link = |evidence_id: String, record: String| {
@@ -447,9 +410,9 @@ async fn a_near_identical_picture_on_another_record_is_flagged() {
     // Not the same bytes: that would be another signal.
     assert!(!kinds(&l.signals).contains(&pb::SignalKind::ReusedElsewhere));
     // The first record learns of it too; the unrelated photo is clean.
-    let first = record_links(&c, &records[0]).await;
+    let first = get_record(&c, &records[0]).await.evidence;
     assert!(near(&first[0].signals).is_some(), "{first:?}");
-    let third = record_links(&c, &records[2]).await;
+    let third = get_record(&c, &records[2]).await.evidence;
     assert!(near(&third[0].signals).is_none(), "{third:?}");
     // Unlinked, the second use no longer flags the first.
     c.evidence()
@@ -459,6 +422,6 @@ async fn a_near_identical_picture_on_another_record_is_flagged() {
         })
         .await
         .unwrap();
-    let first = record_links(&c, &records[0]).await;
+    let first = get_record(&c, &records[0]).await.evidence;
     assert!(near(&first[0].signals).is_none(), "{first:?}");
 }

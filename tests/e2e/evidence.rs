@@ -10,13 +10,7 @@ use tonic_types::StatusExt;
 use crate::support::{self, TestServer, s3::S3Server};
 
 pub(crate) fn photo() -> Bytes {
-    Bytes::from(
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/photos/DSCN0010.jpg"
-        ))
-        .unwrap(),
-    )
+    support::fixture("DSCN0010.jpg")
 }
 
 pub(crate) fn sha256(b: &[u8]) -> String {

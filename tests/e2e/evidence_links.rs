@@ -10,16 +10,10 @@ use crate::evidence::{begin, finish, photo, send, sha256, upload};
 use crate::support;
 
 fn second_photo() -> Bytes {
-    Bytes::from(
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/photos/DSCN0021.jpg"
-        ))
-        .unwrap(),
-    )
+    support::fixture("DSCN0021.jpg")
 }
 
-async fn get_record(c: &Client, id: &str) -> pb::CheckRecord {
+pub(crate) async fn get_record(c: &Client, id: &str) -> pb::CheckRecord {
     c.checks()
         .get_check_record(pb::GetCheckRecordRequest { id: id.into() })
         .await
@@ -45,14 +39,7 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
             role: pb::EvidenceRole::Context as i32,
         },
     ];
-    let rec = c
-        .checks()
-        .create_check_record(support::create(rec))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let rec = support::create_record(&c, rec).await;
     assert_eq!(
         rec.pending_sha256,
         vec![sha256(&a), sha256(&b)],
@@ -87,14 +74,7 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
         sha256: sha256(&a),
         role: pb::EvidenceRole::After as i32,
     }];
-    let later = c
-        .checks()
-        .create_check_record(support::create(later))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let later = support::create_record(&c, later).await;
     assert!(later.pending_sha256.is_empty());
     assert_eq!(later.evidence[0].role, pb::EvidenceRole::After as i32);
 
@@ -125,28 +105,8 @@ async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
     let viewer = srv.client(Role::Viewer, &["*"]).await;
     let stranger = srv.client(Role::Inspector, &["331122"]).await;
     let e = upload(&c, "331102", &photo()).await.unwrap();
-    let rec = c
-        .checks()
-        .create_check_record(support::create(support::site_check(
-            "331102",
-            1_790_000_000,
-        )))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
-    let other = c
-        .checks()
-        .create_check_record(support::create(support::site_check(
-            "331121",
-            1_790_000_000,
-        )))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let rec = support::create_record(&c, support::site_check("331102", 1_790_000_000)).await;
+    let other = support::create_record(&c, support::site_check("331121", 1_790_000_000)).await;
     let link = |who: &Client, rec: &str, role: pb::EvidenceRole| {
         let (who, req) = (
             who.clone(),
@@ -217,7 +177,7 @@ async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
 /// time carries no offset, so China time is assumed).
 const DSCN0010_TAKEN: i64 = 1_224_664_119;
 
-fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
+pub(crate) fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
     signals
         .iter()
         .map(|s| pb::SignalKind::try_from(s.kind).unwrap())
@@ -312,15 +272,7 @@ async fn signals_against_the_linked_check() {
     let e = upload_with_clock(&c, &photo(), DSCN0010_TAKEN).await;
     let create = |r: pb::CheckRecord| {
         let c = c.clone();
-        async move {
-            c.checks()
-                .create_check_record(support::create(r))
-                .await
-                .unwrap()
-                .into_inner()
-                .check_record
-                .unwrap()
-        }
+        async move { support::create_record(&c, r).await }
     };
     let link = |rec: String| {
         let (c, id) = (c.clone(), e.id.clone());
@@ -518,17 +470,7 @@ async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
     let ea = upload_with_clock(&a, &photo(), DSCN0010_TAKEN).await;
     let eg = upload_with_clock(&a, &gimp, DSCN0010_TAKEN).await;
     let eb = upload(&b, "331121", &second_photo()).await.unwrap();
-    let rec = a
-        .checks()
-        .create_check_record(support::create(support::site_check(
-            "331102",
-            1_790_000_000,
-        )))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let rec = support::create_record(&a, support::site_check("331102", 1_790_000_000)).await;
     a.evidence()
         .link_evidence(pb::LinkEvidenceRequest {
             evidence_id: ea.id.clone(),

@@ -271,6 +271,28 @@ pub fn create(rec: pb::CheckRecord) -> pb::CreateCheckRecordRequest {
     }
 }
 
+/// Creates `rec` as `c`, which must be allowed to.
+pub async fn create_record(c: &Client, rec: pb::CheckRecord) -> pb::CheckRecord {
+    c.checks()
+        .create_check_record(create(rec))
+        .await
+        .unwrap()
+        .into_inner()
+        .check_record
+        .unwrap()
+}
+
+/// A photo of tests/fixtures/photos.
+pub fn fixture(name: &str) -> bytes::Bytes {
+    bytes::Bytes::from(
+        std::fs::read(format!(
+            "{}/../tests/fixtures/photos/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+}
+
 /// The field names of an INVALID_ARGUMENT answer.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
