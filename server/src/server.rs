@@ -63,6 +63,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),
+        upload_heads: Default::default(),
     })
 }
 

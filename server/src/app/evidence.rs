@@ -6,6 +6,7 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::upload_heads::HEAD_BYTES;
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
@@ -132,7 +133,8 @@ impl App {
     pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<i64> {
         let up = self.open_upload(caller, &chunk.upload_id).await?;
         check_crc32c(&chunk.data, chunk.crc32c)?;
-        self.store_chunk(&up, chunk.offset, vec![chunk.data]).await
+        self.store_chunk(&up, chunk.offset, vec![chunk.data], None)
+            .await
     }
 
     /// Takes a stream of chunks, keeping them in segments of up to the chunk
@@ -152,6 +154,7 @@ impl App {
         let max = self.uploads.max_chunk_bytes as usize;
         let mut held: Vec<Bytes> = Vec::new();
         let mut held_len = 0usize;
+        let mut hashing: Option<RunningHash> = None;
         let mut permits = Vec::new();
         let mut held_start = first.offset;
         let mut next = Some(Ok(first));
@@ -168,7 +171,7 @@ impl App {
                     // Keep what arrived intact before the break or the
                     // damaged chunk, so the client resends only the rest.
                     if held_len > 0 {
-                        let _ = self.store_chunk(&up, held_start, held).await;
+                        let _ = self.store_chunk(&up, held_start, held, hashing).await;
                     }
                     return Err(e);
                 }
@@ -186,41 +189,58 @@ impl App {
                 let parts = std::mem::take(&mut held);
                 held_len = 0;
                 permits.clear();
-                up.committed_offset = self.store_chunk(&up, held_start, parts).await?;
+                up.committed_offset = self
+                    .store_chunk(&up, held_start, parts, hashing.take())
+                    .await?;
             }
             match budget {
                 Some(permit) => {
                     if held_len == 0 {
                         held_start = chunk.offset;
                     }
+                    hashing
+                        .get_or_insert_with(RunningHash::start)
+                        .update(chunk.data.clone());
                     held_len += chunk.data.len();
                     held.push(chunk.data);
                     permits.push(permit);
                 }
                 None => {
                     up.committed_offset = self
-                        .store_chunk(&up, chunk.offset, vec![chunk.data])
+                        .store_chunk(&up, chunk.offset, vec![chunk.data], None)
                         .await?;
                 }
             }
             next = chunks.next().await;
         }
         if held_len > 0 {
-            up.committed_offset = self.store_chunk(&up, held_start, held).await?;
+            up.committed_offset = self.store_chunk(&up, held_start, held, hashing).await?;
         }
         Ok(up.committed_offset)
     }
 
     /// Keeps `parts` (contiguous, from `offset`) as a segment object, then
     /// advances the committed offset; the offset moves only once the bytes
-    /// are stored.
-    async fn store_chunk(&self, up: &Upload, offset: i64, parts: Vec<Bytes>) -> Result<i64> {
+    /// are stored. `hashing` is the hash of all of `parts` if it was
+    /// started as they arrived.
+    async fn store_chunk(
+        &self,
+        up: &Upload,
+        offset: i64,
+        parts: Vec<Bytes>,
+        hashing: Option<RunningHash>,
+    ) -> Result<i64> {
         let len: usize = parts.iter().map(Bytes::len).sum();
         let skip = match up.place(offset, len, &self.uploads)? {
             Placement::Covered => return Ok(up.committed_offset),
             Placement::Append { skip } => skip,
         };
         let parts = skip_front(parts, skip);
+        let parts_head = parts.clone();
+        let hashing = match hashing {
+            Some(h) if skip == 0 => h,
+            _ => RunningHash::of(&parts),
+        };
         let from = up.committed_offset;
         let length = (len - skip) as i64;
         let scratch_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
@@ -228,7 +248,7 @@ impl App {
             // The whole file at once, as most photos come: once its hash is
             // the declared one, it goes straight to its content-addressed
             // key, and Finish has nothing to copy.
-            let sha256 = hash_parts(parts.clone()).await?;
+            let sha256 = hashing.finish().await?;
             if sha256 == up.request.sha256 {
                 let key = original_key(&sha256);
                 self.blobs.put_new(&key, parts).await?;
@@ -238,10 +258,8 @@ impl App {
                 (scratch_key, sha256)
             }
         } else {
-            // Hashed on another thread while the bytes are being stored.
-            let hashing = hash_parts(parts.clone());
             let stored = self.blobs.put_parts(&scratch_key, parts).await;
-            let sha256 = hashing.await?;
+            let sha256 = hashing.finish().await?;
             stored?;
             (scratch_key, sha256)
         };
@@ -252,6 +270,9 @@ impl App {
             sha256,
         };
         if self.store.add_segment(up.id, from, &segment).await? {
+            if from == 0 {
+                self.upload_heads.keep(up.id, &parts_head);
+            }
             return Ok(from + segment.length);
         }
         // Another writer (a retry, another replica) got there first.
@@ -307,11 +328,11 @@ impl App {
                 ),
             ));
         }
-        // Headers and EXIF sit at the start of a file.
-        let head = self
-            .blobs
-            .head_bytes(&key, (512 * 1024).min(up.request.size_bytes as u64))
-            .await?;
+        let head_len = HEAD_BYTES.min(up.request.size_bytes as u64);
+        let head = match self.upload_heads.take(up.id, head_len) {
+            Some(head) => head,
+            None => self.blobs.head_bytes(&key, head_len).await?,
+        };
         let Some(media_type) = sniff_media_type(&head) else {
             self.discard_upload(up.id, &scratch).await?;
             return Err(Error::invalid(
@@ -491,17 +512,51 @@ pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
     }
 }
 
-/// The hex SHA-256 of `parts`, worked out on a blocking thread.
-async fn hash_parts(parts: Vec<Bytes>) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut hash = Sha256::new();
-        for p in &parts {
-            hash.update(p);
+/// The SHA-256 of a segment, worked out on blocking threads while its
+/// chunks are still arriving, so that a photo sent whole is hashed by the
+/// time its last chunk is in.
+struct RunningHash {
+    feed: tokio::sync::mpsc::UnboundedSender<Bytes>,
+    result: tokio::task::JoinHandle<Result<String>>,
+}
+
+impl RunningHash {
+    fn start() -> Self {
+        let (feed, mut chunks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let result = tokio::spawn(async move {
+            let mut hash = Sha256::new();
+            while let Some(chunk) = chunks.recv().await {
+                hash = tokio::task::spawn_blocking(move || {
+                    hash.update(&chunk);
+                    hash
+                })
+                .await
+                .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?;
+            }
+            Ok(hex::encode(hash.finalize()))
+        });
+        RunningHash { feed, result }
+    }
+
+    fn of(parts: &[Bytes]) -> Self {
+        let h = Self::start();
+        for p in parts {
+            h.update(p.clone());
         }
-        hex::encode(hash.finalize())
-    })
-    .await
-    .map_err(|e| Error::internal(format!("hashing a segment: {e}")))
+        h
+    }
+
+    fn update(&self, chunk: Bytes) {
+        // The receiver lives until `finish`.
+        let _ = self.feed.send(chunk);
+    }
+
+    async fn finish(self) -> Result<String> {
+        drop(self.feed);
+        self.result
+            .await
+            .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?
+    }
 }
 
 /// Kibibytes, rounded up, as the held-bytes budget counts them.

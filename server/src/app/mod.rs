@@ -10,6 +10,7 @@ mod evidence;
 mod links;
 mod sessions;
 mod units;
+mod upload_heads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub use checks::Page;
 pub use downloads::{DownloadUrl, LinkedFile};
 pub use evidence::{Begun, Chunk};
 pub use sessions::{IssuedServiceToken, TokenPair};
+pub use upload_heads::UploadHeads;
 
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
@@ -42,6 +44,7 @@ pub struct App {
     /// Kibibytes of upload chunks all streams of this process may hold
     /// before storing them (see `HELD_UPLOAD_BYTES`).
     pub held_upload_bytes: Arc<tokio::sync::Semaphore>,
+    pub upload_heads: Arc<UploadHeads>,
     /// Wakes this process's derivative workers when a photo is stored.
     pub derivatives_due: Arc<tokio::sync::Notify>,
 }
