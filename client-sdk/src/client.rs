@@ -2,9 +2,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ducha_proto::v1 as pb;
+use ducha_proto::v1::audit_service_client::AuditServiceClient;
 use ducha_proto::v1::auth_service_client::AuthServiceClient;
 use ducha_proto::v1::check_service_client::CheckServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
+use ducha_proto::v1::finding_service_client::FindingServiceClient;
+use ducha_proto::v1::rectification_service_client::RectificationServiceClient;
 use ducha_proto::v1::unit_service_client::UnitServiceClient;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -157,6 +160,24 @@ impl Client {
 
     pub fn evidence(&self) -> EvidenceServiceClient<AuthChannel> {
         EvidenceServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn findings(&self) -> FindingServiceClient<AuthChannel> {
+        FindingServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn rectification(&self) -> RectificationServiceClient<AuthChannel> {
+        RectificationServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn audit(&self) -> AuditServiceClient<AuthChannel> {
+        AuditServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

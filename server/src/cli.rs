@@ -55,6 +55,33 @@ pub enum Command {
     /// Mint and revoke tokens for apps and service accounts
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The official working-day calendar
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Load a year's holidays and make-up working days from a TOML file
+    /// (format in the README), replacing what was loaded for that year
+    Load {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check that the audit log's chain of hashes holds; exits with 1 and
+    /// names the first bad entry when it does not
+    Verify {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -244,6 +271,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Calendar(CalendarCommand::Load { file, common }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let (_, app) = open(&common).await?;
+            let by = std::env::var("USER").unwrap_or_else(|_| "ducha calendar load".into());
+            let (year, holidays, workdays) = app.load_calendar(&text, &by).await?;
+            eprintln!(
+                "calendar of {year} loaded: {holidays} holidays, {workdays} make-up working days"
+            );
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { common }) => {
+            let (_, app) = open(&common).await?;
+            let report = app.verify_audit_chain().await?;
+            match report.first_break {
+                None => {
+                    println!("audit chain holds: {} entries", report.intact);
+                    Ok(())
+                }
+                Some(b) => {
+                    println!(
+                        "audit chain BROKEN at entry {}: {} ({} entries before it hold)",
+                        b.seq, b.reason, report.intact
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Token(TokenCommand::Jwks { common }) => {
             let (_, app) = open(&common).await?;

@@ -114,6 +114,9 @@ pub async fn serve(
         "ducha.v1.UnitService",
         "ducha.v1.CheckService",
         "ducha.v1.EvidenceService",
+        "ducha.v1.FindingService",
+        "ducha.v1.RectificationService",
+        "ducha.v1.AuditService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -166,7 +169,10 @@ pub async fn serve(
         .add_service(services.auth)
         .add_service(services.units)
         .add_service(services.checks)
-        .add_service(services.evidence);
+        .add_service(services.evidence)
+        .add_service(services.findings)
+        .add_service(services.rectification)
+        .add_service(services.audit);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));

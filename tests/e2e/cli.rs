@@ -52,7 +52,12 @@ async fn serve(dir: &Path, db: &TestDb) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-async fn run(dir: &Path, db: &TestDb, args: &[&str], stdin: &str) -> (bool, String, String) {
+pub(crate) async fn run(
+    dir: &Path,
+    db: &TestDb,
+    args: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
     let mut child = ducha(dir, db)
         .args(args)
         .stdin(Stdio::piped())

@@ -8,6 +8,7 @@ mod cli;
 mod derivatives;
 mod evidence;
 mod evidence_links;
+mod rectification;
 mod sdk;
 mod server;
 mod support;

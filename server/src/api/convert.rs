@@ -191,3 +191,101 @@ pub fn signals_out(signals: Vec<Signal>) -> Vec<pb::AuthenticitySignal> {
         })
         .collect()
 }
+
+/// A proto enum to a domain enum of the same names: `MEDIUM_SOLID_WASTE`
+/// is `solid_waste`. `name` is the proto name of `raw`, if it has one.
+pub fn named_in<D>(
+    raw: i32,
+    name: Option<&'static str>,
+    prefix: &str,
+    parse: fn(&str) -> Option<D>,
+) -> Input<D> {
+    let Some(name) = name else {
+        return Input::Invalid(format!("unknown value {raw}"));
+    };
+    let short = name.strip_prefix(prefix).unwrap_or(name);
+    if short == "UNSPECIFIED" {
+        return Input::Missing;
+    }
+    parse(&short.to_ascii_lowercase()).map_or_else(
+        || Input::Invalid(format!("{name} is not accepted here")),
+        Input::Valid,
+    )
+}
+
+/// `named_in` for a proto enum type `$pb` with `$prefix`, to domain enum
+/// `$domain`.
+macro_rules! named_enum_in {
+    ($pb:ident, $prefix:literal, $domain:ty, $raw:expr) => {{
+        let raw: i32 = $raw;
+        $crate::api::convert::named_in(
+            raw,
+            ducha_proto::v1::$pb::try_from(raw)
+                .ok()
+                .map(|v| v.as_str_name()),
+            $prefix,
+            <$domain>::parse,
+        )
+    }};
+}
+pub(crate) use named_enum_in;
+
+/// A domain enum to the proto enum `$pb` of the same name, as its number.
+macro_rules! named_enum_out {
+    ($pb:ident, $prefix:literal, $value:expr) => {
+        ducha_proto::v1::$pb::from_str_name(&format!(
+            "{}{}",
+            $prefix,
+            $value.as_str().to_ascii_uppercase()
+        ))
+        .map_or(0, |v| v as i32)
+    };
+}
+pub(crate) use named_enum_out;
+
+pub fn date_in(d: Option<&pb::Date>) -> Input<chrono::NaiveDate> {
+    match d {
+        None => Input::Missing,
+        Some(d) if *d == pb::Date::default() => Input::Missing,
+        Some(d) => u32::try_from(d.month)
+            .ok()
+            .zip(u32::try_from(d.day).ok())
+            .and_then(|(m, day)| chrono::NaiveDate::from_ymd_opt(d.year, m, day))
+            .map_or_else(
+                || Input::Invalid("is not a valid date".into()),
+                Input::Valid,
+            ),
+    }
+}
+
+pub fn date_out(d: chrono::NaiveDate) -> Option<pb::Date> {
+    use chrono::Datelike;
+    Some(pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+/// An optional UUID filter field.
+pub fn uuid_filter_in(
+    field: &str,
+    s: &str,
+    v: &mut crate::domain::validate::Violations,
+) -> Option<uuid::Uuid> {
+    if s.is_empty() {
+        return None;
+    }
+    uuid::Uuid::parse_str(s)
+        .map_err(|_| v.add(field, "must be a UUID"))
+        .ok()
+}
+
+/// Unit codes of a list request, sorted and without repeats; None when
+/// empty.
+pub fn units_filter_in(units: &[String]) -> Option<Vec<String>> {
+    let mut units = units.to_vec();
+    units.sort();
+    units.dedup();
+    (!units.is_empty()).then_some(units)
+}

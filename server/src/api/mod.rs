@@ -1,17 +1,23 @@
 //! The gRPC services of ducha.v1: each handler authenticates the caller,
 //! converts the request, calls one use case in `app`, converts the answer.
 
+mod audit;
 mod auth;
 mod checks;
 pub mod convert;
 mod evidence;
 mod files;
+mod findings;
+mod rectification;
 mod status;
 mod units;
 
+use ducha_proto::v1::audit_service_server::AuditServiceServer;
 use ducha_proto::v1::auth_service_server::AuthServiceServer;
 use ducha_proto::v1::check_service_server::CheckServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
+use ducha_proto::v1::finding_service_server::FindingServiceServer;
+use ducha_proto::v1::rectification_service_server::RectificationServiceServer;
 use ducha_proto::v1::unit_service_server::UnitServiceServer;
 use tonic::Request;
 
@@ -42,6 +48,9 @@ pub struct Services {
     pub units: UnitServiceServer<units::Units>,
     pub checks: CheckServiceServer<checks::Checks>,
     pub evidence: EvidenceServiceServer<evidence::Evidences>,
+    pub findings: FindingServiceServer<findings::Findings>,
+    pub audit: AuditServiceServer<audit::Audit>,
+    pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
 
 impl Services {
@@ -53,6 +62,13 @@ impl Services {
                 .max_decoding_message_size(max_message_bytes),
             checks: CheckServiceServer::new(checks::Checks { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
+            audit: AuditServiceServer::new(audit::Audit { app: app.clone() }),
+            findings: FindingServiceServer::new(findings::Findings { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
+            rectification: RectificationServiceServer::new(rectification::Rectification {
+                app: app.clone(),
+            })
+            .max_decoding_message_size(max_message_bytes),
             // A chunk of the largest allowed size, plus its envelope.
             evidence: EvidenceServiceServer::new(evidence::Evidences { app: app.clone() })
                 .max_decoding_message_size(

@@ -2,12 +2,16 @@
 //! function states the roles it allows and checks the caller's unit scope.
 
 mod accounts;
+mod audit;
+mod calendar;
 mod checks;
 mod derivatives;
 mod devices;
 mod downloads;
 mod evidence;
+mod findings;
 mod links;
+mod rectification;
 mod sessions;
 mod units;
 mod upload_heads;
@@ -16,9 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::NewUser;
+pub use audit::ChainReport;
 pub use checks::Page;
 pub use downloads::{DownloadUrl, LinkedFile};
 pub use evidence::{Begun, Chunk};
+pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
 

@@ -470,7 +470,10 @@ impl CheckFilter {
     }
 }
 
-fn ser_bbox<S: serde::Serializer>(b: &Option<BoundingBox>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_bbox<S: serde::Serializer>(
+    b: &Option<BoundingBox>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     b.map(|b| {
         (
             b.min_latitude,

@@ -1,15 +1,23 @@
 //! Types, rules and validation of the inspection programme. No I/O here, and
 //! nothing of gRPC or SQL: the api layer converts to and from these types.
 
+mod text_enum;
+
 pub mod access;
 pub mod attestation;
+pub mod audit;
+pub mod calendar;
 pub mod check;
 pub mod credit_code;
 pub mod derivative;
 pub mod download;
+pub mod event;
 pub mod evidence;
+pub mod finding;
 pub mod geo;
 pub mod page;
+pub mod rectification;
 pub mod signals;
+pub mod supervision;
 pub mod unit;
 pub mod validate;

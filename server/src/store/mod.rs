@@ -2,11 +2,15 @@
 //! URL's scheme. Each query is written once with `$N` parameters, which both
 //! drivers accept, and run on whichever pool is open (see `on_pool!`).
 
+mod calendar;
 mod checks;
 mod devices;
 mod evidence;
+mod findings;
 mod jobs;
 mod links;
+pub(crate) mod log;
+mod rectification;
 mod time;
 mod tokens;
 mod units;
@@ -21,8 +25,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use evidence::{DERIVATIVES_JOB, Segment};
+pub use findings::{FINDING, StoredFinding};
 pub use jobs::ClaimedJob;
 pub use links::CHECK_RECORD;
+pub use rectification::{RECTIFICATION_ITEM, StoredItem};
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;
 pub use users::User;

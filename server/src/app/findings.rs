@@ -1,0 +1,237 @@
+//! Findings: raised by inspectors, coordinators and petition officers
+//! within their units, from check records, petitions or document reviews.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::{ANY_ROLE, App, Page};
+use crate::domain::access::{Caller, Role};
+use crate::domain::calendar::china_date;
+use crate::domain::event::Change;
+use crate::domain::finding::{
+    self, Finding, FindingCursor, FindingDraft, FindingFilter, FindingView, SourceKind,
+};
+use crate::domain::page;
+use crate::error::{Error, Result};
+use crate::store::{FINDING, time_now};
+
+const RAISE: &[Role] = &[Role::Inspector, Role::Coordinator, Role::PetitionOfficer];
+const READ: &[Role] = ANY_ROLE;
+
+/// An optional UUID of a request; `field` names it.
+pub(super) fn optional_uuid(field: &str, s: &str) -> Result<Option<Uuid>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(s)
+        .map(Some)
+        .map_err(|_| Error::invalid(field, "must be a UUID"))
+}
+
+impl App {
+    /// Raises a finding, or returns the one a retry of the same request
+    /// raised before.
+    pub async fn create_finding(
+        &self,
+        caller: &Caller,
+        draft: FindingDraft,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<FindingView> {
+        caller.require(RAISE)?;
+        let client_id = optional_uuid("finding_id", client_id)?;
+        optional_uuid("request_id", request_id)?;
+        let request_id = (!request_id.is_empty()).then_some(request_id);
+        let content = draft.validate()?;
+        if !caller.sees_unit(&content.unit_code) {
+            return Err(Error::PermissionDenied(format!(
+                "you may raise findings only for your own units, not {}",
+                content.unit_code
+            )));
+        }
+        self.active_unit(&content.unit_code, "finding.unit_code")
+            .await?;
+        if let Some(rid) = request_id
+            && let Some(prior) = self
+                .store
+                .find_finding_by_request(&caller.subject, rid)
+                .await?
+        {
+            return self
+                .same_finding(
+                    prior.finding,
+                    &prior.created_digest,
+                    &content.digest(),
+                    "request_id",
+                )
+                .await;
+        }
+        for (i, s) in content.sources.iter().enumerate() {
+            if let (SourceKind::CheckRecord, Some(id)) = (s.kind, s.id) {
+                let field = format!("finding.sources[{i}].id");
+                let check = self
+                    .store
+                    .get_check(id)
+                    .await?
+                    .filter(|c| caller.sees_unit(&c.record.content.unit_code));
+                match check {
+                    None => {
+                        return Err(Error::invalid(
+                            field,
+                            format!("no check record {id} in your units"),
+                        ));
+                    }
+                    Some(c) if c.record.content.unit_code != content.unit_code => {
+                        return Err(Error::invalid(
+                            field,
+                            format!(
+                                "check record {id} is of unit {}, not {}",
+                                c.record.content.unit_code, content.unit_code
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for (i, id) in content.before_evidence.iter().enumerate() {
+            let e = self.store.get_evidence(*id).await?;
+            if e.is_none_or(|e| e.unit_code != content.unit_code) {
+                return Err(Error::invalid(
+                    format!("finding.before_evidence_ids[{i}]"),
+                    format!("no evidence {id} in unit {}", content.unit_code),
+                ));
+            }
+        }
+        let now = time_now();
+        let f = Finding {
+            id: client_id.unwrap_or_else(Uuid::now_v7),
+            content,
+            created_by: caller.subject.clone(),
+            created_at: now,
+            updated_by: caller.subject.clone(),
+            updated_at: now,
+            version: 1,
+        };
+        let change = Change {
+            at: now,
+            actor: caller.subject.clone(),
+            action: "created".into(),
+            subject_kind: FINDING,
+            subject_id: f.id,
+            unit_code: f.content.unit_code.clone(),
+            data: serde_json::to_value(&f.content).expect("finding content serialises"),
+        };
+        if self.store.insert_finding(&f, request_id, &change).await? {
+            tracing::info!(actor = %caller.subject, id = %f.id, unit = %f.content.unit_code, "finding raised");
+            return Ok(self.finding_views(vec![f]).await?.remove(0));
+        }
+        // Lost a race with a concurrent retry, or the id is taken.
+        let prior = match request_id {
+            Some(rid) => {
+                self.store
+                    .find_finding_by_request(&caller.subject, rid)
+                    .await?
+            }
+            None => self.store.get_finding(f.id).await?,
+        }
+        .ok_or_else(|| Error::internal("insert conflicted but no finding was found"))?;
+        if !caller.sees_unit(&prior.finding.content.unit_code) {
+            return Err(Error::AlreadyExists(format!(
+                "finding {} already exists",
+                f.id
+            )));
+        }
+        self.same_finding(
+            prior.finding,
+            &prior.created_digest,
+            &f.content.digest(),
+            "finding_id",
+        )
+        .await
+    }
+
+    async fn same_finding(
+        &self,
+        prior: Finding,
+        prior_digest: &str,
+        digest: &str,
+        field: &str,
+    ) -> Result<FindingView> {
+        if prior_digest != digest {
+            return Err(Error::AlreadyExists(format!(
+                "{field} was already used for finding {} with different content",
+                prior.id
+            )));
+        }
+        Ok(self.finding_views(vec![prior]).await?.remove(0))
+    }
+
+    /// A finding the caller may see.
+    pub async fn get_finding(&self, caller: &Caller, id: &str) -> Result<FindingView> {
+        caller.require(READ)?;
+        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let f = self
+            .store
+            .get_finding(id)
+            .await?
+            .ok_or_else(|| finding::not_found(id))?
+            .finding;
+        caller.ensure_sees(&f.content.unit_code, || format!("finding {id}"))?;
+        Ok(self.finding_views(vec![f]).await?.remove(0))
+    }
+
+    /// Findings in scope, newest first, a page at a time.
+    pub async fn list_findings(
+        &self,
+        caller: &Caller,
+        mut filter: FindingFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<FindingView>> {
+        caller.require(READ)?;
+        filter.validate()?;
+        let limit = page::page_size(page_size)?;
+        let query = page::query_digest(&filter);
+        let cursor: Option<FindingCursor> = page::decode_token(page_token, &query)?;
+        filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
+        filter.today = Some(china_date(time_now()));
+        let mut found = self.store.list_findings(&filter, cursor, limit + 1).await?;
+        let next_page_token = if found.len() > limit {
+            found.truncate(limit);
+            let last = found.last().expect("page is not empty");
+            page::encode_token(
+                &query,
+                &FindingCursor {
+                    created_at: last.created_at,
+                    id: last.id,
+                },
+            )
+        } else {
+            String::new()
+        };
+        Ok(Page {
+            items: self.finding_views(found).await?,
+            next_page_token,
+        })
+    }
+
+    /// Findings with how their items stand and their BEFORE evidence.
+    pub(super) async fn finding_views(&self, found: Vec<Finding>) -> Result<Vec<FindingView>> {
+        let ids: Vec<Uuid> = found.iter().map(|f| f.id).collect();
+        let mut counts = self.store.item_counts(&ids, china_date(time_now())).await?;
+        let mut links: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for (subject, link) in self.store.links_of(FINDING, &ids).await? {
+            links.entry(subject).or_default().push(link);
+        }
+        Ok(found
+            .into_iter()
+            .map(|f| FindingView {
+                items: counts.remove(&f.id).unwrap_or_default(),
+                evidence: links.remove(&f.id).unwrap_or_default(),
+                finding: f,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,816 @@
+//! Findings and rectification items through the SDK, with users of each
+//! role: from a check record and a photo to sign-off, every refused step,
+//! unit isolation, accident sign-off, working-day deadlines and the audit
+//! log.
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use secrecy::ExposeSecret;
+use tonic::Code;
+
+use crate::evidence::upload;
+use crate::support::{self, TestServer, create_record, fixture, site_check, violated_fields};
+
+const LIANDU: &str = "331102";
+const QINGTIAN: &str = "331121";
+
+/// A server with one user of each role in Liandu.
+struct Team {
+    srv: TestServer,
+    inspector: Client,
+    liaison: Client,
+    liaison_name: String,
+    verifier: Client,
+    verifier_name: String,
+    coordinator: Client,
+}
+
+async fn team() -> Team {
+    let srv = support::spawn().await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
+    let (liaison, liaison_name) = srv.user(Role::UnitLiaison, &[LIANDU]).await;
+    let (verifier, verifier_name) = srv.user(Role::Verifier, &[LIANDU]).await;
+    let coordinator = srv.client(Role::Coordinator, &["*"]).await;
+    Team {
+        srv,
+        inspector,
+        liaison,
+        liaison_name,
+        verifier,
+        verifier_name,
+        coordinator,
+    }
+}
+
+fn finding(unit: &str, check_id: &str, before: Vec<String>) -> pb::Finding {
+    pb::Finding {
+        unit_code: unit.into(),
+        category: pb::FindingCategory::ProminentProblem as i32,
+        medium: pb::Medium::Water as i32,
+        severity: pb::Severity::Serious as i32,
+        title: "印染废水超标排放".into(),
+        description: "二沉池出水浑浊，排放口有异味。".into(),
+        location: Some(pb::Location {
+            latitude: 28.4517,
+            longitude: 119.9229,
+            accuracy_m: 5.0,
+            altitude_m: None,
+            datum: pb::Datum::Wgs84 as i32,
+        }),
+        credit_code: "91330100799655058B".into(),
+        sources: vec![pb::FindingSource {
+            kind: pb::FindingSourceKind::CheckRecord as i32,
+            id: check_id.into(),
+            reference: String::new(),
+        }],
+        before_evidence_ids: before,
+        ..Default::default()
+    }
+}
+
+async fn raise(c: &Client, f: pb::Finding) -> Result<pb::Finding, tonic::Status> {
+    c.findings()
+        .create_finding(pb::CreateFindingRequest {
+            finding: Some(f),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().finding.unwrap())
+}
+
+/// A finding of Liandu raised by the team's inspector from a site check.
+async fn a_finding(t: &Team) -> pb::Finding {
+    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    raise(&t.inspector, finding(LIANDU, &rec.id, vec![]))
+        .await
+        .unwrap()
+}
+
+fn date(d: NaiveDate) -> Option<pb::Date> {
+    Some(pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+fn date_of(d: &Option<pb::Date>) -> NaiveDate {
+    let d = d.as_ref().unwrap();
+    NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
+}
+
+fn china_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive()
+}
+
+fn item(working_days: i32) -> pb::RectificationItem {
+    pb::RectificationItem {
+        requirement: "停产整顿，修复二沉池，出水稳定达标后恢复生产".into(),
+        working_days,
+        ..Default::default()
+    }
+}
+
+async fn assign(
+    c: &Client,
+    finding_id: &str,
+    item: pb::RectificationItem,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .create_rectification_item(pb::CreateRectificationItemRequest {
+            finding_id: finding_id.into(),
+            item: Some(item),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn acknowledge(
+    c: &Client,
+    i: &pb::RectificationItem,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .acknowledge_item(pb::AcknowledgeItemRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn submit(
+    c: &Client,
+    i: &pb::RectificationItem,
+    evidence: Vec<String>,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .submit_fix(pb::SubmitFixRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            text: "二沉池已修复，出水检测达标".into(),
+            evidence_ids: evidence,
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn approve(
+    c: &Client,
+    i: &pb::RectificationItem,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .approve_item(pb::ApproveItemRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            comment: "现场复核属实，同意销号".into(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn reject(
+    c: &Client,
+    i: &pb::RectificationItem,
+    reason: &str,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .reject_item(pb::RejectItemRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn cancel(
+    c: &Client,
+    i: &pb::RectificationItem,
+    reason: &str,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .cancel_item(pb::CancelItemRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn extend(
+    c: &Client,
+    i: &pb::RectificationItem,
+    to: NaiveDate,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .request_extension(pb::RequestExtensionRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            due_date: date(to),
+            reason: "设备采购周期长".into(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+async fn decide(
+    c: &Client,
+    i: &pb::RectificationItem,
+    grant: bool,
+    reason: &str,
+) -> Result<pb::RectificationItem, tonic::Status> {
+    c.rectification()
+        .decide_extension(pb::DecideExtensionRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            grant,
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap())
+}
+
+fn state(i: &pb::RectificationItem) -> pb::RectificationState {
+    pb::RectificationState::try_from(i.state).unwrap()
+}
+
+fn refused(r: Result<pb::RectificationItem, tonic::Status>, code: Code, says: &str) {
+    let e = r.expect_err("the step should be refused");
+    assert_eq!(e.code(), code, "{e:?}");
+    assert!(
+        e.message().contains(says),
+        "{:?} does not say {says:?}",
+        e.message()
+    );
+}
+
+#[tokio::test]
+async fn from_a_photo_to_sign_off() {
+    let t = team().await;
+    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let before = upload(&t.inspector, LIANDU, &fixture("DSCN0010.jpg"))
+        .await
+        .unwrap();
+    let f = raise(
+        &t.inspector,
+        finding(LIANDU, &rec.id, vec![before.id.clone()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.status, pb::FindingStatus::Open as i32);
+    assert_eq!(f.evidence.len(), 1);
+    assert_eq!(f.evidence[0].role, pb::EvidenceRole::Before as i32);
+
+    let mut i = item(10);
+    i.photo_required = true;
+    let i = assign(&t.inspector, &f.id, i).await.unwrap();
+    assert_eq!(state(&i), pb::RectificationState::Open);
+    assert_eq!(i.unit_code, LIANDU);
+    assert!(date_of(&i.due_date) > china_today());
+
+    let i = acknowledge(&t.liaison, &i).await.unwrap();
+    assert_eq!(state(&i), pb::RectificationState::InProgress);
+    let i = t
+        .liaison
+        .rectification()
+        .report_progress(pb::ReportProgressRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            text: "已停产，正在更换曝气设备".into(),
+            evidence_ids: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    // Photo proof is required and none is attached yet.
+    let e = submit(&t.liaison, &i, vec![]).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["evidence_ids"]);
+
+    let after = upload(&t.liaison, LIANDU, &fixture("landscape_1.jpg"))
+        .await
+        .unwrap();
+    let i = submit(&t.liaison, &i, vec![after.id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(state(&i), pb::RectificationState::Submitted);
+    assert_eq!(i.evidence.len(), 1);
+    assert_eq!(i.evidence[0].role, pb::EvidenceRole::After as i32);
+
+    let e = reject(&t.verifier, &i, " ").await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let i = reject(&t.verifier, &i, "照片未显示排放口").await.unwrap();
+    assert_eq!(state(&i), pb::RectificationState::InProgress);
+    assert_eq!(i.rejection_count, 1);
+    // The AFTER photo already attached still counts.
+    let i = submit(&t.liaison, &i, vec![]).await.unwrap();
+    let i = approve(&t.verifier, &i).await.unwrap();
+    assert_eq!(state(&i), pb::RectificationState::Verified);
+    assert_eq!(i.sign_off_user, t.verifier_name);
+    assert!(i.sign_off_time.is_some());
+
+    let i = t
+        .liaison
+        .rectification()
+        .get_rectification_item(pb::GetRectificationItemRequest { id: i.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    use pb::RectificationAction as A;
+    let steps: Vec<(i32, &str)> = i
+        .history
+        .iter()
+        .map(|h| (h.action, h.note.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (A::Create as i32, ""),
+            (A::Acknowledge as i32, ""),
+            (A::ReportProgress as i32, "已停产，正在更换曝气设备"),
+            (A::Submit as i32, "二沉池已修复，出水检测达标"),
+            (A::Reject as i32, "照片未显示排放口"),
+            (A::Submit as i32, "二沉池已修复，出水检测达标"),
+            (A::Approve as i32, "现场复核属实，同意销号"),
+        ]
+    );
+    assert_eq!(i.history[1].user, t.liaison_name);
+    assert_eq!(i.history[3].evidence_ids, vec![after.id.clone()]);
+    assert_eq!(
+        i.history[6].to_state,
+        pb::RectificationState::Verified as i32
+    );
+
+    let f = t
+        .inspector
+        .findings()
+        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!(f.status, pb::FindingStatus::Resolved as i32);
+    assert_eq!((f.item_count, f.verified_item_count), (1, 1));
+    let listed = |status: pb::FindingStatus| {
+        let c = t.coordinator.clone();
+        async move {
+            c.findings()
+                .list_findings(pb::ListFindingsRequest {
+                    status: status as i32,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .findings
+                .len()
+        }
+    };
+    assert_eq!(listed(pb::FindingStatus::Resolved).await, 1);
+    assert_eq!(listed(pb::FindingStatus::Open).await, 0);
+
+    // A finding, an item and six steps; refused steps leave no trace.
+    let chain = t
+        .coordinator
+        .audit()
+        .verify_chain(pb::VerifyChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(chain.intact, "{chain:?}");
+    assert_eq!(chain.intact_entries, 8);
+}
+
+#[tokio::test]
+async fn steps_not_allowed_are_refused_and_change_nothing() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let i = assign(&t.coordinator, &f.id, item(5)).await.unwrap();
+
+    refused(
+        approve(&t.verifier, &i).await,
+        Code::FailedPrecondition,
+        "is OPEN",
+    );
+    refused(
+        acknowledge(&t.inspector, &i).await,
+        Code::PermissionDenied,
+        "role inspector",
+    );
+    refused(
+        acknowledge(&t.verifier, &i).await,
+        Code::PermissionDenied,
+        "verifier",
+    );
+    let mut no_etag = i.clone();
+    no_etag.etag.clear();
+    let e = acknowledge(&t.liaison, &no_etag).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["etag"]);
+
+    let acked = acknowledge(&t.liaison, &i).await.unwrap();
+    // The etag read before the change is stale now.
+    refused(
+        acknowledge(&t.liaison, &i).await,
+        Code::Aborted,
+        "changed since it was read",
+    );
+    refused(
+        acknowledge(&t.liaison, &acked).await,
+        Code::FailedPrecondition,
+        "is IN_PROGRESS",
+    );
+    refused(submit(&t.liaison, &i, vec![]).await, Code::Aborted, "etag");
+
+    // Extensions: later than the deadline, one at a time, decided by a
+    // coordinator.
+    let due = date_of(&acked.due_date);
+    let e = extend(&t.liaison, &acked, due).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["due_date"]);
+    let later = due + chrono::Days::new(30);
+    let pending = extend(&t.liaison, &acked, later).await.unwrap();
+    assert_eq!(
+        date_of(&pending.pending_extension.as_ref().unwrap().due_date),
+        later
+    );
+    refused(
+        extend(&t.liaison, &pending, later + chrono::Days::new(1)).await,
+        Code::FailedPrecondition,
+        "already has an extension",
+    );
+    refused(
+        decide(&t.liaison, &pending, true, "").await,
+        Code::PermissionDenied,
+        "unit_liaison",
+    );
+    let e = decide(&t.coordinator, &pending, false, "")
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let granted = decide(&t.coordinator, &pending, true, "同意")
+        .await
+        .unwrap();
+    assert_eq!(date_of(&granted.due_date), later);
+    assert!(granted.pending_extension.is_none());
+    refused(
+        decide(&t.coordinator, &granted, true, "").await,
+        Code::FailedPrecondition,
+        "no extension request",
+    );
+
+    // Cancelled is final.
+    refused(
+        cancel(&t.liaison, &granted, "重复").await,
+        Code::PermissionDenied,
+        "unit_liaison",
+    );
+    let e = cancel(&t.coordinator, &granted, "").await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let gone = cancel(&t.coordinator, &granted, "与另一事项重复")
+        .await
+        .unwrap();
+    assert_eq!(state(&gone), pb::RectificationState::Cancelled);
+    refused(
+        submit(&t.liaison, &gone, vec![]).await,
+        Code::FailedPrecondition,
+        "is CANCELLED",
+    );
+    refused(
+        approve(&t.verifier, &gone).await,
+        Code::FailedPrecondition,
+        "is CANCELLED",
+    );
+    let f = t
+        .coordinator
+        .findings()
+        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!(f.status, pb::FindingStatus::Cancelled as i32);
+
+    // Bad items and findings name their fields.
+    let mut both = item(5);
+    both.due_date = date(china_today() + chrono::Days::new(10));
+    let e = assign(&t.coordinator, &f.id, both).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["item.working_days"]);
+    let mut past = item(0);
+    past.due_date = date(china_today() - chrono::Days::new(1));
+    let e = assign(&t.coordinator, &f.id, past).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["item.due_date"]);
+    let e = assign(&t.liaison, &f.id, item(5)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    let mut no_source = finding(LIANDU, "", vec![]);
+    no_source.sources.clear();
+    no_source.title.clear();
+    let e = raise(&t.inspector, no_source).await.unwrap_err();
+    assert_eq!(
+        violated_fields(&e),
+        vec!["finding.title", "finding.sources"]
+    );
+    let other = t.srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let theirs = create_record(&other, site_check(QINGTIAN, 1_790_000_000)).await;
+    let wide = t.srv.client(Role::Inspector, &[LIANDU, QINGTIAN]).await;
+    let e = raise(&wide, finding(LIANDU, &theirs.id, vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
+    let e = raise(&t.inspector, finding(LIANDU, &theirs.id, vec![]))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
+}
+
+#[tokio::test]
+async fn another_units_liaison_neither_sees_nor_acts() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let i = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
+
+    let e = outsider
+        .rectification()
+        .get_rectification_item(pb::GetRectificationItemRequest { id: i.id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    refused(
+        acknowledge(&outsider, &i).await,
+        Code::NotFound,
+        "rectification item",
+    );
+    let e = outsider
+        .findings()
+        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let items = outsider
+        .rectification()
+        .list_rectification_items(pb::ListRectificationItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert!(items.is_empty());
+    let findings = outsider
+        .findings()
+        .list_findings(pb::ListFindingsRequest {
+            unit_codes: vec![LIANDU.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert!(findings.is_empty());
+
+    // Liandu's own liaison sees it, and acts.
+    let mine = t
+        .liaison
+        .rectification()
+        .list_rectification_items(pb::ListRectificationItemsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(mine.len(), 1);
+    acknowledge(&t.liaison, &mine[0]).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_accident_is_signed_off_only_with_the_four_conditions() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let mut i = item(5);
+    i.accident = true;
+    let i = assign(&t.inspector, &f.id, i).await.unwrap();
+    let i = acknowledge(&t.liaison, &i).await.unwrap();
+    let i = submit(&t.liaison, &i, vec![]).await.unwrap();
+    refused(
+        approve(&t.verifier, &i).await,
+        Code::FailedPrecondition,
+        "四不放过",
+    );
+
+    let record = |c: Client, i: pb::RectificationItem, conditions: pb::AccidentConditions| async move {
+        c.rectification()
+            .record_accident_conditions(pb::RecordAccidentConditionsRequest {
+                id: i.id.clone(),
+                etag: i.etag.clone(),
+                conditions: Some(conditions),
+            })
+            .await
+            .map(|r| r.into_inner().item.unwrap())
+    };
+    let i = record(
+        t.liaison.clone(),
+        i,
+        pb::AccidentConditions {
+            cause_established: "污泥回流泵故障导致二沉池污泥上浮".into(),
+            responsible_dealt_with: "设备主管停职检查".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    refused(
+        approve(&t.verifier, &i).await,
+        Code::FailedPrecondition,
+        "missing: people educated, measures in place",
+    );
+    let i = record(
+        t.verifier.clone(),
+        i,
+        pb::AccidentConditions {
+            people_educated: "全厂安全环保培训".into(),
+            measures_in_place: "增设备用泵和在线监测".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let c = i.accident_conditions.clone().unwrap();
+    assert_eq!(c.cause_established, "污泥回流泵故障导致二沉池污泥上浮");
+    assert_eq!(c.measures_in_place, "增设备用泵和在线监测");
+    let i = approve(&t.verifier, &i).await.unwrap();
+    assert_eq!(state(&i), pb::RectificationState::Verified);
+}
+
+/// The `n`th working day after `from`, by weekdays, `off` and `on`.
+fn oracle(from: NaiveDate, n: u32, off: &[NaiveDate], on: &[NaiveDate]) -> NaiveDate {
+    let mut d = from;
+    let mut left = n;
+    while left > 0 {
+        d = d.succ_opt().unwrap();
+        let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+        if on.contains(&d) || (!weekend && !off.contains(&d)) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+/// A calendar file of `year` from the days of `off` and `on` in it.
+fn calendar_file(year: i32, off: &[NaiveDate], on: &[NaiveDate]) -> String {
+    let mut s = format!("year = {year}\n");
+    for d in off.iter().filter(|d| d.year() == year) {
+        s += &format!("[[holiday]]\nname = \"测试假期\"\nfrom = \"{d}\"\n");
+    }
+    for d in on.iter().filter(|d| d.year() == year) {
+        s += &format!("[[workday]]\nname = \"测试调休\"\ndate = \"{d}\"\n");
+    }
+    s
+}
+
+#[tokio::test]
+async fn working_day_deadlines_follow_the_official_calendar() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let today = china_today();
+    // The next three weekdays are a holiday, and the Saturday after them
+    // is worked to make up for it.
+    let off: Vec<NaiveDate> = today
+        .iter_days()
+        .skip(1)
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .take(3)
+        .collect();
+    let on: Vec<NaiveDate> = off[2]
+        .iter_days()
+        .find(|d| d.weekday() == Weekday::Sat)
+        .into_iter()
+        .collect();
+
+    // No calendar loaded: Monday to Friday.
+    let plain = assign(&t.inspector, &f.id, item(10)).await.unwrap();
+    assert_eq!(date_of(&plain.due_date), oracle(today, 10, &[], &[]));
+    assert_eq!(plain.working_days, 10);
+    assert_eq!(date_of(&plain.assign_date), today);
+
+    let dir = t.srv.dir.path();
+    let data_dir = dir.to_str().unwrap();
+    for year in [today.year(), on[0].year()]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let file = dir.join(format!("calendar-{year}.toml"));
+        std::fs::write(&file, calendar_file(year, &off, &on)).unwrap();
+        let (ok, _, err) = crate::cli::run(
+            dir,
+            &t.srv.db,
+            &[
+                "calendar",
+                "load",
+                file.to_str().unwrap(),
+                "--data-dir",
+                data_dir,
+            ],
+            "",
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert!(err.contains(&format!("calendar of {year} loaded")), "{err}");
+    }
+    let holiday = assign(&t.inspector, &f.id, item(10)).await.unwrap();
+    let expected = oracle(today, 10, &off, &on);
+    assert_eq!(date_of(&holiday.due_date), expected);
+    // Three days off, one made up.
+    assert_eq!(
+        t.srv.app.add_working_days(today, 10).await.unwrap(),
+        expected
+    );
+    assert!(date_of(&holiday.due_date) > date_of(&plain.due_date));
+
+    // A wrong file is refused with the reason, and changes nothing.
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "year = 2026\n[[workday]]\nname = \"x\"\ndate = \"2026-12-02\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = crate::cli::run(
+        dir,
+        &t.srv.db,
+        &[
+            "calendar",
+            "load",
+            bad.to_str().unwrap(),
+            "--data-dir",
+            data_dir,
+        ],
+        "",
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("is a Wed"), "{err}");
+    assert_eq!(
+        t.srv.app.add_working_days(today, 10).await.unwrap(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let i = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    acknowledge(&t.liaison, &i).await.unwrap();
+    let verify = || async {
+        t.coordinator
+            .audit()
+            .verify_chain(pb::VerifyChainRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let v = verify().await;
+    assert!(v.intact && v.intact_entries == 3, "{v:?}");
+    let e = t
+        .liaison
+        .audit()
+        .verify_chain(pb::VerifyChainRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    // Someone with database access rewrites who created the item.
+    let url = t.srv.settings.database_url.expose_secret().to_string();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let v = verify().await;
+    assert!(!v.intact);
+    assert_eq!((v.first_bad_seq, v.intact_entries), (2, 1));
+    assert!(v.reason.contains("changed"), "{v:?}");
+
+    let dir = t.srv.dir.path();
+    let (ok, out, _) = crate::cli::run(
+        dir,
+        &t.srv.db,
+        &["audit", "verify", "--data-dir", dir.to_str().unwrap()],
+        "",
+    )
+    .await;
+    assert!(!ok);
+    assert!(out.contains("BROKEN at entry 2"), "{out}");
+}
