@@ -5,6 +5,7 @@ use ducha_proto::v1 as pb;
 use ducha_proto::v1::audit_service_client::AuditServiceClient;
 use ducha_proto::v1::auth_service_client::AuthServiceClient;
 use ducha_proto::v1::check_service_client::CheckServiceClient;
+use ducha_proto::v1::event_service_client::EventServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
 use ducha_proto::v1::finding_service_client::FindingServiceClient;
 use ducha_proto::v1::rectification_service_client::RectificationServiceClient;
@@ -172,6 +173,12 @@ impl Client {
 
     pub fn rectification(&self) -> RectificationServiceClient<AuthChannel> {
         RectificationServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn events(&self) -> EventServiceClient<AuthChannel> {
+        EventServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

@@ -115,6 +115,10 @@ pub struct SettingsLayer {
     /// each attempt up to an hour [default: 30s]
     #[arg(long, env = "DUCHA_JOB_RETRY_DELAY")]
     pub job_retry_delay: Option<String>,
+    /// How often this process looks for rectification items gone overdue
+    /// (every replica may; each item is escalated once) [default: 5m]
+    #[arg(long, env = "DUCHA_OVERDUE_SCAN_INTERVAL")]
+    pub overdue_scan_interval: Option<String>,
     /// Address clients reach this server at, for the download links it
     /// signs when evidence is kept in a local folder [default: http://LISTEN_ADDR]
     #[arg(long, env = "DUCHA_PUBLIC_URL")]
@@ -165,7 +169,7 @@ impl SettingsLayer {
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
             signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
-            derivative_workers, job_max_attempts, job_retry_delay, public_url, download_url_max_ttl,
+            derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, public_url, download_url_max_ttl,
             shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
             trusted_issuers);
         self
@@ -318,6 +322,14 @@ impl Settings {
                     n => n,
                 },
                 retry_delay: duration("job_retry_delay", l.job_retry_delay, "30s")?,
+                overdue_scan_interval: match duration(
+                    "overdue_scan_interval",
+                    l.overdue_scan_interval,
+                    "5m",
+                )? {
+                    d if d.is_zero() => bail!("overdue_scan_interval: must not be zero"),
+                    d => d,
+                },
             },
             downloads: DownloadPolicy {
                 public_url: match l.public_url {

@@ -64,6 +64,10 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),
         upload_heads: Default::default(),
+        webhook_client: reqwest::Client::builder()
+            .timeout(crate::app::WEBHOOK_TIMEOUT)
+            .build()
+            .context("webhook HTTP client")?,
     })
 }
 
@@ -117,6 +121,7 @@ pub async fn serve(
         "ducha.v1.FindingService",
         "ducha.v1.RectificationService",
         "ducha.v1.AuditService",
+        "ducha.v1.EventService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -172,10 +177,13 @@ pub async fn serve(
         .add_service(services.evidence)
         .add_service(services.findings)
         .add_service(services.rectification)
-        .add_service(services.audit);
+        .add_service(services.audit)
+        .add_service(services.events);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));
+    let overdue = tokio::spawn(scan_overdue(app.clone()));
+    let webhooks = tokio::spawn(deliver_webhooks(app.clone()));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
@@ -210,6 +218,8 @@ pub async fn serve(
     }
     sweeper.abort();
     derivatives.abort();
+    overdue.abort();
+    webhooks.abort();
     app.store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -248,6 +258,41 @@ async fn make_derivatives(app: App) {
         tokio::select! {
             _ = app.derivatives_due.notified() => {}
             _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Marks items overdue as deadlines pass, now and then. Every replica may
+/// run it: each item is escalated once.
+async fn scan_overdue(app: App) {
+    let mut every = tokio::time::interval(app.jobs.overdue_scan_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let today = crate::domain::calendar::china_date(crate::store::time_now());
+        match app.mark_overdue_items(today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "overdue items escalated"),
+            Err(e) => tracing::warn!(error = %e, "scanning for overdue items failed"),
+        }
+    }
+}
+
+/// Delivers events to webhooks: at once for events of this process, and
+/// every second for those of other processes and for retries that are due.
+async fn deliver_webhooks(app: App) {
+    loop {
+        let appended = app.store.appended.notified();
+        tokio::pin!(appended);
+        appended.as_mut().enable();
+        match app.deliver_webhooks().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "delivering webhooks failed"),
+        }
+        tokio::select! {
+            _ = appended => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
 }

@@ -6,6 +6,7 @@ mod blob;
 mod checks;
 mod cli;
 mod derivatives;
+mod events;
 mod evidence;
 mod evidence_links;
 mod rectification;

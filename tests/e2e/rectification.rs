@@ -6,7 +6,6 @@
 use chrono::{Datelike, NaiveDate, Weekday};
 use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
-use secrecy::ExposeSecret;
 use tonic::Code;
 
 use crate::evidence::upload;
@@ -16,18 +15,22 @@ const LIANDU: &str = "331102";
 const QINGTIAN: &str = "331121";
 
 /// A server with one user of each role in Liandu.
-struct Team {
-    srv: TestServer,
-    inspector: Client,
-    liaison: Client,
-    liaison_name: String,
-    verifier: Client,
-    verifier_name: String,
-    coordinator: Client,
+pub(crate) struct Team {
+    pub srv: TestServer,
+    pub inspector: Client,
+    pub liaison: Client,
+    pub liaison_name: String,
+    pub verifier: Client,
+    pub verifier_name: String,
+    pub coordinator: Client,
 }
 
-async fn team() -> Team {
-    let srv = support::spawn().await;
+pub(crate) async fn team() -> Team {
+    team_on(support::spawn().await).await
+}
+
+/// The team's users on `srv`.
+pub(crate) async fn team_on(srv: TestServer) -> Team {
     let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     let (liaison, liaison_name) = srv.user(Role::UnitLiaison, &[LIANDU]).await;
     let (verifier, verifier_name) = srv.user(Role::Verifier, &[LIANDU]).await;
@@ -41,6 +44,11 @@ async fn team() -> Team {
         verifier_name,
         coordinator,
     }
+}
+
+/// A finding of `unit` from check record `check_id`.
+pub(crate) fn finding_of(unit: &str, check_id: &str) -> pb::Finding {
+    finding(unit, check_id, vec![])
 }
 
 fn finding(unit: &str, check_id: &str, before: Vec<String>) -> pb::Finding {
@@ -80,14 +88,14 @@ async fn raise(c: &Client, f: pb::Finding) -> Result<pb::Finding, tonic::Status>
 }
 
 /// A finding of Liandu raised by the team's inspector from a site check.
-async fn a_finding(t: &Team) -> pb::Finding {
+pub(crate) async fn a_finding(t: &Team) -> pb::Finding {
     let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
     raise(&t.inspector, finding(LIANDU, &rec.id, vec![]))
         .await
         .unwrap()
 }
 
-fn date(d: NaiveDate) -> Option<pb::Date> {
+pub(crate) fn date(d: NaiveDate) -> Option<pb::Date> {
     Some(pb::Date {
         year: d.year(),
         month: d.month() as i32,
@@ -95,16 +103,16 @@ fn date(d: NaiveDate) -> Option<pb::Date> {
     })
 }
 
-fn date_of(d: &Option<pb::Date>) -> NaiveDate {
+pub(crate) fn date_of(d: &Option<pb::Date>) -> NaiveDate {
     let d = d.as_ref().unwrap();
     NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
 }
 
-fn china_today() -> NaiveDate {
+pub(crate) fn china_today() -> NaiveDate {
     (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive()
 }
 
-fn item(working_days: i32) -> pb::RectificationItem {
+pub(crate) fn item(working_days: i32) -> pb::RectificationItem {
     pb::RectificationItem {
         requirement: "停产整顿，修复二沉池，出水稳定达标后恢复生产".into(),
         working_days,
@@ -112,7 +120,7 @@ fn item(working_days: i32) -> pb::RectificationItem {
     }
 }
 
-async fn assign(
+pub(crate) async fn assign(
     c: &Client,
     finding_id: &str,
     item: pb::RectificationItem,
@@ -127,7 +135,7 @@ async fn assign(
         .map(|r| r.into_inner().item.unwrap())
 }
 
-async fn acknowledge(
+pub(crate) async fn acknowledge(
     c: &Client,
     i: &pb::RectificationItem,
 ) -> Result<pb::RectificationItem, tonic::Status> {
@@ -140,7 +148,7 @@ async fn acknowledge(
         .map(|r| r.into_inner().item.unwrap())
 }
 
-async fn submit(
+pub(crate) async fn submit(
     c: &Client,
     i: &pb::RectificationItem,
     evidence: Vec<String>,
@@ -156,7 +164,7 @@ async fn submit(
         .map(|r| r.into_inner().item.unwrap())
 }
 
-async fn approve(
+pub(crate) async fn approve(
     c: &Client,
     i: &pb::RectificationItem,
 ) -> Result<pb::RectificationItem, tonic::Status> {
@@ -784,20 +792,11 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
     assert_eq!(e.code(), Code::PermissionDenied);
 
     // Someone with database access rewrites who created the item.
-    let url = t.srv.settings.database_url.expose_secret().to_string();
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
-            .execute(&pool)
-            .await
-            .unwrap();
-    } else {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    let changed = t
+        .srv
+        .raw_sql("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2", &[])
+        .await;
+    assert_eq!(changed, 1);
     let v = verify().await;
     assert!(!v.intact);
     assert_eq!((v.first_bad_seq, v.intact_entries), (2, 1));

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod checks;
 pub mod convert;
+mod events;
 mod evidence;
 mod files;
 mod findings;
@@ -15,6 +16,7 @@ mod units;
 use ducha_proto::v1::audit_service_server::AuditServiceServer;
 use ducha_proto::v1::auth_service_server::AuthServiceServer;
 use ducha_proto::v1::check_service_server::CheckServiceServer;
+use ducha_proto::v1::event_service_server::EventServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::finding_service_server::FindingServiceServer;
 use ducha_proto::v1::rectification_service_server::RectificationServiceServer;
@@ -50,6 +52,7 @@ pub struct Services {
     pub evidence: EvidenceServiceServer<evidence::Evidences>,
     pub findings: FindingServiceServer<findings::Findings>,
     pub audit: AuditServiceServer<audit::Audit>,
+    pub events: EventServiceServer<events::Events>,
     pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
 
@@ -63,6 +66,8 @@ impl Services {
             checks: CheckServiceServer::new(checks::Checks { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             audit: AuditServiceServer::new(audit::Audit { app: app.clone() }),
+            events: EventServiceServer::new(events::Events { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
             findings: FindingServiceServer::new(findings::Findings { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             rectification: RectificationServiceServer::new(rectification::Rectification {

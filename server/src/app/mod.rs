@@ -8,13 +8,16 @@ mod checks;
 mod derivatives;
 mod devices;
 mod downloads;
+mod events;
 mod evidence;
 mod findings;
 mod links;
+mod overdue;
 mod rectification;
 mod sessions;
 mod units;
 mod upload_heads;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,7 @@ pub use evidence::{Begun, Chunk};
 pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
+pub use webhooks::{TIMEOUT as WEBHOOK_TIMEOUT, signature as webhook_signature};
 
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
@@ -51,6 +55,8 @@ pub struct App {
     /// before storing them (see `HELD_UPLOAD_BYTES`).
     pub held_upload_bytes: Arc<tokio::sync::Semaphore>,
     pub upload_heads: Arc<UploadHeads>,
+    /// Sends webhook deliveries; shares connections across them.
+    pub webhook_client: reqwest::Client,
     /// Wakes this process's derivative workers when a photo is stored.
     pub derivatives_due: Arc<tokio::sync::Notify>,
 }
@@ -68,6 +74,7 @@ pub struct JobPolicy {
     pub max_attempts: u32,
     /// Wait after the first failure; doubles with each.
     pub retry_delay: Duration,
+    pub overdue_scan_interval: Duration,
 }
 
 /// How download URLs are made.

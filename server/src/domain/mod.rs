@@ -21,3 +21,4 @@ pub mod signals;
 pub mod supervision;
 pub mod unit;
 pub mod validate;
+pub mod webhook;

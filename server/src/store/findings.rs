@@ -165,6 +165,7 @@ impl Store {
                 }
                 append_change!(tx, postgres, change);
                 tx.commit().await?;
+                self.appended.notify_waiters();
                 Ok(true)
             }
             .await

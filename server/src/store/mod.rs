@@ -15,6 +15,7 @@ mod time;
 mod tokens;
 mod units;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -77,6 +78,8 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// Wakes this process's event watchers when a change it made commits.
+    pub appended: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl From<sqlx::Error> for Error {
@@ -123,7 +126,10 @@ impl Store {
         } else {
             anyhow::bail!("database URL must start with sqlite: or postgres:, got {url}");
         };
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            appended: Default::default(),
+        })
     }
 
     /// Applies the migrations this build carries, in order; safe to run from

@@ -179,6 +179,7 @@ impl Store {
                 insert_history!(tx, i.id, created);
                 append_change!(tx, postgres, change);
                 tx.commit().await?;
+                self.appended.notify_waiters();
                 Ok(true)
             }
             .await
@@ -244,6 +245,7 @@ impl Store {
                 }
                 append_change!(tx, postgres, change);
                 tx.commit().await?;
+                self.appended.notify_waiters();
                 Ok(true)
             }
             .await
@@ -456,6 +458,7 @@ impl Store {
                     append_change!(tx, postgres, opened);
                 }
                 tx.commit().await?;
+                self.appended.notify_waiters();
                 Ok(opened_now)
             }
             .await

@@ -188,6 +188,37 @@ impl TestServer {
         start(self.settings.clone(), self.dir.clone(), self.db.clone()).await
     }
 
+    /// Another server process on the same database and data, as a second
+    /// replica.
+    pub async fn twin(&self) -> TestServer {
+        start(self.settings.clone(), self.dir.clone(), self.db.clone()).await
+    }
+
+    /// Runs `sql` on the server's database directly, as someone with
+    /// database access would; returns the rows changed.
+    pub async fn raw_sql(&self, sql: &str, args: &[RawArg]) -> u64 {
+        use secrecy::ExposeSecret;
+        let url = self.settings.database_url.expose_secret().to_string();
+        macro_rules! run {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+                for a in args {
+                    q = match a {
+                        RawArg::Date(d) => q.bind(*d),
+                        RawArg::Uuid(u) => q.bind(*u),
+                    };
+                }
+                q.execute(&pool).await.expect("raw SQL").rows_affected()
+            }};
+        }
+        if url.starts_with("sqlite:") {
+            run!(sqlx::SqlitePool::connect(&url).await.unwrap())
+        } else {
+            run!(sqlx::PgPool::connect(&url).await.unwrap())
+        }
+    }
+
     /// A client that has not signed in.
     pub async fn anonymous(&self) -> Client {
         Client::connect(self.url.clone()).await.expect("connect")
@@ -228,6 +259,12 @@ impl Drop for TestServer {
             let _ = s.send(());
         }
     }
+}
+
+/// A parameter of `TestServer::raw_sql`.
+pub enum RawArg {
+    Date(chrono::NaiveDate),
+    Uuid(uuid::Uuid),
 }
 
 /// Seconds since the epoch as a protobuf timestamp.

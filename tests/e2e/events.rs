@@ -1,0 +1,360 @@
+//! The event feed, webhooks, and overdue escalation with two server
+//! processes on one database.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use futures::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tonic::Code;
+
+use crate::rectification::{a_finding, acknowledge, assign, china_today, item, team, team_on};
+use crate::support::{self, RawArg};
+
+/// A guard against a test hanging when what it awaits never comes.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn watch(c: &Client, after: i64, kinds: &[&str]) -> tonic::Streaming<pb::WatchResponse> {
+    c.events()
+        .watch(pb::WatchRequest {
+            after_id: after,
+            event_kinds: kinds.iter().map(|k| k.to_string()).collect(),
+            unit_codes: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn next(s: &mut tonic::Streaming<pb::WatchResponse>) -> pb::Event {
+    tokio::time::timeout(PATIENCE, s.next())
+        .await
+        .expect("an event within the patience")
+        .unwrap()
+        .unwrap()
+        .event
+        .unwrap()
+}
+
+#[tokio::test]
+async fn watch_resumes_without_gaps_or_duplicates() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    // Four writers at once.
+    let items = futures::future::join_all((0..4).map(|_| assign(&t.inspector, &f.id, item(5))))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>();
+    let mut feed = watch(&t.coordinator, 0, &[]).await;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(next(&mut feed).await);
+    }
+    assert_eq!(seen[0].kind, "finding.created");
+    assert!(
+        seen[1..]
+            .iter()
+            .all(|e| e.kind == "rectification_item.create")
+    );
+    drop(feed);
+
+    // More happens while nobody watches; the watcher comes back after the
+    // last id it saw.
+    for i in &items {
+        acknowledge(&t.liaison, i).await.unwrap();
+    }
+    let mut feed = watch(&t.coordinator, seen.last().unwrap().id, &[]).await;
+    for _ in 0..4 {
+        seen.push(next(&mut feed).await);
+    }
+    let ids: Vec<i64> = seen.iter().map(|e| e.id).collect();
+    assert_eq!(ids, (1..=9).collect::<Vec<_>>());
+    assert!(
+        seen[5..]
+            .iter()
+            .all(|e| e.kind == "rectification_item.acknowledge")
+    );
+    let data: serde_json::Value = serde_json::from_str(&seen[5].data_json).unwrap();
+    assert_eq!(data["to_state"], "in_progress");
+
+    // New events reach a live watcher; kinds filter.
+    let mut acks = watch(&t.coordinator, 9, &["finding."]).await;
+    a_finding(&t).await;
+    let e = next(&mut acks).await;
+    assert_eq!((e.id, e.kind.as_str()), (10, "finding.created"));
+
+    // Another unit's liaison sees none of Liandu's events: the first it
+    // gets is its own unit's.
+    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
+    let mut theirs = watch(&outsider, 0, &[]).await;
+    let qingtian = t.srv.client(Role::Inspector, &["331121"]).await;
+    let rec = support::create_record(&qingtian, support::site_check("331121", 1_790_000_000)).await;
+    let mut f = crate::rectification::finding_of("331121", &rec.id);
+    f.title = "青田县某石材厂粉尘".into();
+    qingtian
+        .findings()
+        .create_finding(pb::CreateFindingRequest {
+            finding: Some(f),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let e = next(&mut theirs).await;
+    assert_eq!(e.unit_code, "331121");
+    assert_eq!(e.id, 11);
+}
+
+/// A receiver on loopback that answers each request with the next of
+/// `statuses` (then 200), and reports what it received.
+async fn receiver(
+    statuses: Vec<u16>,
+) -> (
+    String,
+    mpsc::UnboundedReceiver<(Vec<(String, String)>, Vec<u8>)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        loop {
+            let (conn, _) = listener.accept().await.unwrap();
+            let mut conn = BufReader::new(conn);
+            // Requests on this connection, one after another.
+            loop {
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                loop {
+                    line.clear();
+                    conn.read_line(&mut line).await.unwrap();
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    let (k, v) = l.split_once(':').unwrap();
+                    headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                let mut body = vec![0; len];
+                conn.read_exact(&mut body).await.unwrap();
+                let status = statuses.next().unwrap_or(200);
+                let _ = tx.send((headers, body));
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                conn.get_mut().write_all(answer.as_bytes()).await.unwrap();
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_recorded() {
+    let srv = support::spawn_with(|l| l.job_retry_delay = Some("100ms".into())).await;
+    let t = team_on(srv).await;
+    let admin = t.srv.client(Role::Admin, &["*"]).await;
+    let (url, mut received) = receiver(vec![500]).await;
+
+    let e = t
+        .coordinator
+        .events()
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook {
+                url: url.clone(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = admin
+        .events()
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook {
+                url: "ftp://example.org/".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e), vec!["webhook.url"]);
+    let created = admin
+        .events()
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook {
+                url,
+                event_kinds: vec!["rectification_item.".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let hook = created.webhook.unwrap();
+    assert_eq!(created.secret.len(), 64);
+
+    // A finding (not asked for), then an item (asked for).
+    let f = a_finding(&t).await;
+    let i = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+
+    // Refused once with 500, then taken: the same body both times.
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let (headers, body) = tokio::time::timeout(PATIENCE, received.recv())
+            .await
+            .expect("a delivery within the patience")
+            .unwrap();
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let key = hmac::Key::new(hmac::HMAC_SHA256, created.secret.as_bytes());
+        let expected = format!("sha256={}", hex::encode(hmac::sign(&key, &body)));
+        assert_eq!(header("x-ducha-signature"), expected);
+        assert_eq!(header("x-ducha-event"), "rectification_item.create");
+        bodies.push(body);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    let event: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(event["kind"], "rectification_item.create");
+    assert_eq!(event["subject_id"], i.id);
+    assert_eq!(event["id"], 2);
+
+    // Deliveries go in order: once the next event arrives, the outcome of
+    // both attempts at this one is on record.
+    acknowledge(&t.liaison, &i).await.unwrap();
+    let (headers, _) = tokio::time::timeout(PATIENCE, received.recv())
+        .await
+        .expect("a delivery within the patience")
+        .unwrap();
+    assert!(headers.contains(&(
+        "x-ducha-event".into(),
+        "rectification_item.acknowledge".into()
+    )));
+    let deliveries = admin
+        .events()
+        .list_webhook_deliveries(pb::ListWebhookDeliveriesRequest {
+            webhook_id: hook.id.clone(),
+            page_size: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .deliveries;
+    let mut outcomes: Vec<(i64, i32, bool, i32)> = deliveries
+        .iter()
+        .map(|d| (d.event_id, d.attempt, d.delivered, d.status_code))
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes[..2], [(2, 1, false, 500), (2, 2, true, 200)]);
+    let hooks = admin
+        .events()
+        .list_webhooks(pb::ListWebhooksRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .webhooks;
+    assert_eq!(hooks.len(), 1);
+}
+
+#[tokio::test]
+async fn an_overdue_item_is_escalated_once_by_two_processes() {
+    let srv = support::spawn_with(|l| l.overdue_scan_interval = Some("50ms".into())).await;
+    let twin = srv.twin().await;
+    let t = team_on(srv).await;
+    let f = a_finding(&t).await;
+    let items = futures::future::join_all((0..3).map(|_| assign(&t.inspector, &f.id, item(1))))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>();
+    let soon = assign(&t.inspector, &f.id, item(1)).await.unwrap();
+    let mut opened = watch(&t.coordinator, 0, &["supervision_case.opened"]).await;
+
+    // Time passes: three deadlines are two days gone.
+    let past = china_today() - chrono::Days::new(2);
+    for i in &items {
+        let n = t
+            .srv
+            .raw_sql(
+                "UPDATE rectification_items SET due_date = $1 WHERE id = $2",
+                &[RawArg::Date(past), RawArg::Uuid(i.id.parse().unwrap())],
+            )
+            .await;
+        assert_eq!(n, 1);
+    }
+    let mut sources = Vec::new();
+    for _ in 0..3 {
+        let e = next(&mut opened).await;
+        let data: serde_json::Value = serde_json::from_str(&e.data_json).unwrap();
+        sources.push(data["source_id"].as_str().unwrap().to_string());
+    }
+    sources.sort();
+    let mut want: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    want.sort();
+    assert_eq!(sources, want);
+
+    // Both processes scanning again at once open nothing more.
+    let today = china_today();
+    let (a, b) = tokio::join!(
+        t.srv.app.mark_overdue_items(today),
+        twin.app.mark_overdue_items(today)
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
+    let cases = t
+        .srv
+        .raw_sql("UPDATE supervision_cases SET reason = reason", &[])
+        .await;
+    assert_eq!(cases, 3);
+
+    let overdue = t
+        .liaison
+        .rectification()
+        .list_rectification_items(pb::ListRectificationItemsRequest {
+            overdue_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(overdue.len(), 3);
+    assert!(overdue.iter().all(|i| i.overdue));
+    let due_soon = t
+        .liaison
+        .rectification()
+        .list_rectification_items(pb::ListRectificationItemsRequest {
+            due_within_days: 7,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(
+        due_soon.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        vec![&soon.id]
+    );
+    let f = t
+        .coordinator
+        .findings()
+        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!(f.overdue_item_count, 3);
+}
