@@ -9,6 +9,7 @@ mod derivatives;
 mod events;
 mod evidence;
 mod evidence_links;
+mod ledger;
 mod rectification;
 mod sdk;
 mod server;

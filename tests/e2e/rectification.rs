@@ -178,7 +178,7 @@ pub(crate) async fn approve(
         .map(|r| r.into_inner().item.unwrap())
 }
 
-async fn reject(
+pub(crate) async fn reject(
     c: &Client,
     i: &pb::RectificationItem,
     reason: &str,
@@ -652,6 +652,22 @@ async fn an_accident_is_signed_off_only_with_the_four_conditions() {
     assert_eq!(c.measures_in_place, "增设备用泵和在线监测");
     let i = approve(&t.verifier, &i).await.unwrap();
     assert_eq!(state(&i), pb::RectificationState::Verified);
+
+    // An item that is no accident takes no such conditions.
+    let plain = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    refused(
+        record(
+            t.liaison.clone(),
+            plain,
+            pb::AccidentConditions {
+                cause_established: "x".into(),
+                ..Default::default()
+            },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "does not concern an environmental accident",
+    );
 }
 
 /// The `n`th working day after `from`, by weekdays, `off` and `on`.
@@ -812,4 +828,112 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
     .await;
     assert!(!ok);
     assert!(out.contains("BROKEN at entry 2"), "{out}");
+}
+
+/// Uploads `name` as `c` in Liandu, the phone saying it was at `at`.
+async fn upload_at(c: &Client, name: &str, at: (f64, f64)) -> pb::Evidence {
+    let bytes = fixture(name);
+    let mut req = crate::evidence::begin(LIANDU, &bytes);
+    let loc = req.capture.as_mut().unwrap().location.as_mut().unwrap();
+    (loc.latitude, loc.longitude) = at;
+    let up = c
+        .evidence()
+        .begin_upload(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap();
+    crate::evidence::send(c, &up.id, &bytes, 0, 1_000_000).await;
+    crate::evidence::finish(c, &up.id).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_verifier_sees_before_and_after_side_by_side() {
+    let t = team().await;
+    let italy = (43.467448, 11.885127);
+    let lishui = (28.4517, 119.9229);
+    let before_gps = upload_at(&t.inspector, "DSCN0010.jpg", italy).await;
+    let before_view = upload_at(&t.inspector, "landscape_1.jpg", italy).await;
+    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let f = raise(
+        &t.inspector,
+        finding(
+            LIANDU,
+            &rec.id,
+            vec![before_gps.id.clone(), before_view.id.clone()],
+        ),
+    )
+    .await
+    .unwrap();
+    let i = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    let i = acknowledge(&t.liaison, &i).await.unwrap();
+    // About 60 m from the BEFORE photo, by its own GPS.
+    let after_gps = upload_at(&t.liaison, "DSCN0021.jpg", italy).await;
+    // The BEFORE picture again, sent from 9000 km away.
+    let after_copy = upload_at(&t.liaison, "landscape_6.jpg", lishui).await;
+    let i = submit(
+        &t.liaison,
+        &i,
+        vec![after_gps.id.clone(), after_copy.id.clone()],
+    )
+    .await
+    .unwrap();
+    for e in [&before_gps, &before_view, &after_gps, &after_copy] {
+        crate::derivatives::settled(&t.verifier, &e.id).await;
+    }
+
+    let v = t
+        .verifier
+        .rectification()
+        .get_verification_view(pb::GetVerificationViewRequest { id: i.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(v.item.as_ref().unwrap().history.len(), 3);
+    assert_eq!(v.finding.as_ref().unwrap().id, f.id);
+    let ids = |shown: &[pb::ShownEvidence]| {
+        let mut ids: Vec<String> = shown
+            .iter()
+            .map(|s| s.evidence.as_ref().unwrap().id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut want = vec![before_gps.id.clone(), before_view.id.clone()];
+    want.sort();
+    assert_eq!(ids(&v.before), want);
+    let mut want = vec![after_gps.id.clone(), after_copy.id.clone()];
+    want.sort();
+    assert_eq!(ids(&v.after), want);
+    for s in v.before.iter().chain(&v.after) {
+        assert!(s.thumbnail_url.starts_with("http"), "{s:?}");
+        assert!(s.preview_url.starts_with("http"), "{s:?}");
+        assert!(s.url_expire_time.is_some());
+    }
+    let pair = |b: &pb::Evidence, a: &pb::Evidence| {
+        v.pairs
+            .iter()
+            .find(|p| p.before_evidence_id == b.id && p.after_evidence_id == a.id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(v.pairs.len(), 4);
+    let near = pair(&before_gps, &after_gps);
+    let d = near.distance_m.unwrap();
+    assert!((30.0..200.0).contains(&d), "{d}");
+    assert!(!near.far_apart && !near.near_identical, "{near:?}");
+    let copy = pair(&before_view, &after_copy);
+    assert!(copy.near_identical && copy.far_apart, "{copy:?}");
+    assert!(copy.hash_distance.unwrap() <= 5);
+    assert!(copy.distance_m.unwrap() > 8_000_000.0);
+
+    // Another unit's verifier gets nothing.
+    let outsider = t.srv.client(Role::Verifier, &[QINGTIAN]).await;
+    let e = outsider
+        .rectification()
+        .get_verification_view(pb::GetVerificationViewRequest { id: i.id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
 }

@@ -34,7 +34,7 @@ fn capture_out(c: Capture) -> pb::Capture {
     }
 }
 
-fn evidence_out(e: Evidence) -> pb::Evidence {
+pub(super) fn evidence_out(e: Evidence) -> pb::Evidence {
     pb::Evidence {
         id: e.id.to_string(),
         sha256: e.sha256,

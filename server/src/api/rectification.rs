@@ -9,7 +9,7 @@ use super::convert::{
     date_in, date_out, link_out, named_enum_in, named_enum_out, time_out, units_filter_in,
     uuid_filter_in,
 };
-use crate::app::{App, ItemView};
+use crate::app::{App, ItemView, ShownEvidence};
 use crate::domain::access::Caller;
 use crate::domain::rectification::{
     AccidentConditions, HistoryEntry, ItemDraft, ItemFilter, ItemState, Step,
@@ -126,6 +126,20 @@ fn filter_in(r: &pb::ListRectificationItemsRequest) -> Result<ItemFilter, Error>
     };
     v.finish()?;
     Ok(filter)
+}
+
+fn shown_out(s: ShownEvidence) -> pb::ShownEvidence {
+    let expires = s
+        .thumbnail
+        .as_ref()
+        .or(s.preview.as_ref())
+        .map(|u| u.expires_at);
+    pb::ShownEvidence {
+        evidence: Some(super::evidence::evidence_out(s.evidence)),
+        thumbnail_url: s.thumbnail.map(|u| u.url).unwrap_or_default(),
+        preview_url: s.preview.map(|u| u.url).unwrap_or_default(),
+        url_expire_time: expires.and_then(time_out),
+    }
 }
 
 impl Rectification {
@@ -299,6 +313,85 @@ impl RectificationService for Rectification {
         };
         let item = self.step(&req, &r.id, &r.etag, step, &[]).await?;
         Ok(Response::new(pb::RejectItemResponse { item }))
+    }
+
+    async fn get_verification_view(
+        &self,
+        req: Request<pb::GetVerificationViewRequest>,
+    ) -> Result<Response<pb::GetVerificationViewResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let v = self.app.verification_view(&c, &req.get_ref().id).await?;
+        Ok(Response::new(pb::GetVerificationViewResponse {
+            item: Some(item_out(v.item)),
+            finding: Some(super::findings::finding_out(v.finding)),
+            before: v.before.into_iter().map(shown_out).collect(),
+            after: v.after.into_iter().map(shown_out).collect(),
+            pairs: v
+                .pairs
+                .into_iter()
+                .map(|p| pb::EvidencePair {
+                    before_evidence_id: p.before.to_string(),
+                    after_evidence_id: p.after.to_string(),
+                    distance_m: p.distance_m,
+                    hash_distance: p.hash_distance,
+                    far_apart: p.far_apart,
+                    near_identical: p.near_identical,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_rectification_statistics(
+        &self,
+        req: Request<pb::GetRectificationStatisticsRequest>,
+    ) -> Result<Response<pb::GetRectificationStatisticsResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let mut v = Violations::new();
+        let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);
+        v.finish()?;
+        let units = self
+            .app
+            .rectification_statistics(&c, campaign, units_filter_in(&r.unit_codes))
+            .await?;
+        Ok(Response::new(pb::GetRectificationStatisticsResponse {
+            units: units
+                .into_iter()
+                .map(|s| pb::UnitRectificationStatistics {
+                    total: s.total() as i32,
+                    unit_code: s.unit_code,
+                    unit_name: s.unit_name,
+                    open: s.open as i32,
+                    in_progress: s.in_progress as i32,
+                    submitted: s.submitted as i32,
+                    verified: s.verified as i32,
+                    cancelled: s.cancelled as i32,
+                    overdue: s.overdue as i32,
+                    due_soon: s.due_soon as i32,
+                    rejections: s.rejections as i32,
+                    median_working_days_to_sign_off: s.median_days_to_sign_off,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn export_rectification_ledger(
+        &self,
+        req: Request<pb::ExportRectificationLedgerRequest>,
+    ) -> Result<Response<pb::ExportRectificationLedgerResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let mut v = Violations::new();
+        let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);
+        v.finish()?;
+        let csv = self
+            .app
+            .rectification_ledger_csv(&c, campaign, units_filter_in(&r.unit_codes))
+            .await?;
+        Ok(Response::new(pb::ExportRectificationLedgerResponse {
+            csv: csv.into(),
+            content_type: "text/csv; charset=utf-8".into(),
+        }))
     }
 
     async fn cancel_item(

@@ -17,6 +17,7 @@ use crate::domain::evidence::Evidence;
 use crate::error::{Error, Result};
 use crate::store::time_now;
 
+#[derive(Debug, Clone)]
 pub struct DownloadUrl {
     pub url: String,
     pub expires_at: DateTime<Utc>,

@@ -449,6 +449,12 @@ pub fn apply(
             note = reason.clone();
         }
         Step::RecordConditions(c) => {
+            if !item.accident {
+                return Err(Error::FailedPrecondition(format!(
+                    "rectification item {} does not concern an environmental accident; 四不放过 conditions are recorded only for accidents",
+                    item.id
+                )));
+            }
             for (field, text) in [
                 ("conditions.cause_established", &c.cause_established),
                 (

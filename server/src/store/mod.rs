@@ -8,6 +8,7 @@ mod devices;
 mod evidence;
 mod findings;
 mod jobs;
+mod ledger;
 mod links;
 pub(crate) mod log;
 mod rectification;

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub const RECTIFICATION_ITEM: &str = "rectification_item";
 
 #[derive(sqlx::FromRow)]
-struct ItemRow {
+pub(super) struct ItemRow {
     id: Uuid,
     finding_id: Uuid,
     campaign_id: Option<Uuid>,
@@ -44,7 +44,7 @@ struct ItemRow {
     content_digest: String,
 }
 
-const COLUMNS: &str = "id, finding_id, campaign_id, unit_code, requirement, assigned_on, \
+pub(super) const COLUMNS: &str = "id, finding_id, campaign_id, unit_code, requirement, assigned_on, \
     working_days, due_date, accident, photo_required, state, overdue_since, extension, conditions, \
     rejections, signed_off_by, signed_off_at, created_by, created_at, updated_by, updated_at, \
     version, content_digest";

@@ -1,0 +1,165 @@
+//! Figures per unit and the rectification ledger as CSV.
+
+use chrono::{Datelike, Weekday};
+use ducha::domain::access::Role;
+use ducha_sdk::pb;
+
+use crate::rectification::{
+    a_finding, acknowledge, approve, assign, china_today, finding_of, item, submit, team,
+};
+use crate::support::{RawArg, create_record, site_check};
+
+#[tokio::test]
+async fn statistics_and_ledger_per_unit() {
+    let t = team().await;
+    let f = a_finding(&t).await;
+    let done = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    let late = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    let _open = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    // Assigned two weeks ago, sent back once, then signed off today.
+    let today = china_today();
+    let two_weeks = today - chrono::Days::new(14);
+    t.srv
+        .raw_sql(
+            "UPDATE rectification_items SET assigned_on = $1 WHERE id = $2",
+            &[
+                RawArg::Date(two_weeks),
+                RawArg::Uuid(done.id.parse().unwrap()),
+            ],
+        )
+        .await;
+    let done = acknowledge(&t.liaison, &done).await.unwrap();
+    let done = submit(&t.liaison, &done, vec![]).await.unwrap();
+    let done = t
+        .verifier
+        .rectification()
+        .reject_item(pb::RejectItemRequest {
+            id: done.id.clone(),
+            etag: done.etag.clone(),
+            reason: "整改不彻底".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .item
+        .unwrap();
+    let done = submit(&t.liaison, &done, vec![]).await.unwrap();
+    approve(&t.verifier, &done).await.unwrap();
+    t.srv
+        .raw_sql(
+            "UPDATE rectification_items SET due_date = $1 WHERE id = $2",
+            &[
+                RawArg::Date(today - chrono::Days::new(1)),
+                RawArg::Uuid(late.id.parse().unwrap()),
+            ],
+        )
+        .await;
+    let qingtian = t.srv.client(Role::Inspector, &["331121"]).await;
+    let rec = create_record(&qingtian, site_check("331121", 1_790_000_000)).await;
+    let qf = qingtian
+        .findings()
+        .create_finding(pb::CreateFindingRequest {
+            finding: Some(finding_of("331121", &rec.id)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assign(&qingtian, &qf.id, item(5)).await.unwrap();
+
+    let stats = |c: ducha_sdk::Client| async move {
+        c.rectification()
+            .get_rectification_statistics(pb::GetRectificationStatisticsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .units
+    };
+    let all = stats(t.coordinator.clone()).await;
+    assert_eq!(
+        all.iter().map(|u| u.unit_code.as_str()).collect::<Vec<_>>(),
+        vec!["331102", "331121"]
+    );
+    let liandu = &all[0];
+    assert_eq!(liandu.unit_name, "莲都区");
+    assert_eq!(
+        (
+            liandu.total,
+            liandu.open,
+            liandu.verified,
+            liandu.overdue,
+            liandu.rejections
+        ),
+        (3, 2, 1, 1, 1)
+    );
+    // No calendar loaded: Monday to Friday.
+    let weekdays = two_weeks
+        .iter_days()
+        .skip(1)
+        .take_while(|d| *d <= today)
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .count() as f64;
+    assert_eq!(liandu.median_working_days_to_sign_off, Some(weekdays));
+    assert_eq!((all[1].total, all[1].open), (1, 1));
+    assert_eq!(all[1].median_working_days_to_sign_off, None);
+    // A liaison sees its own unit's figures only.
+    let mine = stats(t.liaison.clone()).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].unit_code, "331102");
+
+    let ledger = t
+        .coordinator
+        .rectification()
+        .export_rectification_ledger(pb::ExportRectificationLedgerRequest {
+            unit_codes: vec!["331102".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ledger.content_type, "text/csv; charset=utf-8");
+    let bytes = ledger.csv.to_vec();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(&header[..3], ["序号", "责任单位代码", "责任单位"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let signed = rows
+        .iter()
+        .find(|r| r[col("整改事项编号")] == done.id)
+        .unwrap();
+    assert_eq!(&signed[col("状态")], "VERIFIED");
+    assert_eq!(&signed[col("销号人")], t.verifier_name);
+    assert_eq!(&signed[col("销号日期")], today.to_string());
+    assert_eq!(&signed[col("退回次数")], "1");
+    let overdue = rows
+        .iter()
+        .find(|r| r[col("整改事项编号")] == late.id)
+        .unwrap();
+    assert_eq!(&overdue[col("是否逾期")], "是");
+    assert!(rows.iter().all(|r| &r[col("责任单位")] == "莲都区"));
+    assert!(rows.iter().all(|r| &r[col("问题")] == "印染废水超标排放"));
+
+    // Another unit's liaison gets an empty ledger for Liandu.
+    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
+    let theirs = outsider
+        .rectification()
+        .export_rectification_ledger(pb::ExportRectificationLedgerRequest {
+            unit_codes: vec!["331102".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut reader = csv::Reader::from_reader(&theirs.csv[3..]);
+    assert_eq!(reader.records().count(), 0);
+}
