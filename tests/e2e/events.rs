@@ -51,12 +51,13 @@ async fn watch_resumes_without_gaps_or_duplicates() {
         .collect::<Vec<_>>();
     let mut feed = watch(&t.coordinator, 0, &[]).await;
     let mut seen = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..6 {
         seen.push(next(&mut feed).await);
     }
-    assert_eq!(seen[0].kind, "finding.created");
+    assert_eq!(seen[0].kind, "check_record.created");
+    assert_eq!(seen[1].kind, "finding.created");
     assert!(
-        seen[1..]
+        seen[2..]
             .iter()
             .all(|e| e.kind == "rectification_item.create")
     );
@@ -72,20 +73,20 @@ async fn watch_resumes_without_gaps_or_duplicates() {
         seen.push(next(&mut feed).await);
     }
     let ids: Vec<i64> = seen.iter().map(|e| e.id).collect();
-    assert_eq!(ids, (1..=9).collect::<Vec<_>>());
+    assert_eq!(ids, (1..=10).collect::<Vec<_>>());
     assert!(
-        seen[5..]
+        seen[6..]
             .iter()
             .all(|e| e.kind == "rectification_item.acknowledge")
     );
-    let data: serde_json::Value = serde_json::from_str(&seen[5].data_json).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&seen[6].data_json).unwrap();
     assert_eq!(data["to_state"], "in_progress");
 
     // New events reach a live watcher; kinds filter.
-    let mut acks = watch(&t.coordinator, 9, &["finding."]).await;
+    let mut findings = watch(&t.coordinator, 10, &["finding."]).await;
     a_finding(&t).await;
-    let e = next(&mut acks).await;
-    assert_eq!((e.id, e.kind.as_str()), (10, "finding.created"));
+    let e = next(&mut findings).await;
+    assert_eq!((e.id, e.kind.as_str()), (12, "finding.created"));
 
     // Another unit's liaison sees none of Liandu's events: the first it
     // gets is its own unit's.
@@ -105,7 +106,7 @@ async fn watch_resumes_without_gaps_or_duplicates() {
         .unwrap();
     let e = next(&mut theirs).await;
     assert_eq!(e.unit_code, "331121");
-    assert_eq!(e.id, 11);
+    assert_eq!((e.id, e.kind.as_str()), (13, "check_record.created"));
 }
 
 /// A receiver on loopback that answers each request with the next of
@@ -230,7 +231,7 @@ async fn webhooks_are_signed_retried_and_recorded() {
     let event: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
     assert_eq!(event["kind"], "rectification_item.create");
     assert_eq!(event["subject_id"], i.id);
-    assert_eq!(event["id"], 2);
+    assert_eq!(event["id"], 3);
 
     // Deliveries go in order: once the next event arrives, the outcome of
     // both attempts at this one is on record.
@@ -258,7 +259,7 @@ async fn webhooks_are_signed_retried_and_recorded() {
         .map(|d| (d.event_id, d.attempt, d.delivered, d.status_code))
         .collect();
     outcomes.sort();
-    assert_eq!(outcomes[..2], [(2, 1, false, 500), (2, 2, true, 200)]);
+    assert_eq!(outcomes[..2], [(3, 1, false, 500), (3, 2, true, 200)]);
     let hooks = admin
         .events()
         .list_webhooks(pb::ListWebhooksRequest {})

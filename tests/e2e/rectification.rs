@@ -384,7 +384,8 @@ async fn from_a_photo_to_sign_off() {
     assert_eq!(listed(pb::FindingStatus::Resolved).await, 1);
     assert_eq!(listed(pb::FindingStatus::Open).await, 0);
 
-    // A finding, an item and six steps; refused steps leave no trace.
+    // A check record, two photos, a finding, an item and six steps;
+    // refused steps leave no trace.
     let chain = t
         .coordinator
         .audit()
@@ -393,7 +394,7 @@ async fn from_a_photo_to_sign_off() {
         .unwrap()
         .into_inner();
     assert!(chain.intact, "{chain:?}");
-    assert_eq!(chain.intact_entries, 8);
+    assert_eq!(chain.intact_entries, 11);
 }
 
 #[tokio::test]
@@ -798,7 +799,8 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
             .into_inner()
     };
     let v = verify().await;
-    assert!(v.intact && v.intact_entries == 3, "{v:?}");
+    // The check record, the finding, the item and its acknowledgement.
+    assert!(v.intact && v.intact_entries == 4, "{v:?}");
     let e = t
         .liaison
         .audit()

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
+use crate::domain::event::Change;
 use crate::domain::page;
 use crate::error::{Error, Result};
 use crate::store::{CHECK_RECORD, time_now};
@@ -88,7 +89,12 @@ impl App {
             updated_by: caller.subject.clone(),
             version: 1,
         };
-        if self.store.insert_check(&record, request_id).await? {
+        let change = check_change(&record, "created");
+        if self
+            .store
+            .insert_check(&record, request_id, &change)
+            .await?
+        {
             tracing::info!(actor = %caller.subject, id = %record.id, unit = %record.content.unit_code, "check record created");
             return Ok(record);
         }
@@ -271,7 +277,11 @@ impl App {
             version: stored.version + 1,
             ..stored
         };
-        if !self.store.update_check(&updated).await? {
+        if !self
+            .store
+            .update_check(&updated, &check_change(&updated, "updated"))
+            .await?
+        {
             return Err(Error::Aborted(format!(
                 "check record {id} was changed by someone else meanwhile; read it again and reapply the change"
             )));
@@ -293,6 +303,19 @@ impl App {
             ))),
             Some(_) => Ok(()),
         }
+    }
+}
+
+/// The change a create or update of `record` records.
+fn check_change(record: &CheckRecord, action: &str) -> Change {
+    Change {
+        at: record.updated_at,
+        actor: record.updated_by.clone(),
+        action: action.into(),
+        subject_kind: CHECK_RECORD,
+        subject_id: record.id,
+        unit_code: record.content.unit_code.clone(),
+        data: serde_json::to_value(&record.content).expect("check content serialises"),
     }
 }
 

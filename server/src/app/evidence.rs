@@ -10,6 +10,7 @@ use super::upload_heads::HEAD_BYTES;
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
+use crate::domain::event::Change;
 use crate::domain::evidence::{
     self, Evidence, EvidenceCursor, EvidenceFilter, Placement, Upload, UploadDraft, check_crc32c,
     original_key, sniff_media_type,
@@ -18,7 +19,7 @@ use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
 use crate::media;
-use crate::store::{Segment, time_now};
+use crate::store::{EVIDENCE, Segment, time_now};
 
 const UPLOAD: &[Role] = &[
     Role::Inspector,
@@ -379,7 +380,24 @@ impl App {
             derivatives: derivative::initial(media_type),
             phash: None,
         };
-        let stored = self.store.record_evidence(up.id, &e, &original).await?;
+        let change = Change {
+            at: now,
+            actor: caller.subject.clone(),
+            action: "stored".into(),
+            subject_kind: EVIDENCE,
+            subject_id: e.id,
+            unit_code: e.unit_code.clone(),
+            data: serde_json::json!({
+                "sha256": e.sha256,
+                "media_type": e.media_type,
+                "size_bytes": e.size_bytes,
+                "signals": e.signals.iter().map(|s| s.kind()).collect::<Vec<_>>(),
+            }),
+        };
+        let stored = self
+            .store
+            .record_evidence(up.id, &e, &original, &change)
+            .await?;
         if self.store.link_expecting_records(&stored, now).await? > 0 {
             self.assess_around(&stored.sha256).await?;
         }

@@ -7,11 +7,12 @@ use uuid::Uuid;
 use super::App;
 use crate::domain::access::{Caller, Role};
 use crate::domain::derivative;
-use crate::domain::evidence::{EvidenceLink, EvidenceRole};
+use crate::domain::event::Change;
+use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
 use crate::domain::signals::{self, Reuse};
 use crate::domain::validate::{Input, Violations};
 use crate::error::{Error, Result};
-use crate::store::{CHECK_RECORD, time_now};
+use crate::store::{CHECK_RECORD, EVIDENCE, time_now};
 
 const LINK: &[Role] = &[Role::Inspector];
 
@@ -37,15 +38,9 @@ impl App {
             )));
         }
         let role = role.expect("validated");
+        let change = link_change(caller, &e, record.id, "linked", Some(role), time_now());
         self.store
-            .put_link(
-                e.id,
-                CHECK_RECORD,
-                record.id,
-                role,
-                &caller.subject,
-                time_now(),
-            )
+            .put_link(e.id, CHECK_RECORD, record.id, role, &change)
             .await?;
         self.assess_around(&e.sha256).await?;
         self.store
@@ -68,7 +63,12 @@ impl App {
         let record = self.get_check_record(caller, record_id).await?;
         if !self
             .store
-            .delete_link(e.id, CHECK_RECORD, record.id)
+            .delete_link(
+                e.id,
+                CHECK_RECORD,
+                record.id,
+                &link_change(caller, &e, record.id, "unlinked", None, time_now()),
+            )
             .await?
         {
             return Err(Error::NotFound(format!(
@@ -147,5 +147,29 @@ impl App {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The change linking or unlinking evidence to a check record records.
+fn link_change(
+    caller: &Caller,
+    e: &Evidence,
+    record: Uuid,
+    action: &str,
+    role: Option<EvidenceRole>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Change {
+    Change {
+        at,
+        actor: caller.subject.clone(),
+        action: action.into(),
+        subject_kind: EVIDENCE,
+        subject_id: e.id,
+        unit_code: e.unit_code.clone(),
+        data: serde_json::json!({
+            "subject_kind": CHECK_RECORD,
+            "subject_id": record,
+            "role": role.map(EvidenceRole::as_str),
+        }),
     }
 }

@@ -4,10 +4,12 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::log::append_change;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::check::{
     CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem,
 };
+use crate::domain::event::Change;
 use crate::domain::evidence::ExpectedEvidence;
 use crate::domain::geo::{Datum, Location};
 use crate::error::{Error, Result};
@@ -133,8 +135,14 @@ macro_rules! bind_record {
 impl Store {
     /// Inserts a new record. Returns false, writing nothing, when its id or
     /// its creator's request id is already taken.
-    pub async fn insert_check(&self, rec: &CheckRecord, request_id: Option<&str>) -> Result<bool> {
-        Ok(on_pool!(&self.db, |p| {
+    pub async fn insert_check(
+        &self,
+        rec: &CheckRecord,
+        request_id: Option<&str>,
+        change: &Change,
+    ) -> Result<bool> {
+        let postgres = self.is_postgres();
+        let inserted = on_pool!(&self.db, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = bind_record!(
@@ -161,12 +169,17 @@ impl Store {
                     for e in &rec.content.expected_evidence {
                         sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
                     }
+                    append_change!(tx, postgres, change);
                 }
                 tx.commit().await?;
                 Ok::<bool, sqlx::Error>(n == 1)
             }
             .await
-        })?)
+        })?;
+        if inserted {
+            self.appended.notify_waiters();
+        }
+        Ok(inserted)
     }
 
     pub async fn get_check(&self, id: Uuid) -> Result<Option<StoredCheck>> {
@@ -200,8 +213,9 @@ impl Store {
 
     /// Writes `rec` over the stored version `rec.version - 1`. Returns false,
     /// writing nothing, when another update got there first.
-    pub async fn update_check(&self, rec: &CheckRecord) -> Result<bool> {
-        Ok(on_pool!(&self.db, |p| {
+    pub async fn update_check(&self, rec: &CheckRecord, change: &Change) -> Result<bool> {
+        let postgres = self.is_postgres();
+        let updated = on_pool!(&self.db, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = bind_record!(
@@ -228,12 +242,17 @@ impl Store {
                     for e in &rec.content.expected_evidence {
                         sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
                     }
+                    append_change!(tx, postgres, change);
                 }
                 tx.commit().await?;
                 Ok::<bool, sqlx::Error>(n == 1)
             }
             .await
-        })?)
+        })?;
+        if updated {
+            self.appended.notify_waiters();
+        }
+        Ok(updated)
     }
 
     /// One page of records in list order (newest start first, then id

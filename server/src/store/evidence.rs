@@ -5,9 +5,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::jobs::{ClaimedJob, ENQUEUE, FINISH};
+use super::log::append_change;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
 use crate::domain::derivative::{self, Derivatives};
+use crate::domain::event::Change;
 use crate::domain::evidence::{
     Capture, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadRequest,
 };
@@ -257,8 +259,10 @@ impl Store {
         upload: Uuid,
         e: &Evidence,
         object_key: &str,
+        change: &Change,
     ) -> Result<Evidence> {
-        on_pool!(&self.db, |p| {
+        let postgres = self.is_postgres();
+        let recorded = on_pool!(&self.db, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let new_blob = sqlx::query(
@@ -285,7 +289,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query(
+                let new_evidence = sqlx::query(
                     "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
                         declared_media_type, file_name, size_bytes, capture, metadata, signals,
                         attestation, created_at, signal_kinds)
@@ -307,7 +311,12 @@ impl Store {
                 .bind(Ts(e.created_at))
                 .bind(signals::kinds_text(&e.signals))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    == 1;
+                if new_evidence {
+                    append_change!(tx, postgres, change);
+                }
                 let sql = format!(
                     "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE unit_code = $1 AND sha256 = $2"
                 );
@@ -329,8 +338,9 @@ impl Store {
                 Ok::<Evidence, sqlx::Error>(row.into())
             }
             .await
-        })
-        .map_err(Into::into)
+        })?;
+        self.appended.notify_waiters();
+        Ok(recorded)
     }
 
     /// Removes an upload and its segment records (their objects are the

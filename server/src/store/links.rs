@@ -4,13 +4,18 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::log::append_change;
 use super::{Store, Ts, on_pool};
+use crate::domain::event::Change;
 use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
 use crate::domain::signals::Signal;
 use crate::error::{Error, Result};
 
 /// The kind of subject of check-record links.
 pub const CHECK_RECORD: &str = "check_record";
+
+/// The kind of subject of evidence events.
+pub const EVIDENCE: &str = "evidence";
 
 #[derive(sqlx::FromRow)]
 struct LinkRow {
@@ -73,48 +78,74 @@ impl Store {
         })?)
     }
 
-    /// Links evidence to a subject, or changes the role of the link.
+    /// Links evidence to a subject, or changes the role of the link; by
+    /// the change's actor, at its time.
     pub async fn put_link(
         &self,
         evidence: Uuid,
         kind: &str,
         subject: Uuid,
         role: EvidenceRole,
-        by: &str,
-        at: DateTime<Utc>,
+        change: &Change,
     ) -> Result<()> {
+        let postgres = self.is_postgres();
         on_pool!(&self.db, |p| {
-            sqlx::query(
-                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (subject_kind, subject_id, evidence_id)
-                 DO UPDATE SET role = excluded.role, linked_by = excluded.linked_by, linked_at = excluded.linked_at",
-            )
-            .bind(evidence)
-            .bind(kind)
-            .bind(subject)
-            .bind(role.as_str())
-            .bind(by)
-            .bind(Ts(at))
-            .execute(p)
+            async {
+                let mut tx = p.begin().await?;
+                sqlx::query(
+                    "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (subject_kind, subject_id, evidence_id)
+                     DO UPDATE SET role = excluded.role, linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+                )
+                .bind(evidence)
+                .bind(kind)
+                .bind(subject)
+                .bind(role.as_str())
+                .bind(&change.actor)
+                .bind(Ts(change.at))
+                .execute(&mut *tx)
+                .await?;
+                append_change!(tx, postgres, change);
+                tx.commit().await
+            }
             .await
-            .map(|r| r.rows_affected())
         })?;
+        self.appended.notify_waiters();
         Ok(())
     }
 
     /// Returns false when there was no such link.
-    pub async fn delete_link(&self, evidence: Uuid, kind: &str, subject: Uuid) -> Result<bool> {
-        let n = on_pool!(&self.db, |p| {
-            sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
-                .bind(evidence)
-                .bind(kind)
-                .bind(subject)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+    pub async fn delete_link(
+        &self,
+        evidence: Uuid,
+        kind: &str,
+        subject: Uuid,
+        change: &Change,
+    ) -> Result<bool> {
+        let postgres = self.is_postgres();
+        let deleted = on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let n = sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
+                    .bind(evidence)
+                    .bind(kind)
+                    .bind(subject)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 1 {
+                    append_change!(tx, postgres, change);
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(n == 1)
+            }
+            .await
         })?;
-        Ok(n == 1)
+        if deleted {
+            self.appended.notify_waiters();
+        }
+        Ok(deleted)
     }
 
     /// Links of the given subjects, oldest first.

@@ -29,7 +29,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use evidence::{DERIVATIVES_JOB, Segment};
 pub use findings::{FINDING, StoredFinding};
 pub use jobs::ClaimedJob;
-pub use links::CHECK_RECORD;
+pub use links::{CHECK_RECORD, EVIDENCE};
 pub use rectification::{RECTIFICATION_ITEM, StoredItem};
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;
