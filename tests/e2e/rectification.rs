@@ -409,6 +409,28 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
         "is OPEN",
     );
     refused(
+        submit(&t.liaison, &i, vec![]).await,
+        Code::FailedPrecondition,
+        "can be submitted only when IN_PROGRESS",
+    );
+    refused(
+        reject(&t.verifier, &i, "不合格").await,
+        Code::FailedPrecondition,
+        "can be rejected only when SUBMITTED",
+    );
+    let progress = t
+        .liaison
+        .rectification()
+        .report_progress(pb::ReportProgressRequest {
+            id: i.id.clone(),
+            etag: i.etag.clone(),
+            text: "已开始".into(),
+            evidence_ids: vec![],
+        })
+        .await
+        .map(|r| r.into_inner().item.unwrap());
+    refused(progress, Code::FailedPrecondition, "is OPEN");
+    refused(
         acknowledge(&t.inspector, &i).await,
         Code::PermissionDenied,
         "role inspector",
@@ -424,6 +446,11 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     assert_eq!(violated_fields(&e), vec!["etag"]);
 
     let acked = acknowledge(&t.liaison, &i).await.unwrap();
+    refused(
+        approve(&t.verifier, &acked).await,
+        Code::FailedPrecondition,
+        "is IN_PROGRESS; it can be signed off only when SUBMITTED",
+    );
     // The etag read before the change is stale now.
     refused(
         acknowledge(&t.liaison, &i).await,
