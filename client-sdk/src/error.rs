@@ -56,3 +56,16 @@ pub fn field_violations(status: &Status) -> Vec<FieldViolation> {
 pub fn retry_after(status: &Status) -> Option<Duration> {
     status.get_details_retry_info().and_then(|r| r.retry_delay)
 }
+
+/// Whether a failed call is worth retrying once the connection is back.
+pub(crate) fn transient(s: &Status) -> bool {
+    use tonic::Code;
+    matches!(
+        s.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::Internal
+    )
+}

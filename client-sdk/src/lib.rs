@@ -16,6 +16,7 @@
 mod channel;
 mod client;
 mod error;
+mod events;
 mod upload;
 
 pub use channel::AuthChannel;

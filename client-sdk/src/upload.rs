@@ -14,6 +14,7 @@ use tonic_types::StatusExt;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::error::transient;
 
 /// What the caller tells about the file.
 #[derive(Debug, Clone, Default)]
@@ -75,18 +76,6 @@ impl Source {
             }
         }
     }
-}
-
-/// Whether a failed call is worth retrying once the connection is back.
-fn transient(s: &tonic::Status) -> bool {
-    matches!(
-        s.code(),
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Unknown
-            | Code::Cancelled
-            | Code::Internal
-    )
 }
 
 /// The committed offset an ABORTED answer carries.

@@ -359,3 +359,34 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
         .unwrap();
     assert_eq!(f.overdue_item_count, 3);
 }
+
+#[tokio::test]
+async fn the_sdk_follows_the_feed_across_a_broken_connection() {
+    let t = team().await;
+    let proxy = crate::support::proxy::CuttingProxy::start(&t.srv.url).await;
+    let (_, name) = t.srv.user(Role::Coordinator, &["*"]).await;
+    let far = Client::connect(proxy.url.clone()).await.unwrap();
+    far.login(&name, support::PASSWORD).await.unwrap();
+    let feed = far.follow_events(0, vec![]);
+    tokio::pin!(feed);
+    let mut next_event = async || {
+        tokio::time::timeout(PATIENCE, feed.next())
+            .await
+            .expect("an event within the patience")
+            .unwrap()
+            .unwrap()
+    };
+
+    let f = a_finding(&t).await;
+    let mut seen = vec![next_event().await.id, next_event().await.id];
+    let before = proxy.connections();
+    // The signal goes; meanwhile two items are assigned.
+    proxy.cut_now();
+    assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    seen.push(next_event().await.id);
+    seen.push(next_event().await.id);
+    assert_eq!(seen, vec![1, 2, 3, 4]);
+    // The last two came over a new connection.
+    assert!(proxy.connections() > before);
+}

@@ -13,6 +13,9 @@ pub struct CuttingProxy {
     /// Bytes still allowed before the cut; negative when not armed.
     budget: Arc<AtomicI64>,
     cuts: Arc<AtomicUsize>,
+    /// Closes every open connection when notified.
+    kill: Arc<tokio::sync::Notify>,
+    accepted: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -23,19 +26,24 @@ impl CuttingProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let budget = Arc::new(AtomicI64::new(-1));
         let cuts = Arc::new(AtomicUsize::new(0));
-        let (b, c) = (budget.clone(), cuts.clone());
+        let kill = Arc::new(tokio::sync::Notify::new());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (b, c, k, a) = (budget.clone(), cuts.clone(), kill.clone(), accepted.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                a.fetch_add(1, Ordering::SeqCst);
                 let Ok(server) = TcpStream::connect(&upstream).await else {
                     continue;
                 };
-                tokio::spawn(pipe(client, server, b.clone(), c.clone()));
+                tokio::spawn(pipe(client, server, b.clone(), c.clone(), k.clone()));
             }
         });
         CuttingProxy {
             url,
             budget,
             cuts,
+            kill,
+            accepted,
             task,
         }
     }
@@ -43,6 +51,17 @@ impl CuttingProxy {
     /// Cuts every open connection once `bytes` more have gone upstream.
     pub fn cut_after(&self, bytes: i64) {
         self.budget.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Cuts every open connection now, as a phone going out of signal.
+    pub fn cut_now(&self) {
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+        self.kill.notify_waiters();
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     pub fn cuts(&self) -> usize {
@@ -61,7 +80,9 @@ async fn pipe(
     server: TcpStream,
     budget: Arc<AtomicI64>,
     cuts: Arc<AtomicUsize>,
+    kill: Arc<tokio::sync::Notify>,
 ) {
+    let killed = kill.notified();
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let up = async {
@@ -86,5 +107,5 @@ async fn pipe(
     };
     let down = tokio::io::copy(&mut sr, &mut cw);
     // Whichever way ends first, both sockets close.
-    tokio::select! { _ = up => {}, _ = down => {} }
+    tokio::select! { _ = up => {}, _ = down => {}, _ = killed => {} }
 }
