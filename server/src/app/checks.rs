@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App};
+use super::{ANY_ROLE, App, optional_uuid};
 use crate::domain::access::{Caller, Role};
 use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
 use crate::domain::event::Change;
@@ -22,15 +22,6 @@ pub struct Page<T> {
 
 fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("check record {id}"))
-}
-
-fn parse_uuid(field: &str, s: &str) -> Result<Option<Uuid>> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    Uuid::parse_str(s)
-        .map(Some)
-        .map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
 impl App {
@@ -58,8 +49,8 @@ impl App {
         request_id: &str,
     ) -> Result<CheckRecord> {
         caller.require(WRITE)?;
-        let client_id = parse_uuid("check_record_id", client_id)?;
-        parse_uuid("request_id", request_id)?;
+        let client_id = optional_uuid("check_record_id", client_id)?;
+        optional_uuid("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let content = draft.validate(&caller.subject)?;
         if !caller.sees_unit(&content.unit_code) {
@@ -182,7 +173,7 @@ impl App {
 
     pub(super) async fn get_check_record(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
         caller.require(READ)?;
-        let id = parse_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
         let stored = self
             .store
             .get_check(id)
@@ -254,7 +245,7 @@ impl App {
         etag: &str,
     ) -> Result<CheckRecord> {
         caller.require(WRITE)?;
-        let id = parse_uuid("check_record.id", id)?
+        let id = optional_uuid("check_record.id", id)?
             .ok_or_else(|| Error::invalid("check_record.id", "is required"))?;
         let stored = self
             .store

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, Page};
+use super::{ANY_ROLE, App, Page, optional_uuid};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
@@ -18,16 +18,6 @@ use crate::store::{FINDING, time_now};
 
 const RAISE: &[Role] = &[Role::Inspector, Role::Coordinator, Role::PetitionOfficer];
 const READ: &[Role] = ANY_ROLE;
-
-/// An optional UUID of a request; `field` names it.
-pub(super) fn optional_uuid(field: &str, s: &str) -> Result<Option<Uuid>> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    Uuid::parse_str(s)
-        .map(Some)
-        .map_err(|_| Error::invalid(field, "must be a UUID"))
-}
 
 impl App {
     /// Raises a finding, or returns the one a retry of the same request

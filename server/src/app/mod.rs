@@ -87,5 +87,15 @@ pub struct DownloadPolicy {
     pub max_ttl: Duration,
 }
 
+/// An optional UUID of a request: None when empty; `field` names it.
+pub(crate) fn optional_uuid(field: &str, s: &str) -> crate::error::Result<Option<uuid::Uuid>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    uuid::Uuid::parse_str(s)
+        .map(Some)
+        .map_err(|_| crate::error::Error::invalid(field, "must be a UUID"))
+}
+
 /// Every role: for calls any signed-in caller may make.
 pub const ANY_ROLE: &[Role] = &Role::ALL;

@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::findings::optional_uuid;
-use super::{ANY_ROLE, App, Page};
+use super::{ANY_ROLE, App, Page, optional_uuid};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;

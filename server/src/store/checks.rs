@@ -11,7 +11,6 @@ use crate::domain::check::{
 };
 use crate::domain::event::Change;
 use crate::domain::evidence::ExpectedEvidence;
-use crate::domain::geo::{Datum, Location};
 use crate::error::{Error, Result};
 
 #[derive(sqlx::FromRow)]
@@ -59,16 +58,13 @@ impl TryFrom<CheckRow> for StoredCheck {
     type Error = Error;
     fn try_from(r: CheckRow) -> Result<StoredCheck> {
         let bad = |what: &str| Error::internal(format!("check record {} has a bad {what}", r.id));
-        let location = match (r.latitude, r.longitude, r.datum.as_deref()) {
-            (Some(latitude), Some(longitude), Some(d)) => Some(Location {
-                latitude,
-                longitude,
-                accuracy_m: r.accuracy_m.unwrap_or(0.0),
-                altitude_m: r.altitude_m,
-                datum: Datum::parse(d).ok_or_else(|| bad("datum"))?,
-            }),
-            _ => None,
-        };
+        let location = super::location_from_columns(
+            r.latitude,
+            r.longitude,
+            r.accuracy_m,
+            r.altitude_m,
+            r.datum.as_deref(),
+        )?;
         let content = CheckContent {
             kind: CheckKind::parse(&r.kind).ok_or_else(|| bad("kind"))?,
             unit_code: r.unit_code,

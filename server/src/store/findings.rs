@@ -14,7 +14,6 @@ use crate::domain::finding::{
     Category, Finding, FindingContent, FindingCursor, FindingFilter, FindingStatus, ItemCounts,
     Medium, Severity, Source,
 };
-use crate::domain::geo::{Datum, Location};
 use crate::error::{Error, Result};
 
 /// The kind of subject of finding links and events.
@@ -61,16 +60,13 @@ pub struct StoredFinding {
 impl FindingRow {
     fn into_stored(self, before: Vec<Uuid>) -> Result<StoredFinding> {
         let bad = |what: &str| Error::internal(format!("finding {} has a bad {what}", self.id));
-        let location = match (self.latitude, self.longitude, self.datum.as_deref()) {
-            (Some(latitude), Some(longitude), Some(d)) => Some(Location {
-                latitude,
-                longitude,
-                accuracy_m: self.accuracy_m.unwrap_or(0.0),
-                altitude_m: self.altitude_m,
-                datum: Datum::parse(d).ok_or_else(|| bad("datum"))?,
-            }),
-            _ => None,
-        };
+        let location = super::location_from_columns(
+            self.latitude,
+            self.longitude,
+            self.accuracy_m,
+            self.altitude_m,
+            self.datum.as_deref(),
+        )?;
         let content = FindingContent {
             unit_code: self.unit_code,
             campaign_id: self.campaign_id,

@@ -92,6 +92,27 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// A location stored as columns, when it has all it needs.
+pub(crate) fn location_from_columns(
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accuracy_m: Option<f64>,
+    altitude_m: Option<f64>,
+    datum: Option<&str>,
+) -> Result<Option<crate::domain::geo::Location>, Error> {
+    use crate::domain::geo::{Datum, Location};
+    match (latitude, longitude, datum) {
+        (Some(latitude), Some(longitude), Some(d)) => Ok(Some(Location {
+            latitude,
+            longitude,
+            accuracy_m: accuracy_m.unwrap_or(0.0),
+            altitude_m,
+            datum: Datum::parse(d).ok_or_else(|| Error::internal(format!("stored datum {d}")))?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
