@@ -4,6 +4,7 @@ use std::time::Duration;
 use ducha_proto::v1 as pb;
 use ducha_proto::v1::audit_service_client::AuditServiceClient;
 use ducha_proto::v1::auth_service_client::AuthServiceClient;
+use ducha_proto::v1::campaign_service_client::CampaignServiceClient;
 use ducha_proto::v1::check_service_client::CheckServiceClient;
 use ducha_proto::v1::event_service_client::EventServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
@@ -179,6 +180,12 @@ impl Client {
 
     pub fn events(&self) -> EventServiceClient<AuthChannel> {
         EventServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn campaigns(&self) -> CampaignServiceClient<AuthChannel> {
+        CampaignServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

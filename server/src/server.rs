@@ -122,6 +122,7 @@ pub async fn serve(
         "ducha.v1.RectificationService",
         "ducha.v1.AuditService",
         "ducha.v1.EventService",
+        "ducha.v1.CampaignService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -178,7 +179,8 @@ pub async fn serve(
         .add_service(services.findings)
         .add_service(services.rectification)
         .add_service(services.audit)
-        .add_service(services.events);
+        .add_service(services.events)
+        .add_service(services.campaigns);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));

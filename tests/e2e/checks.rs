@@ -253,7 +253,7 @@ async fn list_filters_and_page_token_rules() {
     let mut meeting = site_check("331121", T0 + 100);
     meeting.kind = pb::CheckKind::Meeting as i32;
     meeting.location = None;
-    let campaign = uuid::Uuid::now_v7().to_string();
+    let campaign = crate::campaigns::a_campaign(&srv, 2026).await.id;
     meeting.campaign_id = campaign.clone();
     let mut far = site_check("331102", T0 + 200);
     far.location.as_mut().unwrap().latitude = 28.1;

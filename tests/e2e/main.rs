@@ -3,6 +3,7 @@
 
 mod auth;
 mod blob;
+mod campaigns;
 mod checks;
 mod cli;
 mod derivatives;

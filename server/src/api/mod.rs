@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod campaigns;
 mod checks;
 pub mod convert;
 mod events;
@@ -15,6 +16,7 @@ mod units;
 
 use ducha_proto::v1::audit_service_server::AuditServiceServer;
 use ducha_proto::v1::auth_service_server::AuthServiceServer;
+use ducha_proto::v1::campaign_service_server::CampaignServiceServer;
 use ducha_proto::v1::check_service_server::CheckServiceServer;
 use ducha_proto::v1::event_service_server::EventServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
@@ -52,6 +54,7 @@ pub struct Services {
     pub evidence: EvidenceServiceServer<evidence::Evidences>,
     pub findings: FindingServiceServer<findings::Findings>,
     pub audit: AuditServiceServer<audit::Audit>,
+    pub campaigns: CampaignServiceServer<campaigns::Campaigns>,
     pub events: EventServiceServer<events::Events>,
     pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
@@ -66,6 +69,8 @@ impl Services {
             checks: CheckServiceServer::new(checks::Checks { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             audit: AuditServiceServer::new(audit::Audit { app: app.clone() }),
+            campaigns: CampaignServiceServer::new(campaigns::Campaigns { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
             events: EventServiceServer::new(events::Events { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             findings: FindingServiceServer::new(findings::Findings { app: app.clone() })

@@ -14,6 +14,7 @@ use crate::domain::access::Caller;
 use crate::domain::rectification::{
     AccidentConditions, HistoryEntry, ItemDraft, ItemFilter, ItemState, Step,
 };
+use crate::domain::statistics::UnitStats;
 use crate::domain::validate::Violations;
 use crate::error::Error;
 
@@ -126,6 +127,23 @@ fn filter_in(r: &pb::ListRectificationItemsRequest) -> Result<ItemFilter, Error>
     };
     v.finish()?;
     Ok(filter)
+}
+
+pub(super) fn stats_out(s: UnitStats) -> pb::UnitRectificationStatistics {
+    pb::UnitRectificationStatistics {
+        total: s.total() as i32,
+        unit_code: s.unit_code,
+        unit_name: s.unit_name,
+        open: s.open as i32,
+        in_progress: s.in_progress as i32,
+        submitted: s.submitted as i32,
+        verified: s.verified as i32,
+        cancelled: s.cancelled as i32,
+        overdue: s.overdue as i32,
+        due_soon: s.due_soon as i32,
+        rejections: s.rejections as i32,
+        median_working_days_to_sign_off: s.median_days_to_sign_off,
+    }
 }
 
 fn shown_out(s: ShownEvidence) -> pb::ShownEvidence {
@@ -355,23 +373,7 @@ impl RectificationService for Rectification {
             .rectification_statistics(&c, campaign, units_filter_in(&r.unit_codes))
             .await?;
         Ok(Response::new(pb::GetRectificationStatisticsResponse {
-            units: units
-                .into_iter()
-                .map(|s| pb::UnitRectificationStatistics {
-                    total: s.total() as i32,
-                    unit_code: s.unit_code,
-                    unit_name: s.unit_name,
-                    open: s.open as i32,
-                    in_progress: s.in_progress as i32,
-                    submitted: s.submitted as i32,
-                    verified: s.verified as i32,
-                    cancelled: s.cancelled as i32,
-                    overdue: s.overdue as i32,
-                    due_soon: s.due_soon as i32,
-                    rejections: s.rejections as i32,
-                    median_working_days_to_sign_off: s.median_days_to_sign_off,
-                })
-                .collect(),
+            units: units.into_iter().map(stats_out).collect(),
         }))
     }
 

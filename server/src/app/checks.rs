@@ -61,6 +61,8 @@ impl App {
         }
         self.active_unit(&content.unit_code, "check_record.unit_code")
             .await?;
+        self.existing_campaign(content.campaign_id, "check_record.campaign_id")
+            .await?;
         let digest = content.digest();
         if let Some(rid) = request_id
             && let Some(prior) = self
@@ -258,6 +260,10 @@ impl App {
             .merge_onto(&stored.content, mask)?
             .validate(&caller.subject)?;
         stored.check_etag(etag)?;
+        if content.campaign_id != stored.content.campaign_id {
+            self.existing_campaign(content.campaign_id, "check_record.campaign_id")
+                .await?;
+        }
         if content == stored.content {
             return Ok(stored);
         }

@@ -42,6 +42,8 @@ impl App {
         }
         self.active_unit(&content.unit_code, "finding.unit_code")
             .await?;
+        self.existing_campaign(content.campaign_id, "finding.campaign_id")
+            .await?;
         if let Some(rid) = request_id
             && let Some(prior) = self
                 .store

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod calendar;
+mod campaigns;
 mod checks;
 mod derivatives;
 mod devices;

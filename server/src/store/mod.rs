@@ -3,6 +3,7 @@
 //! drivers accept, and run on whichever pool is open (see `on_pool!`).
 
 mod calendar;
+mod campaigns;
 mod checks;
 mod devices;
 mod evidence;

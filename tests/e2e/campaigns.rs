@@ -1,0 +1,242 @@
+//! Campaigns: planned and advanced by coordinators, one a year, with a
+//! feedback report per target unit.
+
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tonic::Code;
+
+use crate::rectification::{acknowledge, approve, assign, date, finding_of, item, submit, team};
+use crate::support::{self, TestServer, create_record, site_check, violated_fields};
+
+fn plan(year: i32) -> pb::Campaign {
+    pb::Campaign {
+        year,
+        title: format!("{year}年丽水市生态环境保护综合督查"),
+        start_date: date(chrono::NaiveDate::from_ymd_opt(year, 4, 1).unwrap()),
+        end_date: date(chrono::NaiveDate::from_ymd_opt(year, 6, 30).unwrap()),
+        target_unit_codes: vec!["331102".into(), "331121".into()],
+        teams: vec![pb::Team {
+            group: pb::WorkingGroup::Patrol as i32,
+            name: "第一综合巡查组".into(),
+            members: vec![
+                pb::TeamMember {
+                    username: "wang".into(),
+                    role: pb::TeamRole::Leader as i32,
+                },
+                pb::TeamMember {
+                    username: "li".into(),
+                    role: pb::TeamRole::Member as i32,
+                },
+            ],
+        }],
+        ..Default::default()
+    }
+}
+
+async fn create(c: &Client, p: pb::Campaign) -> Result<pb::Campaign, tonic::Status> {
+    c.campaigns()
+        .create_campaign(pb::CreateCampaignRequest { campaign: Some(p) })
+        .await
+        .map(|r| r.into_inner().campaign.unwrap())
+}
+
+/// A campaign of `year` planned by a coordinator of `srv`.
+pub(crate) async fn a_campaign(srv: &TestServer, year: i32) -> pb::Campaign {
+    let c = srv.client(Role::Coordinator, &["*"]).await;
+    create(&c, plan(year)).await.unwrap()
+}
+
+async fn advance(c: &Client, p: &pb::Campaign) -> Result<pb::Campaign, tonic::Status> {
+    c.campaigns()
+        .advance_campaign(pb::AdvanceCampaignRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+        })
+        .await
+        .map(|r| r.into_inner().campaign.unwrap())
+}
+
+#[tokio::test]
+async fn one_campaign_a_year_through_its_stages() {
+    let srv = support::spawn().await;
+    let coordinator = srv.client(Role::Coordinator, &["*"]).await;
+    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+
+    let e = create(&inspector, plan(2026)).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let mut bad = plan(2026);
+    bad.target_unit_codes.clear();
+    bad.end_date = date(chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+    bad.teams[0].members[1].role = pb::TeamRole::Leader as i32;
+    let e = create(&coordinator, bad).await.unwrap_err();
+    assert_eq!(
+        violated_fields(&e),
+        vec![
+            "campaign.end_date",
+            "campaign.target_unit_codes",
+            "campaign.teams[0].members"
+        ]
+    );
+    let mut unknown = plan(2026);
+    unknown.target_unit_codes.push("999999".into());
+    let e = create(&coordinator, unknown).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["campaign.target_unit_codes[2]"]);
+
+    let c = create(&coordinator, plan(2026)).await.unwrap();
+    assert_eq!(c.status, pb::CampaignStatus::Planning as i32);
+    assert_eq!(c.teams[0].members[0].role, pb::TeamRole::Leader as i32);
+    let e = create(&coordinator, plan(2026)).await.unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+    create(&coordinator, plan(2027)).await.unwrap();
+    let listed = inspector
+        .campaigns()
+        .list_campaigns(pb::ListCampaignsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .campaigns;
+    assert_eq!(
+        listed.iter().map(|c| c.year).collect::<Vec<_>>(),
+        vec![2027, 2026]
+    );
+
+    // The plan changes while the campaign is open.
+    let mut changed = c.clone();
+    changed.target_unit_codes.push("331122".into());
+    let c = coordinator
+        .campaigns()
+        .update_campaign(pb::UpdateCampaignRequest {
+            campaign: Some(changed),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .campaign
+        .unwrap();
+    assert_eq!(c.target_unit_codes.len(), 3);
+
+    let field = advance(&coordinator, &c).await.unwrap();
+    assert_eq!(field.status, pb::CampaignStatus::InTheField as i32);
+    let e = advance(&coordinator, &c).await.unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    let reporting = advance(&coordinator, &field).await.unwrap();
+    let closed = advance(&coordinator, &reporting).await.unwrap();
+    assert_eq!(closed.status, pb::CampaignStatus::Closed as i32);
+    let e = advance(&coordinator, &closed).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("CLOSED"), "{}", e.message());
+    let e = coordinator
+        .campaigns()
+        .update_campaign(pb::UpdateCampaignRequest {
+            campaign: Some(closed),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+
+    // Records belong only to campaigns that exist.
+    let mut stray = site_check("331102", 1_790_000_000);
+    stray.campaign_id = uuid::Uuid::now_v7().to_string();
+    let e = inspector
+        .checks()
+        .create_check_record(support::create(stray))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["check_record.campaign_id"]);
+}
+
+#[tokio::test]
+async fn a_target_unit_gets_its_written_feedback() {
+    let t = team().await;
+    let c = a_campaign(&t.srv, 2026).await;
+    let mut rec = site_check("331102", 1_790_000_000);
+    rec.campaign_id = c.id.clone();
+    let rec = create_record(&t.inspector, rec).await;
+    let mut f = finding_of("331102", &rec.id);
+    f.campaign_id = c.id.clone();
+    let f = t
+        .inspector
+        .findings()
+        .create_finding(pb::CreateFindingRequest {
+            finding: Some(f),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    let done = assign(&t.inspector, &f.id, item(5)).await.unwrap();
+    assert_eq!(done.campaign_id, c.id);
+    let mut second = item(10);
+    second.requirement = "建立废水处理设施运行台账".into();
+    assign(&t.inspector, &f.id, second).await.unwrap();
+    let done = acknowledge(&t.liaison, &done).await.unwrap();
+    let done = submit(&t.liaison, &done, vec![]).await.unwrap();
+    approve(&t.verifier, &done).await.unwrap();
+
+    let report = t
+        .liaison
+        .campaigns()
+        .get_feedback_report(pb::GetFeedbackReportRequest {
+            campaign_id: c.id.clone(),
+            unit_code: "331102".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.unit_name, "莲都区");
+    assert_eq!(report.findings.len(), 1);
+    let items = &report.findings[0].items;
+    assert_eq!(items.len(), 2);
+    let stats = report.statistics.unwrap();
+    assert_eq!((stats.total, stats.verified, stats.open), (2, 1, 1));
+    let md = &report.markdown;
+    assert!(md.starts_with("# 2026年丽水市生态环境保护综合督查"), "{md}");
+    assert!(md.contains("对莲都区（331102）的反馈意见"), "{md}");
+    assert!(
+        md.contains("督查发现问题 1 个，交办整改事项 2 项：已销号 1 项"),
+        "{md}"
+    );
+    assert!(
+        md.contains("1. **印染废水超标排放**（突出环境问题／水／较重）"),
+        "{md}"
+    );
+    assert!(md.contains("状态：已销号"), "{md}");
+    assert!(md.contains("建立废水处理设施运行台账"), "{md}");
+
+    // Another target unit has nothing yet; a unit outside the campaign, or
+    // outside the caller's scope, gets no report.
+    let qingtian = t
+        .coordinator
+        .campaigns()
+        .get_feedback_report(pb::GetFeedbackReportRequest {
+            campaign_id: c.id.clone(),
+            unit_code: "331121".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(qingtian.findings.is_empty());
+    assert!(qingtian.markdown.contains("本次督查未发现问题"));
+    let e = t
+        .coordinator
+        .campaigns()
+        .get_feedback_report(pb::GetFeedbackReportRequest {
+            campaign_id: c.id.clone(),
+            unit_code: "331181".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["unit_code"]);
+    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
+    let e = outsider
+        .campaigns()
+        .get_feedback_report(pb::GetFeedbackReportRequest {
+            campaign_id: c.id.clone(),
+            unit_code: "331102".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+}
