@@ -6,6 +6,7 @@ use ducha_proto::v1::audit_service_client::AuditServiceClient;
 use ducha_proto::v1::auth_service_client::AuthServiceClient;
 use ducha_proto::v1::campaign_service_client::CampaignServiceClient;
 use ducha_proto::v1::check_service_client::CheckServiceClient;
+use ducha_proto::v1::enterprise_service_client::EnterpriseServiceClient;
 use ducha_proto::v1::event_service_client::EventServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
 use ducha_proto::v1::finding_service_client::FindingServiceClient;
@@ -186,6 +187,12 @@ impl Client {
 
     pub fn campaigns(&self) -> CampaignServiceClient<AuthChannel> {
         CampaignServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn enterprises(&self) -> EnterpriseServiceClient<AuthChannel> {
+        EnterpriseServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

@@ -123,6 +123,7 @@ pub async fn serve(
         "ducha.v1.AuditService",
         "ducha.v1.EventService",
         "ducha.v1.CampaignService",
+        "ducha.v1.EnterpriseService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -180,7 +181,8 @@ pub async fn serve(
         .add_service(services.rectification)
         .add_service(services.audit)
         .add_service(services.events)
-        .add_service(services.campaigns);
+        .add_service(services.campaigns)
+        .add_service(services.enterprises);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));

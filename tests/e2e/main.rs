@@ -7,6 +7,7 @@ mod campaigns;
 mod checks;
 mod cli;
 mod derivatives;
+mod enterprises;
 mod events;
 mod evidence;
 mod evidence_links;

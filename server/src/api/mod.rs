@@ -6,6 +6,7 @@ mod auth;
 mod campaigns;
 mod checks;
 pub mod convert;
+mod enterprises;
 mod events;
 mod evidence;
 mod files;
@@ -18,6 +19,7 @@ use ducha_proto::v1::audit_service_server::AuditServiceServer;
 use ducha_proto::v1::auth_service_server::AuthServiceServer;
 use ducha_proto::v1::campaign_service_server::CampaignServiceServer;
 use ducha_proto::v1::check_service_server::CheckServiceServer;
+use ducha_proto::v1::enterprise_service_server::EnterpriseServiceServer;
 use ducha_proto::v1::event_service_server::EventServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::finding_service_server::FindingServiceServer;
@@ -56,6 +58,7 @@ pub struct Services {
     pub audit: AuditServiceServer<audit::Audit>,
     pub campaigns: CampaignServiceServer<campaigns::Campaigns>,
     pub events: EventServiceServer<events::Events>,
+    pub enterprises: EnterpriseServiceServer<enterprises::Enterprises>,
     pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
 
@@ -73,6 +76,10 @@ impl Services {
                 .max_decoding_message_size(max_message_bytes),
             events: EventServiceServer::new(events::Events { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
+            enterprises: EnterpriseServiceServer::new(enterprises::Enterprises {
+                app: app.clone(),
+            })
+            .max_decoding_message_size(max_message_bytes),
             findings: FindingServiceServer::new(findings::Findings { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             rectification: RectificationServiceServer::new(rectification::Rectification {

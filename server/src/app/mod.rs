@@ -9,6 +9,7 @@ mod checks;
 mod derivatives;
 mod devices;
 mod downloads;
+mod enterprises;
 mod events;
 mod evidence;
 mod findings;

@@ -12,6 +12,7 @@ pub mod check;
 pub mod credit_code;
 pub mod derivative;
 pub mod download;
+pub mod enterprise;
 pub mod event;
 pub mod evidence;
 pub mod feedback;

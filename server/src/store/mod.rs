@@ -6,6 +6,7 @@ mod calendar;
 mod campaigns;
 mod checks;
 mod devices;
+mod enterprises;
 mod evidence;
 mod findings;
 mod jobs;

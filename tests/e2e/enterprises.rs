@@ -1,0 +1,178 @@
+//! The enterprise registry, the accident archive and the public list.
+
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tonic::Code;
+
+use crate::rectification::date;
+use crate::support::{self, violated_fields};
+
+const CODE: &str = "91330100799655058B";
+
+fn enterprise(code: &str, unit: &str) -> pb::Enterprise {
+    pb::Enterprise {
+        credit_code: code.into(),
+        name: "丽水市某印染有限公司".into(),
+        address: "莲都区南明山街道".into(),
+        unit_code: unit.into(),
+        ..Default::default()
+    }
+}
+
+async fn register(c: &Client, e: pb::Enterprise) -> Result<pb::Enterprise, tonic::Status> {
+    c.enterprises()
+        .register_enterprise(pb::RegisterEnterpriseRequest {
+            enterprise: Some(e),
+        })
+        .await
+        .map(|r| r.into_inner().enterprise.unwrap())
+}
+
+fn accident(level: pb::AccidentLevel, day: u32) -> pb::Accident {
+    pb::Accident {
+        occurred_on: date(chrono::NaiveDate::from_ymd_opt(2026, 5, day).unwrap()),
+        level: level as i32,
+        description: "污泥回流泵故障，未经处理的废水经雨水口排入好溪".into(),
+        ..Default::default()
+    }
+}
+
+async fn record(c: &Client, a: pb::Accident) -> Result<pb::Accident, tonic::Status> {
+    c.enterprises()
+        .record_accident(pb::RecordAccidentRequest {
+            credit_code: CODE.into(),
+            accident: Some(a),
+        })
+        .await
+        .map(|r| r.into_inner().accident.unwrap())
+}
+
+async fn put_on_list(c: &Client, reason: &str) -> Result<pb::Enterprise, tonic::Status> {
+    c.enterprises()
+        .put_on_public_list(pb::PutOnPublicListRequest {
+            credit_code: CODE.into(),
+            reason: reason.into(),
+        })
+        .await
+        .map(|r| r.into_inner().enterprise.unwrap())
+}
+
+#[tokio::test]
+async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
+    let srv = support::spawn().await;
+    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let coordinator = srv.client(Role::Coordinator, &["*"]).await;
+
+    let e = register(&inspector, enterprise("91330100799655058A", "331102"))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["enterprise.credit_code"]);
+    let e = register(&inspector, enterprise(CODE, "331121"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = register(&liaison, enterprise(CODE, "331102"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let made = register(&inspector, enterprise(&CODE.to_lowercase(), "331102"))
+        .await
+        .unwrap();
+    assert_eq!(made.credit_code, CODE);
+    let e = register(&inspector, enterprise(CODE, "331102"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+
+    record(&inspector, accident(pb::AccidentLevel::General, 3))
+        .await
+        .unwrap();
+    let e = put_on_list(&coordinator, "重大环境污染事故")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("no major accident"), "{}", e.message());
+
+    let mut referred = accident(pb::AccidentLevel::Major, 20);
+    referred.referred_to_judiciary = true;
+    let e = record(&inspector, referred.clone()).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["accident.referral_note"]);
+    referred.referral_note = "2026-06-02 移送丽水市公安局莲都分局".into();
+    referred.conditions = Some(pb::AccidentConditions {
+        cause_established: "回流泵老化失修".into(),
+        ..Default::default()
+    });
+    record(&inspector, referred).await.unwrap();
+
+    let e = put_on_list(&liaison, "x").await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = put_on_list(&coordinator, " ").await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let listed = put_on_list(&coordinator, "发生重大突发环境事件")
+        .await
+        .unwrap();
+    assert!(listed.publicly_listed);
+    let e = put_on_list(&coordinator, "again").await.unwrap_err();
+    assert!(e.message().contains("already"), "{}", e.message());
+
+    let got = liaison
+        .enterprises()
+        .get_enterprise(pb::GetEnterpriseRequest {
+            credit_code: CODE.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let levels: Vec<i32> = got.accidents.iter().map(|a| a.level).collect();
+    assert_eq!(
+        levels,
+        vec![
+            pb::AccidentLevel::General as i32,
+            pb::AccidentLevel::Major as i32
+        ]
+    );
+    assert!(got.accidents[1].referred_to_judiciary);
+    assert_eq!(
+        got.accidents[1]
+            .conditions
+            .as_ref()
+            .unwrap()
+            .cause_established,
+        "回流泵老化失修"
+    );
+    let outsider = srv.client(Role::UnitLiaison, &["331121"]).await;
+    let e = outsider
+        .enterprises()
+        .get_enterprise(pb::GetEnterpriseRequest {
+            credit_code: CODE.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+
+    // The list is public: any signed-in user exports it.
+    let export = outsider
+        .enterprises()
+        .export_public_list(pb::ExportPublicListRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut reader = csv::Reader::from_reader(&export.csv[3..]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][0], CODE);
+    assert_eq!(&rows[0][5], "发生重大突发环境事件");
+    assert_eq!(&rows[0][6], "2026-05-20");
+    let listed_only = coordinator
+        .enterprises()
+        .list_enterprises(pb::ListEnterprisesRequest {
+            publicly_listed_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .enterprises;
+    assert_eq!(listed_only.len(), 1);
+}
