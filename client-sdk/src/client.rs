@@ -11,6 +11,7 @@ use ducha_proto::v1::event_service_client::EventServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
 use ducha_proto::v1::finding_service_client::FindingServiceClient;
 use ducha_proto::v1::rectification_service_client::RectificationServiceClient;
+use ducha_proto::v1::supervision_service_client::SupervisionServiceClient;
 use ducha_proto::v1::unit_service_client::UnitServiceClient;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
@@ -193,6 +194,12 @@ impl Client {
 
     pub fn enterprises(&self) -> EnterpriseServiceClient<AuthChannel> {
         EnterpriseServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    pub fn supervision(&self) -> SupervisionServiceClient<AuthChannel> {
+        SupervisionServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

@@ -124,6 +124,7 @@ pub async fn serve(
         "ducha.v1.EventService",
         "ducha.v1.CampaignService",
         "ducha.v1.EnterpriseService",
+        "ducha.v1.SupervisionService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -182,7 +183,8 @@ pub async fn serve(
         .add_service(services.audit)
         .add_service(services.events)
         .add_service(services.campaigns)
-        .add_service(services.enterprises);
+        .add_service(services.enterprises)
+        .add_service(services.supervision);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));

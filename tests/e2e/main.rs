@@ -15,5 +15,6 @@ mod ledger;
 mod rectification;
 mod sdk;
 mod server;
+mod supervision;
 mod support;
 mod units;

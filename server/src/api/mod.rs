@@ -13,6 +13,7 @@ mod files;
 mod findings;
 mod rectification;
 mod status;
+mod supervision;
 mod units;
 
 use ducha_proto::v1::audit_service_server::AuditServiceServer;
@@ -24,6 +25,7 @@ use ducha_proto::v1::event_service_server::EventServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::finding_service_server::FindingServiceServer;
 use ducha_proto::v1::rectification_service_server::RectificationServiceServer;
+use ducha_proto::v1::supervision_service_server::SupervisionServiceServer;
 use ducha_proto::v1::unit_service_server::UnitServiceServer;
 use tonic::Request;
 
@@ -59,6 +61,7 @@ pub struct Services {
     pub campaigns: CampaignServiceServer<campaigns::Campaigns>,
     pub events: EventServiceServer<events::Events>,
     pub enterprises: EnterpriseServiceServer<enterprises::Enterprises>,
+    pub supervision: SupervisionServiceServer<supervision::Supervision>,
     pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
 
@@ -77,6 +80,10 @@ impl Services {
             events: EventServiceServer::new(events::Events { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             enterprises: EnterpriseServiceServer::new(enterprises::Enterprises {
+                app: app.clone(),
+            })
+            .max_decoding_message_size(max_message_bytes),
+            supervision: SupervisionServiceServer::new(supervision::Supervision {
                 app: app.clone(),
             })
             .max_decoding_message_size(max_message_bytes),

@@ -18,6 +18,7 @@ mod links;
 mod overdue;
 mod rectification;
 mod sessions;
+mod supervision;
 mod units;
 mod upload_heads;
 mod webhooks;

@@ -1,20 +1,43 @@
-//! Supervision cases (督办): opened by hand or when something goes overdue.
-//! Here only their opening; the supervision workflow builds on it.
+//! Supervision cases (督办): opened by hand at the request of the patrol or
+//! petition group, or automatically when something goes overdue. A
+//! supervisor issues a notice with a deadline (督办通知), the unit
+//! responds, and the supervisor closes the case with its outcome.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::access::Role;
 use super::text_enum::text_enum;
+use super::validate::Violations;
+use crate::error::{Error, Result};
 
 /// The kind of subject of supervision case events.
 pub const SUPERVISION_CASE: &str = "supervision_case";
+pub const TEXT_MAX: usize = 5_000;
 
 text_enum! {
     pub enum CaseState {
         Open = "open",
         NoticeIssued = "notice_issued",
         Responded = "responded",
+        /// Final.
         Closed = "closed",
+    }
+}
+
+impl CaseState {
+    pub fn shown(self) -> String {
+        self.as_str().to_ascii_uppercase()
+    }
+}
+
+text_enum! {
+    /// What a case is about.
+    pub enum SourceKind {
+        RectificationItem = "rectification_item",
+        Finding = "finding",
+        CheckRecord = "check_record",
+        Petition = "petition",
     }
 }
 
@@ -29,4 +52,176 @@ pub struct NewCase {
     pub state: CaseState,
     pub opened_by: String,
     pub opened_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub due: NaiveDate,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub text: String,
+    pub evidence: Vec<Uuid>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closing {
+    pub outcome: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisionCase {
+    pub id: Uuid,
+    pub source_kind: SourceKind,
+    pub source_id: Uuid,
+    pub unit_code: String,
+    pub reason: String,
+    pub state: CaseState,
+    pub opened_by: String,
+    pub opened_at: DateTime<Utc>,
+    pub notice: Option<Notice>,
+    pub response: Option<Response>,
+    pub closing: Option<Closing>,
+    pub version: i64,
+}
+
+/// A step someone takes on a case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseStep {
+    IssueNotice { text: String, due: NaiveDate },
+    Respond { text: String, evidence: Vec<Uuid> },
+    Close { outcome: String },
+}
+
+impl CaseStep {
+    pub fn action(&self) -> &'static str {
+        match self {
+            CaseStep::IssueNotice { .. } => "notice_issued",
+            CaseStep::Respond { .. } => "responded",
+            CaseStep::Close { .. } => "closed",
+        }
+    }
+
+    pub fn roles(&self) -> &'static [Role] {
+        match self {
+            CaseStep::IssueNotice { .. } | CaseStep::Close { .. } => &[Role::Supervisor],
+            CaseStep::Respond { .. } => &[Role::UnitLiaison],
+        }
+    }
+}
+
+impl SupervisionCase {
+    pub fn etag(&self) -> String {
+        format!("\"v{}\"", self.version)
+    }
+
+    pub fn check_etag(&self, etag: &str) -> Result<()> {
+        if etag.is_empty() {
+            return Err(Error::invalid(
+                "etag",
+                "is required: send the etag of the case as last read",
+            ));
+        }
+        if etag != self.etag() {
+            return Err(Error::Aborted(format!(
+                "supervision case {} was changed since it was read (etag {} is current, {etag} was sent); read it again",
+                self.id,
+                self.etag()
+            )));
+        }
+        Ok(())
+    }
+
+    /// A notice whose deadline passed without a response.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.state == CaseState::NoticeIssued && self.notice.as_ref().is_some_and(|n| n.due < today)
+    }
+
+    /// The case after `step`, or why the step is refused.
+    pub fn apply(
+        &self,
+        step: &CaseStep,
+        actor: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<SupervisionCase> {
+        let (from, verb): (&[CaseState], &str) = match step {
+            CaseStep::IssueNotice { .. } => {
+                (&[CaseState::Open, CaseState::Responded], "given a notice")
+            }
+            CaseStep::Respond { .. } => (&[CaseState::NoticeIssued], "responded to"),
+            CaseStep::Close { .. } => (
+                &[
+                    CaseState::Open,
+                    CaseState::NoticeIssued,
+                    CaseState::Responded,
+                ],
+                "closed",
+            ),
+        };
+        if !from.contains(&self.state) {
+            let allowed: Vec<String> = from.iter().map(|s| s.shown()).collect();
+            return Err(Error::FailedPrecondition(format!(
+                "supervision case {} is {}; it can be {verb} only when {}",
+                self.id,
+                self.state.shown(),
+                allowed.join(" or ")
+            )));
+        }
+        let mut v = Violations::new();
+        let mut next = self.clone();
+        match step {
+            CaseStep::IssueNotice { text, due } => {
+                v.required_text("text", text, TEXT_MAX);
+                if *due < today {
+                    v.add(
+                        "due_date",
+                        format!("{due} has passed (today is {today} in China)"),
+                    );
+                }
+                next.notice = Some(Notice {
+                    text: text.trim().to_string(),
+                    due: *due,
+                    by: actor.to_string(),
+                    at: now,
+                });
+                next.response = None;
+                next.state = CaseState::NoticeIssued;
+            }
+            CaseStep::Respond { text, evidence } => {
+                v.required_text("text", text, TEXT_MAX);
+                next.response = Some(Response {
+                    text: text.trim().to_string(),
+                    evidence: evidence.clone(),
+                    by: actor.to_string(),
+                    at: now,
+                });
+                next.state = CaseState::Responded;
+            }
+            CaseStep::Close { outcome } => {
+                v.required_text("outcome", outcome, TEXT_MAX);
+                next.closing = Some(Closing {
+                    outcome: outcome.trim().to_string(),
+                    by: actor.to_string(),
+                    at: now,
+                });
+                next.state = CaseState::Closed;
+            }
+        }
+        v.finish()?;
+        next.version += 1;
+        Ok(next)
+    }
+}
+
+pub fn not_found(id: impl std::fmt::Display) -> Error {
+    Error::NotFound(format!("supervision case {id}"))
 }

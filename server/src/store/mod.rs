@@ -14,6 +14,7 @@ mod ledger;
 mod links;
 pub(crate) mod log;
 mod rectification;
+mod supervision;
 mod time;
 mod tokens;
 mod units;

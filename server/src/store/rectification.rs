@@ -436,12 +436,7 @@ impl Store {
                     return Ok::<_, sqlx::Error>(false);
                 }
                 append_change!(tx, postgres, marked);
-                let opened_now = sqlx::query(
-                    "INSERT INTO supervision_cases (id, source_kind, source_id, unit_code, reason,
-                        state, opened_by, opened_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (source_kind, source_id) DO NOTHING",
-                )
+                let opened_now = sqlx::query(super::supervision::OPEN_CASE)
                 .bind(case.id)
                 .bind(case.source_kind)
                 .bind(case.source_id)

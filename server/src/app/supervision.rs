@@ -1,0 +1,187 @@
+//! Supervision cases: opened by hand at the request of the patrol or
+//! petition group (automatic ones come from the overdue scan), pressed with
+//! a notice by a supervisor, answered by the unit, closed with an outcome.
+
+use uuid::Uuid;
+
+use super::{ANY_ROLE, App, optional_uuid};
+use crate::domain::access::{Caller, Role};
+use crate::domain::calendar::china_date;
+use crate::domain::event::Change;
+use crate::domain::supervision::{
+    self, CaseState, CaseStep, NewCase, SUPERVISION_CASE, SourceKind, SupervisionCase,
+};
+use crate::error::{Error, Result};
+use crate::store::time_now;
+
+const OPEN: &[Role] = &[
+    Role::Supervisor,
+    Role::Inspector,
+    Role::PetitionOfficer,
+    Role::Coordinator,
+];
+
+fn case_change(c: &SupervisionCase, actor: &str, action: &str, data: serde_json::Value) -> Change {
+    Change {
+        at: time_now(),
+        actor: actor.to_string(),
+        action: action.into(),
+        subject_kind: SUPERVISION_CASE,
+        subject_id: c.id,
+        unit_code: c.unit_code.clone(),
+        data,
+    }
+}
+
+impl App {
+    /// Opens a case about a source the caller can see; one per source.
+    pub async fn open_case(
+        &self,
+        caller: &Caller,
+        kind: SourceKind,
+        source_id: &str,
+        reason: &str,
+    ) -> Result<SupervisionCase> {
+        caller.require(OPEN)?;
+        let source_id = optional_uuid("source_id", source_id)?
+            .ok_or_else(|| Error::invalid("source_id", "is required"))?;
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "reason",
+                "is required: say what needs pressing",
+            ));
+        }
+        let unit_code = match kind {
+            SourceKind::RectificationItem => self
+                .store
+                .get_item(source_id)
+                .await?
+                .map(|s| s.item.unit_code),
+            SourceKind::Finding => self
+                .store
+                .get_finding(source_id)
+                .await?
+                .map(|s| s.finding.content.unit_code),
+            SourceKind::CheckRecord => self
+                .store
+                .get_check(source_id)
+                .await?
+                .map(|s| s.record.content.unit_code),
+            SourceKind::Petition => {
+                return Err(Error::invalid(
+                    "source_kind",
+                    "cases about petitions are opened from the petition itself",
+                ));
+            }
+        }
+        .filter(|u| caller.sees_unit(u))
+        .ok_or_else(|| {
+            Error::NotFound(format!("{} {source_id}", kind.as_str().replace('_', " ")))
+        })?;
+        if let Some(existing) = self.store.case_of_source(kind.as_str(), source_id).await? {
+            return Err(Error::AlreadyExists(format!(
+                "{} {source_id} has supervision case {} already",
+                kind.as_str().replace('_', " "),
+                existing.id
+            )));
+        }
+        let now = time_now();
+        let new = NewCase {
+            id: Uuid::now_v7(),
+            source_kind: kind.as_str(),
+            source_id,
+            unit_code,
+            reason: reason.trim().to_string(),
+            state: CaseState::Open,
+            opened_by: caller.subject.clone(),
+            opened_at: now,
+        };
+        let change = Change {
+            at: now,
+            actor: caller.subject.clone(),
+            action: "opened".into(),
+            subject_kind: SUPERVISION_CASE,
+            subject_id: new.id,
+            unit_code: new.unit_code.clone(),
+            data: serde_json::json!({
+                "source_kind": new.source_kind,
+                "source_id": new.source_id,
+                "reason": new.reason,
+            }),
+        };
+        if !self.store.open_case(&new, &change).await? {
+            return Err(Error::AlreadyExists(format!(
+                "{} {source_id} has a supervision case already",
+                kind.as_str().replace('_', " ")
+            )));
+        }
+        tracing::info!(actor = %caller.subject, case = %new.id, source = %source_id, "supervision case opened");
+        self.get_case(caller, &new.id.to_string()).await
+    }
+
+    pub async fn get_case(&self, caller: &Caller, id: &str) -> Result<SupervisionCase> {
+        caller.require(ANY_ROLE)?;
+        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let c = self
+            .store
+            .get_case(id)
+            .await?
+            .ok_or_else(|| supervision::not_found(id))?;
+        caller.ensure_sees(&c.unit_code, || format!("supervision case {id}"))?;
+        Ok(c)
+    }
+
+    pub async fn list_cases(
+        &self,
+        caller: &Caller,
+        units: Option<Vec<String>>,
+        states: &[CaseState],
+    ) -> Result<Vec<SupervisionCase>> {
+        caller.require(ANY_ROLE)?;
+        let units = caller.narrow_units(units);
+        self.store.list_cases(units.as_deref(), states, 500).await
+    }
+
+    /// Takes a step on a case: checked against unit, role, etag and state.
+    pub async fn take_case_step(
+        &self,
+        caller: &Caller,
+        id: &str,
+        etag: &str,
+        step: CaseStep,
+    ) -> Result<SupervisionCase> {
+        let c = self.get_case(caller, id).await?;
+        caller.require(step.roles())?;
+        c.check_etag(etag)?;
+        if let CaseStep::Respond { evidence, .. } = &step {
+            for (i, e) in evidence.iter().enumerate() {
+                if self
+                    .store
+                    .get_evidence(*e)
+                    .await?
+                    .is_none_or(|e| e.unit_code != c.unit_code)
+                {
+                    return Err(Error::invalid(
+                        format!("evidence_ids[{i}]"),
+                        format!("no evidence {e} in unit {}", c.unit_code),
+                    ));
+                }
+            }
+        }
+        let now = time_now();
+        let next = c.apply(&step, &caller.subject, now, china_date(now))?;
+        let change = case_change(
+            &next,
+            &caller.subject,
+            step.action(),
+            serde_json::json!({ "from_state": c.state, "to_state": next.state }),
+        );
+        if !self.store.save_case(c.version, &next, &change).await? {
+            return Err(Error::Aborted(format!(
+                "supervision case {} was changed by someone else meanwhile; read it again",
+                c.id
+            )));
+        }
+        Ok(next)
+    }
+}
