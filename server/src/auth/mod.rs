@@ -5,6 +5,7 @@
 pub mod device;
 pub mod keys;
 pub mod password;
+pub mod seal;
 pub mod token;
 
 pub use keys::{KeyRing, TrustedIssuer};
