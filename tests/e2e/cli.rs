@@ -30,7 +30,13 @@ fn ducha(dir: &Path, db: &TestDb) -> Command {
 
 /// Starts `ducha serve` on a free port and waits for its "serving" log line.
 async fn serve(dir: &Path, db: &TestDb) -> (Child, String) {
+    serve_with(dir, db, &[]).await
+}
+
+/// `serve` with more environment variables.
+pub(crate) async fn serve_with(dir: &Path, db: &TestDb, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = ducha(dir, db)
+        .envs(env.iter().copied())
         .args(["serve", "--listen-addr", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()

@@ -390,3 +390,112 @@ async fn the_sdk_follows_the_feed_across_a_broken_connection() {
     // The last two came over a new connection.
     assert!(proxy.connections() > before);
 }
+
+/// Two `ducha serve` processes on one database, both scanning for overdue
+/// items every 50 ms: every overdue item gets exactly one case.
+#[tokio::test]
+async fn two_server_processes_escalate_each_overdue_item_once() {
+    use crate::cli::{run, serve_with};
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::TestDb::new().await;
+    let fast = [("DUCHA_OVERDUE_SCAN_INTERVAL", "50ms")];
+    let (_a, url_a) = serve_with(dir.path(), &db, &fast).await;
+    let (_b, url_b) = serve_with(dir.path(), &db, &fast).await;
+    for (name, role, unit) in [
+        ("lin", "inspector", "--unit=331102"),
+        ("zhou", "coordinator", "--all-units"),
+    ] {
+        let (ok, _, err) = run(
+            dir.path(),
+            &db,
+            &["user", "add", "--username", name, "--role", role, unit],
+            &format!("{}\n", support::PASSWORD),
+        )
+        .await;
+        assert!(ok, "{err}");
+    }
+    let inspector = Client::connect(url_b.clone()).await.unwrap();
+    inspector.login("lin", support::PASSWORD).await.unwrap();
+    let coordinator = Client::connect(url_a.clone()).await.unwrap();
+    coordinator.login("zhou", support::PASSWORD).await.unwrap();
+
+    let rec =
+        support::create_record(&inspector, support::site_check("331102", 1_790_000_000)).await;
+    let f = inspector
+        .findings()
+        .create_finding(pb::CreateFindingRequest {
+            finding: Some(crate::rectification::finding_of("331102", &rec.id)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    let mut items = Vec::new();
+    for _ in 0..4 {
+        items.push(assign(&inspector, &f.id, item(5)).await.unwrap());
+    }
+    let mut opened = watch(&coordinator, 0, &["supervision_case.opened"]).await;
+
+    // As someone with database access: deadlines pass.
+    let url = db
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/ducha-data/ducha.db", dir.path().display()));
+    let past = china_today() - chrono::Days::new(2);
+    let overdue = |ids: Vec<String>| {
+        let url = url.clone();
+        async move {
+            let sql = "UPDATE rectification_items SET due_date = $1 WHERE id = $2";
+            for id in ids {
+                let id: uuid::Uuid = id.parse().unwrap();
+                if url.starts_with("sqlite:") {
+                    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                    sqlx::query(sql)
+                        .bind(past)
+                        .bind(id)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                } else {
+                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                    sqlx::query(sql)
+                        .bind(past)
+                        .bind(id)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    };
+    overdue(items[..3].iter().map(|i| i.id.clone()).collect()).await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        cases.push(next(&mut opened).await);
+    }
+    // Later scans by both processes open nothing more for these three:
+    // the next case to come is the fourth item's.
+    overdue(vec![items[3].id.clone()]).await;
+    cases.push(next(&mut opened).await);
+    let mut sources: Vec<String> = cases
+        .iter()
+        .map(|e| {
+            let d: serde_json::Value = serde_json::from_str(&e.data_json).unwrap();
+            d["source_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    sources.sort();
+    let mut want: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    want.sort();
+    assert_eq!(sources, want);
+    let listed = coordinator
+        .supervision()
+        .list_cases(pb::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .supervision_cases;
+    assert_eq!(listed.len(), 4);
+}
