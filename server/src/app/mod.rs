@@ -21,6 +21,7 @@ mod sessions;
 mod supervision;
 mod units;
 mod upload_heads;
+mod verification;
 mod webhooks;
 
 use std::sync::Arc;
@@ -31,9 +32,10 @@ pub use audit::ChainReport;
 pub use checks::Page;
 pub use downloads::{DownloadUrl, LinkedFile};
 pub use evidence::{Begun, Chunk};
-pub use rectification::{ItemView, ShownEvidence, VerificationView};
+pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
+pub use verification::{ShownEvidence, VerificationView};
 pub use webhooks::{TIMEOUT as WEBHOOK_TIMEOUT, signature as webhook_signature};
 
 use crate::auth::KeyRing;
