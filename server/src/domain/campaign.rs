@@ -223,24 +223,11 @@ pub struct Campaign {
 
 impl Campaign {
     pub fn etag(&self) -> String {
-        format!("\"v{}\"", self.version)
+        super::etag::of(self.version)
     }
 
     pub fn check_etag(&self, etag: &str) -> Result<()> {
-        if etag.is_empty() {
-            return Err(Error::invalid(
-                "etag",
-                "is required: send the etag of the campaign as last read",
-            ));
-        }
-        if etag != self.etag() {
-            return Err(Error::Aborted(format!(
-                "campaign {} was changed since it was read (etag {} is current, {etag} was sent); read it again",
-                self.id,
-                self.etag()
-            )));
-        }
-        Ok(())
+        super::etag::check(&format!("campaign {}", self.id), self.version, etag, "etag")
     }
 
     /// A closed campaign is a record: it changes no more.

@@ -10,7 +10,7 @@ use super::credit_code;
 use super::evidence::{EvidenceLink, EvidenceRole, ExpectedEvidence, is_sha256_hex};
 use super::geo::{BoundingBox, Location, LocationDraft, Wgs84};
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub const SUBJECT_NAME_MAX: usize = 200;
 pub const ADDRESS_MAX: usize = 500;
@@ -132,25 +132,17 @@ pub struct CheckRecord {
 
 impl CheckRecord {
     pub fn etag(&self) -> String {
-        format!("\"v{}\"", self.version)
+        super::etag::of(self.version)
     }
 
     /// Refuses an update based on a read older than the stored record.
     pub fn check_etag(&self, etag: &str) -> Result<()> {
-        if etag.is_empty() {
-            return Err(Error::invalid(
-                "check_record.etag",
-                "is required: send the etag of the record as last read",
-            ));
-        }
-        if etag != self.etag() {
-            return Err(Error::Aborted(format!(
-                "check record {} was changed since it was read (etag {} is current, {etag} was sent); read it again and reapply the change",
-                self.id,
-                self.etag()
-            )));
-        }
-        Ok(())
+        super::etag::check(
+            &format!("check record {}", self.id),
+            self.version,
+            etag,
+            "check_record.etag",
+        )
     }
 }
 

@@ -258,7 +258,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn etag(&self) -> String {
-        format!("\"v{}\"", self.version)
+        super::etag::of(self.version)
     }
 }
 

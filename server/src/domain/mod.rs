@@ -13,6 +13,7 @@ pub mod credit_code;
 pub mod derivative;
 pub mod download;
 pub mod enterprise;
+pub mod etag;
 pub mod event;
 pub mod evidence;
 pub mod feedback;

@@ -245,25 +245,17 @@ pub struct HistoryEntry {
 
 impl RectificationItem {
     pub fn etag(&self) -> String {
-        format!("\"v{}\"", self.version)
+        super::etag::of(self.version)
     }
 
     /// Refuses a step based on a read older than the stored item.
     pub fn check_etag(&self, etag: &str) -> Result<()> {
-        if etag.is_empty() {
-            return Err(Error::invalid(
-                "etag",
-                "is required: send the etag of the item as last read",
-            ));
-        }
-        if etag != self.etag() {
-            return Err(Error::Aborted(format!(
-                "rectification item {} was changed since it was read (etag {} is current, {etag} was sent); read it again",
-                self.id,
-                self.etag()
-            )));
-        }
-        Ok(())
+        super::etag::check(
+            &format!("rectification item {}", self.id),
+            self.version,
+            etag,
+            "etag",
+        )
     }
 
     /// Past its deadline (the end of `due_date` in China) and not final.

@@ -120,24 +120,16 @@ impl CaseStep {
 
 impl SupervisionCase {
     pub fn etag(&self) -> String {
-        format!("\"v{}\"", self.version)
+        super::etag::of(self.version)
     }
 
     pub fn check_etag(&self, etag: &str) -> Result<()> {
-        if etag.is_empty() {
-            return Err(Error::invalid(
-                "etag",
-                "is required: send the etag of the case as last read",
-            ));
-        }
-        if etag != self.etag() {
-            return Err(Error::Aborted(format!(
-                "supervision case {} was changed since it was read (etag {} is current, {etag} was sent); read it again",
-                self.id,
-                self.etag()
-            )));
-        }
-        Ok(())
+        super::etag::check(
+            &format!("supervision case {}", self.id),
+            self.version,
+            etag,
+            "etag",
+        )
     }
 
     /// A notice whose deadline passed without a response.
