@@ -46,9 +46,20 @@ impl App {
         ttl: Option<Duration>,
     ) -> Result<DownloadUrl> {
         let e = self.get_evidence(caller, id).await?;
-        let key = file_key(&e, variant)?;
+        self.url_of(caller, &e, variant, ttl).await
+    }
+
+    /// A URL to evidence `e`, which the caller was already found to see.
+    pub(super) async fn url_of(
+        &self,
+        caller: &Caller,
+        e: &Evidence,
+        variant: Variant,
+        ttl: Option<Duration>,
+    ) -> Result<DownloadUrl> {
+        let key = file_key(e, variant)?;
         let ttl = granted_ttl(ttl, self.downloads.max_ttl)?;
-        let media_type = media_type_of(&e, variant);
+        let media_type = media_type_of(e, variant);
         let now = time_now();
         let expires_at = now + chrono::TimeDelta::from_std(ttl).unwrap_or_default();
         let url = match self.blobs.signed_url(&key, &media_type, ttl).await? {

@@ -36,7 +36,7 @@ pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
 pub use verification::{ShownEvidence, VerificationView};
-pub use webhooks::{TIMEOUT as WEBHOOK_TIMEOUT, signature as webhook_signature};
+pub use webhooks::TIMEOUT as WEBHOOK_TIMEOUT;
 
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;

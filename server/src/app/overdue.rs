@@ -7,10 +7,9 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::App;
-use super::rectification::item_change;
 use crate::domain::event::Change;
-use crate::domain::rectification::{Action, HistoryEntry};
-use crate::domain::supervision::{CaseState, NewCase, SUPERVISION_CASE};
+use crate::domain::rectification::Action;
+use crate::domain::supervision::{NewCase, SourceKind};
 use crate::error::Result;
 use crate::store::{RECTIFICATION_ITEM, time_now};
 
@@ -35,50 +34,25 @@ impl App {
                     item.due_date,
                     item.state.shown()
                 );
-                let marked = item_change(
-                    &item,
-                    &HistoryEntry {
-                        seq: item.version,
-                        at: now,
-                        actor: SCANNER.into(),
-                        action: Action::MarkOverdue,
-                        from_state: Some(item.state),
-                        to_state: item.state,
-                        note: reason.clone(),
-                        evidence: vec![],
-                        due_before: None,
-                        due_after: Some(item.due_date),
-                    },
-                    serde_json::json!({ "due_date": item.due_date, "state": item.state }),
-                );
+                let marked = Change {
+                    at: now,
+                    actor: SCANNER.into(),
+                    action: Action::MarkOverdue.as_str().into(),
+                    subject_kind: RECTIFICATION_ITEM,
+                    subject_id: item.id,
+                    unit_code: item.unit_code.clone(),
+                    data: serde_json::json!({ "due_date": item.due_date, "state": item.state }),
+                };
                 let case = NewCase {
                     id: Uuid::now_v7(),
-                    source_kind: RECTIFICATION_ITEM,
+                    source_kind: SourceKind::RectificationItem,
                     source_id: item.id,
                     unit_code: item.unit_code.clone(),
-                    reason: reason.clone(),
-                    state: CaseState::Open,
+                    reason,
                     opened_by: SCANNER.into(),
                     opened_at: now,
                 };
-                let case_opened = Change {
-                    at: now,
-                    actor: SCANNER.into(),
-                    action: "opened".into(),
-                    subject_kind: SUPERVISION_CASE,
-                    subject_id: case.id,
-                    unit_code: case.unit_code.clone(),
-                    data: serde_json::json!({
-                        "source_kind": case.source_kind,
-                        "source_id": case.source_id,
-                        "reason": reason,
-                    }),
-                };
-                if self
-                    .store
-                    .mark_overdue(&item, now, &case, &marked, &case_opened)
-                    .await?
-                {
+                if self.store.mark_overdue(&case, &marked).await? {
                     tracing::info!(item = %item.id, unit = %item.unit_code, case = %case.id, "item overdue; supervision case opened");
                     opened += 1;
                 }

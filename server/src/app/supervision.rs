@@ -88,28 +88,14 @@ impl App {
         let now = time_now();
         let new = NewCase {
             id: Uuid::now_v7(),
-            source_kind: kind.as_str(),
+            source_kind: kind,
             source_id,
             unit_code,
             reason: reason.trim().to_string(),
-            state: CaseState::Open,
             opened_by: caller.subject.clone(),
             opened_at: now,
         };
-        let change = Change {
-            at: now,
-            actor: caller.subject.clone(),
-            action: "opened".into(),
-            subject_kind: SUPERVISION_CASE,
-            subject_id: new.id,
-            unit_code: new.unit_code.clone(),
-            data: serde_json::json!({
-                "source_kind": new.source_kind,
-                "source_id": new.source_id,
-                "reason": new.reason,
-            }),
-        };
-        if !self.store.open_case(&new, &change).await? {
+        if !self.store.open_case(&new).await? {
             return Err(Error::AlreadyExists(format!(
                 "{} {source_id} has a supervision case already",
                 kind.as_str().replace('_', " ")

@@ -82,14 +82,13 @@ impl App {
             else {
                 continue;
             };
-            let id = id.to_string();
             // Links exist only once derivatives are made; a document has none.
             let thumbnail = self
-                .download_url(caller, &id, Variant::Thumbnail, None)
+                .url_of(caller, &evidence, Variant::Thumbnail, None)
                 .await
                 .ok();
             let preview = self
-                .download_url(caller, &id, Variant::Preview, None)
+                .url_of(caller, &evidence, Variant::Preview, None)
                 .await
                 .ok();
             out.push(ShownEvidence {

@@ -24,13 +24,13 @@ const BATCH: i64 = 20;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The header value that signs `body` with `secret`: `sha256=<hex>`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+fn signature(secret: &str, body: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     format!("sha256={}", hex::encode(hmac::sign(&key, body)))
 }
 
 /// The JSON body a webhook receives for `e`.
-pub fn body(e: &Event) -> Vec<u8> {
+fn body(e: &Event) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "id": e.id,
         "time": e.at,

@@ -78,10 +78,6 @@ impl Sealer {
         })
     }
 
-    pub fn current_key(&self) -> &str {
-        &self.current
-    }
-
     fn random<const N: usize>(&self) -> [u8; N] {
         let mut b = [0u8; N];
         self.rng.fill(&mut b).expect("system randomness");

@@ -57,7 +57,7 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-pub fn state(s: ItemState) -> &'static str {
+fn state(s: ItemState) -> &'static str {
     match s {
         ItemState::Open => "待签收",
         ItemState::InProgress => "整改中",

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::access::Role;
+use super::event::Change;
 use super::text_enum::text_enum;
 use super::validate::Violations;
 use crate::error::{Error, Result};
@@ -41,17 +42,35 @@ text_enum! {
     }
 }
 
-/// A case about to be opened for a source (kind and id); one per source.
+/// A case about to be opened (OPEN) for a source; one per source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {
     pub id: Uuid,
-    pub source_kind: &'static str,
+    pub source_kind: SourceKind,
     pub source_id: Uuid,
     pub unit_code: String,
     pub reason: String,
-    pub state: CaseState,
     pub opened_by: String,
     pub opened_at: DateTime<Utc>,
+}
+
+impl NewCase {
+    /// What opening the case records in the event feed and the audit log.
+    pub fn change(&self) -> Change {
+        Change {
+            at: self.opened_at,
+            actor: self.opened_by.clone(),
+            action: "opened".into(),
+            subject_kind: SUPERVISION_CASE,
+            subject_id: self.id,
+            unit_code: self.unit_code.clone(),
+            data: serde_json::json!({
+                "source_kind": self.source_kind,
+                "source_id": self.source_id,
+                "reason": self.reason,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

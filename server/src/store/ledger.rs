@@ -4,7 +4,7 @@ use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::rectification::{COLUMNS, ItemRow, StoredItem};
-use super::{Store, on_pool};
+use super::{Store, on_pool, push_unit_filter};
 use crate::domain::finding::{Category, Medium, Severity};
 use crate::domain::statistics::LedgerRow;
 use crate::error::{Error, Result};
@@ -44,18 +44,7 @@ impl Store {
             if let Some(c) = campaign {
                 q.push(" AND i.campaign_id = ").push_bind(c);
             }
-            if let Some(units) = units {
-                if units.is_empty() {
-                    q.push(" AND FALSE");
-                } else {
-                    q.push(" AND i.unit_code IN (");
-                    let mut s = q.separated(", ");
-                    for u in units {
-                        s.push_bind(u.clone());
-                    }
-                    s.push_unseparated(")");
-                }
-            }
+            push_unit_filter!(q, units, "i.unit_code");
             q.push(" ORDER BY i.unit_code, i.due_date, i.id");
             q.build_query_as().fetch_all(p).await
         })?;

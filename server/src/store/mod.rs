@@ -53,14 +53,17 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 /// Narrows a list query to `units` (`Option<Vec<String>>`): no filter for
-/// None, nothing for an empty list.
+/// None, nothing for an empty list. The column is `unit_code` unless named.
 macro_rules! push_unit_filter {
     ($q:expr, $units:expr) => {
+        $crate::store::push_unit_filter!($q, $units, "unit_code")
+    };
+    ($q:expr, $units:expr, $column:literal) => {
         if let Some(units) = $units {
             if units.is_empty() {
                 $q.push(" AND FALSE");
             } else {
-                $q.push(" AND unit_code IN (");
+                $q.push(concat!(" AND ", $column, " IN ("));
                 let mut s = $q.separated(", ");
                 for u in units {
                     s.push_bind(u.clone());

@@ -1,11 +1,12 @@
 //! SQL of rectification items and their history.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::log::append_change;
+use super::supervision::insert_case;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::event::Change;
 use crate::domain::rectification::{
@@ -281,22 +282,6 @@ impl Store {
         row.map(StoredItem::try_from).transpose()
     }
 
-    /// The items of a finding, earliest deadline first.
-    pub async fn items_of_finding(&self, finding: Uuid) -> Result<Vec<RectificationItem>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM rectification_items WHERE finding_id = $1 ORDER BY due_date, id"
-        );
-        let rows: Vec<ItemRow> = on_pool!(&self.db, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(finding)
-                .fetch_all(p)
-                .await
-        })?;
-        rows.into_iter()
-            .map(|r| StoredItem::try_from(r).map(|s| s.item))
-            .collect()
-    }
-
     pub async fn item_history(&self, item: Uuid) -> Result<Vec<HistoryEntry>> {
         let rows: Vec<HistoryRow> = on_pool!(&self.db, |p| {
             sqlx::query_as(
@@ -408,17 +393,15 @@ impl Store {
             .collect()
     }
 
-    /// Marks an item overdue and opens its supervision case, both once:
-    /// of several processes marking the same item, one wins. Returns the
-    /// case opened, if this call opened it.
+    /// Marks the item `case` is about overdue (as of the case's opening)
+    /// and opens the case, both once: of several processes marking the same
+    /// item, one wins. Returns whether this call opened the case.
     pub async fn mark_overdue(
         &self,
-        item: &RectificationItem,
-        at: DateTime<Utc>,
         case: &crate::domain::supervision::NewCase,
         marked: &Change,
-        opened: &Change,
     ) -> Result<bool> {
+        let opened = &case.change();
         let postgres = self.is_postgres();
         Ok(on_pool!(&self.db, |p| {
             async {
@@ -427,8 +410,8 @@ impl Store {
                     "UPDATE rectification_items SET overdue_since = $2
                      WHERE id = $1 AND overdue_since IS NULL AND state NOT IN ('verified', 'cancelled')",
                 )
-                .bind(item.id)
-                .bind(Ts(at))
+                .bind(case.source_id)
+                .bind(Ts(case.opened_at))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -436,19 +419,7 @@ impl Store {
                     return Ok::<_, sqlx::Error>(false);
                 }
                 append_change!(tx, postgres, marked);
-                let opened_now = sqlx::query(super::supervision::OPEN_CASE)
-                .bind(case.id)
-                .bind(case.source_kind)
-                .bind(case.source_id)
-                .bind(&case.unit_code)
-                .bind(&case.reason)
-                .bind(case.state.as_str())
-                .bind(&case.opened_by)
-                .bind(Ts(case.opened_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
+                let opened_now = insert_case!(tx, case);
                 if opened_now {
                     append_change!(tx, postgres, opened);
                 }

@@ -12,11 +12,32 @@ use crate::domain::supervision::{
 };
 use crate::error::{Error, Result};
 
-/// Opens case $1 for source ($2 kind, $3 id) unless the source has one.
-pub(super) const OPEN_CASE: &str = "INSERT INTO supervision_cases (id, source_kind, source_id,
-        unit_code, reason, state, opened_by, opened_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (source_kind, source_id) DO NOTHING";
+/// Opens `$case` (a `NewCase`) within transaction `$tx` unless its source
+/// has a case already; evaluates to whether it did.
+macro_rules! insert_case {
+    ($tx:expr, $case:expr) => {{
+        let case: &$crate::domain::supervision::NewCase = $case;
+        sqlx::query(
+            "INSERT INTO supervision_cases (id, source_kind, source_id, unit_code, reason, state,
+                opened_by, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (source_kind, source_id) DO NOTHING",
+        )
+        .bind(case.id)
+        .bind(case.source_kind.as_str())
+        .bind(case.source_id)
+        .bind(&case.unit_code)
+        .bind(&case.reason)
+        .bind($crate::domain::supervision::CaseState::Open.as_str())
+        .bind(&case.opened_by)
+        .bind($crate::store::Ts(case.opened_at))
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1
+    }};
+}
+pub(super) use insert_case;
 
 #[derive(sqlx::FromRow)]
 struct CaseRow {
@@ -93,28 +114,18 @@ impl TryFrom<CaseRow> for SupervisionCase {
 
 impl Store {
     /// Opens a case; false when its source has one already.
-    pub async fn open_case(&self, case: &NewCase, change: &Change) -> Result<bool> {
+    pub async fn open_case(&self, case: &NewCase) -> Result<bool> {
+        let change = &case.change();
         let postgres = self.is_postgres();
         let opened = on_pool!(&self.db, |p| {
             async {
                 let mut tx = p.begin().await?;
-                let n = sqlx::query(OPEN_CASE)
-                    .bind(case.id)
-                    .bind(case.source_kind)
-                    .bind(case.source_id)
-                    .bind(&case.unit_code)
-                    .bind(&case.reason)
-                    .bind(case.state.as_str())
-                    .bind(&case.opened_by)
-                    .bind(Ts(case.opened_at))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if n == 1 {
+                let opened = insert_case!(tx, case);
+                if opened {
                     append_change!(tx, postgres, change);
                 }
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
+                Ok::<_, sqlx::Error>(opened)
             }
             .await
         })?;

@@ -99,16 +99,27 @@ impl Store {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<(Webhook, String)>> {
+        const DUE: &str = "SELECT id FROM webhooks
+             WHERE next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+               AND delivered_through < (SELECT COALESCE(MAX(id), 0) FROM events)
+             ORDER BY next_attempt_at LIMIT 1";
+        // Every process polls each second: a read first, so that an idle
+        // feed takes no write lock (SQLite has one writer for everything).
+        let due: Option<Uuid> = on_pool!(&self.db, |p| {
+            sqlx::query_scalar(DUE)
+                .bind(Ts(now))
+                .fetch_optional(p)
+                .await
+        })?;
+        if due.is_none() {
+            return Ok(None);
+        }
         let skip_locked = match &self.db {
             Db::Sqlite(_) => "",
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "UPDATE webhooks SET locked_until = $2
-             WHERE id IN (SELECT id FROM webhooks
-                 WHERE next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-                   AND delivered_through < (SELECT COALESCE(MAX(id), 0) FROM events)
-                 ORDER BY next_attempt_at LIMIT 1{skip_locked})
+            "UPDATE webhooks SET locked_until = $2 WHERE id IN ({DUE}{skip_locked})
              RETURNING {COLUMNS}"
         );
         let row: Option<WebhookRow> = on_pool!(&self.db, |p| {
