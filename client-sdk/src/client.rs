@@ -10,6 +10,7 @@ use ducha_proto::v1::enterprise_service_client::EnterpriseServiceClient;
 use ducha_proto::v1::event_service_client::EventServiceClient;
 use ducha_proto::v1::evidence_service_client::EvidenceServiceClient;
 use ducha_proto::v1::finding_service_client::FindingServiceClient;
+use ducha_proto::v1::petition_service_client::PetitionServiceClient;
 use ducha_proto::v1::rectification_service_client::RectificationServiceClient;
 use ducha_proto::v1::supervision_service_client::SupervisionServiceClient;
 use ducha_proto::v1::unit_service_client::UnitServiceClient;
@@ -200,6 +201,13 @@ impl Client {
 
     pub fn supervision(&self) -> SupervisionServiceClient<AuthChannel> {
         SupervisionServiceClient::new(self.channel())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    /// Petitions (信访举报): intake, dispatch, reply, feedback, spot checks.
+    pub fn petitions(&self) -> PetitionServiceClient<AuthChannel> {
+        PetitionServiceClient::new(self.channel())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{App, NewUser};
+use crate::auth::seal::KeyFile;
 use crate::config::{Settings, SettingsLayer};
 use crate::domain::access::{Role, Scope};
 use crate::server;
@@ -61,6 +62,37 @@ pub enum Command {
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The master keys that seal personal data, and their rotation
+    #[command(subcommand)]
+    PersonalData(PersonalDataCommand),
+}
+
+/// Rotation without downtime: `add-key` on the key file every replica
+/// reads, restart them one by one (all can now open values sealed with
+/// the new key), `use-key` and restart again (the new key seals), then
+/// `rewrap`; the old key may then be removed from the file.
+#[derive(Subcommand, Debug)]
+pub enum PersonalDataCommand {
+    /// Add a fresh random master key; it opens at once and seals only
+    /// once made current (with --current, at once)
+    AddKey {
+        #[arg(long)]
+        current: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make a key of the file the one that seals
+    UseKey {
+        id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Re-wrap every sealed value with the current key (only the small
+    /// wrapped data keys change)
+    Rewrap {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -299,6 +331,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::PersonalData(PersonalDataCommand::AddKey { current, common }) => {
+            let path = common.resolve()?.personal_data_keys;
+            let mut file = if path.exists() {
+                KeyFile::read(&path)?
+            } else {
+                KeyFile::default()
+            };
+            let first = file.keys.is_empty();
+            let id = file.add_key(current || first);
+            file.write(&path)?;
+            println!("{id}");
+            eprintln!(
+                "key {id} added to {}{}",
+                path.display(),
+                if current || first {
+                    "; it seals from the next start"
+                } else {
+                    "; it opens from the next start, and seals once `use-key` makes it current"
+                }
+            );
+            Ok(())
+        }
+        Command::PersonalData(PersonalDataCommand::UseKey { id, common }) => {
+            let path = common.resolve()?.personal_data_keys;
+            let mut file = KeyFile::read(&path)?;
+            file.make_current(&id)?;
+            file.write(&path)?;
+            eprintln!("key {id} seals from the next start; then run `ducha personal-data rewrap`");
+            Ok(())
+        }
+        Command::PersonalData(PersonalDataCommand::Rewrap { common }) => {
+            let (_, app) = open(&common).await?;
+            let (moved, current) = app.rewrap_personal_data().await?;
+            eprintln!(
+                "{moved} sealed values moved to key {}; {current} were already there",
+                app.sealer.current()
+            );
+            Ok(())
         }
         Command::Token(TokenCommand::Jwks { common }) => {
             let (_, app) = open(&common).await?;

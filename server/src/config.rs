@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::app::{DownloadPolicy, JobPolicy};
+use crate::app::{DownloadPolicy, JobPolicy, PetitionPolicy};
 use crate::auth::TrustedIssuer;
 use crate::domain::derivative::MAX_NEAR_DISTANCE;
 use crate::domain::evidence::UploadLimits;
@@ -119,6 +119,23 @@ pub struct SettingsLayer {
     /// (every replica may; each item is escalated once) [default: 5m]
     #[arg(long, env = "DUCHA_OVERDUE_SCAN_INTERVAL")]
     pub overdue_scan_interval: Option<String>,
+    /// TOML file of the master keys that seal personal data (complainants,
+    /// officials held to account); created with one key when missing
+    /// [default: DATA_DIR/keys/personal-data.toml]
+    #[arg(long, env = "DUCHA_PERSONAL_DATA_KEYS")]
+    pub personal_data_keys: Option<PathBuf>,
+    /// Working days a petition officer has to accept or decline a new
+    /// petition [default: 2]
+    #[arg(long, env = "DUCHA_PETITION_ACCEPT_DAYS")]
+    pub petition_accept_days: Option<u32>,
+    /// Days a unit has to reply to a dispatched petition, unless the
+    /// dispatch names a date [default: 30]
+    #[arg(long, env = "DUCHA_PETITION_REPLY_DAYS")]
+    pub petition_reply_days: Option<u32>,
+    /// A new petition this close to an open one, in metres, is suggested
+    /// as a possible repeat [default: 300]
+    #[arg(long, env = "DUCHA_PETITION_REPEAT_DISTANCE_M")]
+    pub petition_repeat_distance_m: Option<f64>,
     /// Address clients reach this server at, for the download links it
     /// signs when evidence is kept in a local folder [default: http://LISTEN_ADDR]
     #[arg(long, env = "DUCHA_PUBLIC_URL")]
@@ -169,7 +186,8 @@ impl SettingsLayer {
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
             signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
-            derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, public_url, download_url_max_ttl,
+            derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, personal_data_keys,
+            petition_accept_days, petition_reply_days, petition_repeat_distance_m, public_url, download_url_max_ttl,
             shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
             trusted_issuers);
         self
@@ -209,6 +227,8 @@ pub struct Settings {
     pub token_issuer: String,
     pub token_audience: String,
     pub signing_key: PathBuf,
+    pub personal_data_keys: PathBuf,
+    pub petitions: PetitionPolicy,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub max_message_bytes: usize,
@@ -283,6 +303,23 @@ impl Settings {
             signing_key: l
                 .signing_key
                 .unwrap_or_else(|| data_dir.join("keys").join("token-signing.pem")),
+            personal_data_keys: l
+                .personal_data_keys
+                .unwrap_or_else(|| data_dir.join("keys").join("personal-data.toml")),
+            petitions: PetitionPolicy {
+                accept_days: match l.petition_accept_days.unwrap_or(2) {
+                    0 => bail!("petition_accept_days: must be at least 1"),
+                    n => n,
+                },
+                reply_days: match l.petition_reply_days.unwrap_or(30) {
+                    0 => bail!("petition_reply_days: must be at least 1"),
+                    n => n,
+                },
+                repeat_distance_m: match l.petition_repeat_distance_m.unwrap_or(300.0) {
+                    d if d.is_finite() && d >= 0.0 => d,
+                    d => bail!("petition_repeat_distance_m: must be zero or positive, got {d}"),
+                },
+            },
             access_token_ttl,
             refresh_token_ttl: duration("refresh_token_ttl", l.refresh_token_ttl, "30d")?,
             max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),

@@ -59,6 +59,10 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         signals: settings.signals,
         jobs: settings.jobs,
         downloads: settings.downloads.clone(),
+        petitions: settings.petitions,
+        sealer: Arc::new(crate::auth::seal::KeyFile::load_or_create(
+            &settings.personal_data_keys,
+        )?),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,
@@ -125,6 +129,7 @@ pub async fn serve(
         "ducha.v1.CampaignService",
         "ducha.v1.EnterpriseService",
         "ducha.v1.SupervisionService",
+        "ducha.v1.PetitionService",
     ] {
         reporter
             .set_service_status(name, ServingStatus::Serving)
@@ -184,7 +189,8 @@ pub async fn serve(
         .add_service(services.events)
         .add_service(services.campaigns)
         .add_service(services.enterprises)
-        .add_service(services.supervision);
+        .add_service(services.supervision)
+        .add_service(services.petitions);
 
     let sweeper = tokio::spawn(sweep_expired_uploads(app.clone()));
     let derivatives = tokio::spawn(make_derivatives(app.clone()));
@@ -280,6 +286,11 @@ async fn scan_overdue(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(cases = n, "overdue items escalated"),
             Err(e) => tracing::warn!(error = %e, "scanning for overdue items failed"),
+        }
+        match app.mark_overdue_petitions(today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "petition replies overdue escalated"),
+            Err(e) => tracing::warn!(error = %e, "scanning for overdue petition replies failed"),
         }
     }
 }

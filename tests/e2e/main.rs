@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on a loopback port, driven through the
 //! SDK, on SQLite, and on PostgreSQL when DUCHA_TEST_DATABASE_URL is set.
 
+mod accountability;
 mod auth;
 mod blob;
 mod campaigns;
@@ -12,6 +13,7 @@ mod events;
 mod evidence;
 mod evidence_links;
 mod ledger;
+mod petitions;
 mod rectification;
 mod sdk;
 mod server;

@@ -11,6 +11,7 @@ mod events;
 mod evidence;
 mod files;
 mod findings;
+mod petitions;
 mod rectification;
 mod status;
 mod supervision;
@@ -24,6 +25,7 @@ use ducha_proto::v1::enterprise_service_server::EnterpriseServiceServer;
 use ducha_proto::v1::event_service_server::EventServiceServer;
 use ducha_proto::v1::evidence_service_server::EvidenceServiceServer;
 use ducha_proto::v1::finding_service_server::FindingServiceServer;
+use ducha_proto::v1::petition_service_server::PetitionServiceServer;
 use ducha_proto::v1::rectification_service_server::RectificationServiceServer;
 use ducha_proto::v1::supervision_service_server::SupervisionServiceServer;
 use ducha_proto::v1::unit_service_server::UnitServiceServer;
@@ -62,6 +64,7 @@ pub struct Services {
     pub events: EventServiceServer<events::Events>,
     pub enterprises: EnterpriseServiceServer<enterprises::Enterprises>,
     pub supervision: SupervisionServiceServer<supervision::Supervision>,
+    pub petitions: PetitionServiceServer<petitions::Petitions>,
     pub rectification: RectificationServiceServer<rectification::Rectification>,
 }
 
@@ -87,6 +90,8 @@ impl Services {
                 app: app.clone(),
             })
             .max_decoding_message_size(max_message_bytes),
+            petitions: PetitionServiceServer::new(petitions::Petitions { app: app.clone() })
+                .max_decoding_message_size(max_message_bytes),
             findings: FindingServiceServer::new(findings::Findings { app: app.clone() })
                 .max_decoding_message_size(max_message_bytes),
             rectification: RectificationServiceServer::new(rectification::Rectification {

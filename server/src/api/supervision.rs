@@ -5,7 +5,11 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::convert::{date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in};
-use crate::app::App;
+use crate::app::{AccountabilityView, App};
+use crate::domain::accountability::{
+    AccountabilityDraft, AccountabilityForm, Official, SubjectKind,
+};
+use crate::domain::assessment::{AssessmentFacts, VetoReason};
 use crate::domain::calendar::china_date;
 use crate::domain::supervision::{CaseState, CaseStep, SourceKind, SupervisionCase};
 use crate::domain::validate::Violations;
@@ -13,6 +17,74 @@ use crate::store::time_now;
 
 pub struct Supervision {
     pub app: App,
+}
+
+fn record_out(v: AccountabilityView) -> pb::AccountabilityRecord {
+    let r = v.record;
+    let etag = r.etag();
+    pb::AccountabilityRecord {
+        id: r.id.to_string(),
+        unit_code: r.facts.unit_code,
+        subject: named_enum_out!(
+            AccountabilitySubject,
+            "ACCOUNTABILITY_SUBJECT_",
+            r.facts.subject_kind
+        ),
+        official: v.official.map(|o| pb::Official {
+            name: o.name,
+            post: o.post,
+        }),
+        official_masked: v.official_masked,
+        form: named_enum_out!(AccountabilityForm, "ACCOUNTABILITY_FORM_", r.facts.form),
+        basis: r.facts.basis,
+        decided_on: date_out(r.facts.decided_on),
+        case_ids: r.facts.case_ids.iter().map(|c| c.to_string()).collect(),
+        enter_user: r.entered_by,
+        enter_time: time_out(r.entered_at),
+        confirm_user: r.confirmed_by.unwrap_or_default(),
+        confirm_time: r.confirmed_at.and_then(time_out),
+        etag,
+    }
+}
+
+fn assessment_out(f: AssessmentFacts) -> pb::Assessment {
+    let ids = |v: &mut dyn Iterator<Item = uuid::Uuid>| v.map(|i| i.to_string()).collect();
+    let reasons = f.veto_reasons();
+    pb::Assessment {
+        unit_code: f.unit_code.clone(),
+        year: f.year,
+        overdue_item_ids: ids(&mut f.overdue_items.iter().map(|i| i.id)),
+        unresolved_overdue_item_ids: ids(&mut f
+            .overdue_items
+            .iter()
+            .filter(|i| !i.resolved)
+            .map(|i| i.id)),
+        overdue_petition_ids: ids(&mut f.overdue_petitions.iter().copied()),
+        failed_verifications: f.failed_verifications,
+        accidents: f.accidents.len() as i64,
+        major_accident_ids: ids(&mut f
+            .accidents
+            .iter()
+            .filter(|a| a.level.is_major())
+            .map(|a| a.id)),
+        accountability_record_ids: ids(&mut f.accountability.iter().map(|a| a.id)),
+        confirmed_accountability: f.accountability.iter().filter(|a| a.confirmed).count() as i64,
+        veto: !reasons.is_empty(),
+        veto_reasons: reasons
+            .iter()
+            .map(|r| pb::VetoReason {
+                kind: match r {
+                    VetoReason::MajorAccident(_) => pb::VetoReasonKind::MajorAccident,
+                    VetoReason::HeavyAccountability(_) => pb::VetoReasonKind::HeavyAccountability,
+                    VetoReason::UnresolvedOverdueItem(_) => {
+                        pb::VetoReasonKind::UnresolvedOverdueItem
+                    }
+                } as i32,
+                subject_id: r.subject_id().to_string(),
+                description: r.describe(),
+            })
+            .collect(),
+    }
 }
 
 fn case_out(c: SupervisionCase) -> pb::SupervisionCase {
@@ -27,6 +99,7 @@ fn case_out(c: SupervisionCase) -> pb::SupervisionCase {
             c.source_kind
         ),
         source_id: c.source_id.to_string(),
+        cause: named_enum_out!(SupervisionCause, "SUPERVISION_CAUSE_", c.cause),
         unit_code: c.unit_code,
         reason: c.reason,
         state: named_enum_out!(SupervisionCaseState, "SUPERVISION_CASE_STATE_", c.state),
@@ -182,6 +255,80 @@ impl SupervisionService for Supervision {
         let case = self.step(&req, &r.id, &r.etag, step).await?;
         Ok(Response::new(pb::CloseCaseResponse {
             supervision_case: case,
+        }))
+    }
+
+    async fn record_accountability(
+        &self,
+        req: Request<pb::RecordAccountabilityRequest>,
+    ) -> Result<Response<pb::RecordAccountabilityResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.into_inner();
+        let official = r.official.unwrap_or_default();
+        let draft = AccountabilityDraft {
+            unit_code: r.unit_code,
+            subject_kind: named_enum_in!(
+                AccountabilitySubject,
+                "ACCOUNTABILITY_SUBJECT_",
+                SubjectKind,
+                r.subject
+            ),
+            official: Official {
+                name: official.name,
+                post: official.post,
+            },
+            form: named_enum_in!(
+                AccountabilityForm,
+                "ACCOUNTABILITY_FORM_",
+                AccountabilityForm,
+                r.form
+            ),
+            basis: r.basis,
+            decided_on: date_in(r.decided_on.as_ref()),
+            case_ids: r.case_ids,
+        };
+        let v = self.app.record_accountability(&c, draft).await?;
+        Ok(Response::new(pb::RecordAccountabilityResponse {
+            record: Some(record_out(v)),
+        }))
+    }
+
+    async fn confirm_accountability(
+        &self,
+        req: Request<pb::ConfirmAccountabilityRequest>,
+    ) -> Result<Response<pb::ConfirmAccountabilityResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let v = self.app.confirm_accountability(&c, &r.id, &r.etag).await?;
+        Ok(Response::new(pb::ConfirmAccountabilityResponse {
+            record: Some(record_out(v)),
+        }))
+    }
+
+    async fn list_accountability(
+        &self,
+        req: Request<pb::ListAccountabilityRequest>,
+    ) -> Result<Response<pb::ListAccountabilityResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let found = self
+            .app
+            .list_accountability(&c, units_filter_in(&r.unit_codes), r.year)
+            .await?;
+        Ok(Response::new(pb::ListAccountabilityResponse {
+            records: found.into_iter().map(record_out).collect(),
+        }))
+    }
+
+    async fn get_assessment(
+        &self,
+        req: Request<pb::GetAssessmentRequest>,
+    ) -> Result<Response<pb::GetAssessmentResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.get_ref();
+        let facts = self.app.assessment(&c, &r.unit_code, r.year).await?;
+        Ok(Response::new(pb::GetAssessmentResponse {
+            assessment: Some(assessment_out(facts)),
         }))
     }
 }

@@ -87,6 +87,34 @@ impl App {
                 }
             }
         }
+        for (i, s) in content.sources.iter().enumerate() {
+            if let (SourceKind::Petition, Some(id)) = (s.kind, s.id) {
+                let field = format!("finding.sources[{i}].id");
+                match self
+                    .store
+                    .get_petition(id)
+                    .await?
+                    .filter(|p| caller.sees_unit(&p.intake.unit_code))
+                {
+                    None => {
+                        return Err(Error::invalid(
+                            field,
+                            format!("no petition {id} in your units"),
+                        ));
+                    }
+                    Some(p) if p.intake.unit_code != content.unit_code => {
+                        return Err(Error::invalid(
+                            field,
+                            format!(
+                                "petition {id} is of unit {}, not {}",
+                                p.intake.unit_code, content.unit_code
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         for (i, id) in content.before_evidence.iter().enumerate() {
             let e = self.store.get_evidence(*id).await?;
             if e.is_none_or(|e| e.unit_code != content.unit_code) {

@@ -1,7 +1,9 @@
 //! Use cases: what each call does, in which order, under which rules. Each
 //! function states the roles it allows and checks the caller's unit scope.
 
+mod accountability;
 mod accounts;
+mod assessment;
 mod audit;
 mod calendar;
 mod campaigns;
@@ -16,6 +18,7 @@ mod findings;
 mod ledger;
 mod links;
 mod overdue;
+mod petitions;
 mod rectification;
 mod sessions;
 mod supervision;
@@ -27,11 +30,13 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use accountability::AccountabilityView;
 pub use accounts::NewUser;
 pub use audit::ChainReport;
 pub use checks::Page;
 pub use downloads::{DownloadUrl, LinkedFile};
 pub use evidence::{Begun, Chunk};
+pub use petitions::PetitionView;
 pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
@@ -39,6 +44,7 @@ pub use verification::{ShownEvidence, VerificationView};
 pub use webhooks::TIMEOUT as WEBHOOK_TIMEOUT;
 
 use crate::auth::KeyRing;
+use crate::auth::seal::Sealer;
 use crate::blob::BlobStore;
 use crate::domain::access::Role;
 use crate::domain::evidence::UploadLimits;
@@ -57,6 +63,9 @@ pub struct App {
     pub signals: SignalPolicy,
     pub jobs: JobPolicy,
     pub downloads: DownloadPolicy,
+    pub petitions: PetitionPolicy,
+    /// Seals and opens personal data.
+    pub sealer: Arc<Sealer>,
     /// Kibibytes of upload chunks all streams of this process may hold
     /// before storing them (see `HELD_UPLOAD_BYTES`).
     pub held_upload_bytes: Arc<tokio::sync::Semaphore>,
@@ -81,6 +90,16 @@ pub struct JobPolicy {
     /// Wait after the first failure; doubles with each.
     pub retry_delay: Duration,
     pub overdue_scan_interval: Duration,
+}
+
+/// Deadlines and repeat detection of petitions.
+#[derive(Debug, Clone, Copy)]
+pub struct PetitionPolicy {
+    /// Working days to accept or decline.
+    pub accept_days: u32,
+    /// Days to reply, unless the dispatch names a date.
+    pub reply_days: u32,
+    pub repeat_distance_m: f64,
 }
 
 /// How download URLs are made.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::App;
 use crate::domain::event::Change;
 use crate::domain::rectification::Action;
-use crate::domain::supervision::{NewCase, SourceKind};
+use crate::domain::supervision::{Cause, NewCase, SourceKind};
 use crate::error::Result;
 use crate::store::{RECTIFICATION_ITEM, time_now};
 
@@ -47,6 +47,7 @@ impl App {
                     id: Uuid::now_v7(),
                     source_kind: SourceKind::RectificationItem,
                     source_id: item.id,
+                    cause: Cause::Overdue,
                     unit_code: item.unit_code.clone(),
                     reason,
                     opened_by: SCANNER.into(),

@@ -9,7 +9,7 @@ use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
 use crate::domain::supervision::{
-    self, CaseState, CaseStep, NewCase, SUPERVISION_CASE, SourceKind, SupervisionCase,
+    self, CaseState, CaseStep, Cause, NewCase, SUPERVISION_CASE, SourceKind, SupervisionCase,
 };
 use crate::error::{Error, Result};
 use crate::store::time_now;
@@ -67,18 +67,24 @@ impl App {
                 .get_check(source_id)
                 .await?
                 .map(|s| s.record.content.unit_code),
-            SourceKind::Petition => {
-                return Err(Error::invalid(
-                    "source_kind",
-                    "cases about petitions are opened from the petition itself",
-                ));
-            }
+            SourceKind::Petition => self
+                .store
+                .get_petition(source_id)
+                .await?
+                .map(|p| p.intake.unit_code),
         }
         .filter(|u| caller.sees_unit(u))
         .ok_or_else(|| {
             Error::NotFound(format!("{} {source_id}", kind.as_str().replace('_', " ")))
         })?;
-        if let Some(existing) = self.store.case_of_source(kind.as_str(), source_id).await? {
+        // One request per source, and none while another case is open.
+        if let Some(existing) = self
+            .store
+            .cases_of_source(kind, source_id)
+            .await?
+            .into_iter()
+            .find(|c| c.cause == Cause::Request || c.state != CaseState::Closed)
+        {
             return Err(Error::AlreadyExists(format!(
                 "{} {source_id} has supervision case {} already",
                 kind.as_str().replace('_', " "),
@@ -90,6 +96,7 @@ impl App {
             id: Uuid::now_v7(),
             source_kind: kind,
             source_id,
+            cause: Cause::Request,
             unit_code,
             reason: reason.trim().to_string(),
             opened_by: caller.subject.clone(),

@@ -9,6 +9,9 @@
 //! key by re-wrapping its data key only.
 
 use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -165,6 +168,110 @@ impl Sealer {
     /// The master key id a value is wrapped with.
     pub fn key_of(sealed: &str) -> Option<&str> {
         sealed.split('.').nth(1)
+    }
+
+    /// The id of the key that seals.
+    pub fn current(&self) -> &str {
+        &self.current
+    }
+}
+
+/// The key file: master keys for personal data, the current one first.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct KeyFile {
+    pub keys: Vec<KeyEntry>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct KeyEntry {
+    pub id: String,
+    /// 32 bytes, base64url without padding.
+    pub key: String,
+}
+
+const KEY_FILE_HEADER: &str = "# Master keys for personal data (complainants, officials held to account).\n\
+# The first key seals; every key listed opens. Keep this file secret and\n\
+# backed up: values sealed with a key that is lost cannot be read again.\n";
+
+impl KeyFile {
+    pub fn read(path: &Path) -> anyhow::Result<KeyFile> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Replaces the file in one rename, so a reader never sees half of it.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let text = format!("{KEY_FILE_HEADER}\n{}", toml::to_string(self)?);
+        let tmp = path.with_extension("new");
+        let _ = std::fs::remove_file(&tmp);
+        super::keys::write_private(&tmp, text.as_bytes())?;
+        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+    }
+
+    /// Adds a fresh random key, first (sealing from now on) when
+    /// `current`, else last (opening only, until it is made current).
+    /// Returns its id.
+    pub fn add_key(&mut self, current: bool) -> String {
+        let mut raw = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut raw)
+            .expect("system randomness");
+        let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+        let mut id = format!("k{stamp}");
+        while self.keys.iter().any(|k| k.id == id) {
+            id.push('a');
+        }
+        let entry = KeyEntry {
+            id: id.clone(),
+            key: b64(&raw),
+        };
+        if current {
+            self.keys.insert(0, entry);
+        } else {
+            self.keys.push(entry);
+        }
+        id
+    }
+
+    /// Makes key `id` the one that seals.
+    pub fn make_current(&mut self, id: &str) -> anyhow::Result<()> {
+        let at = self
+            .keys
+            .iter()
+            .position(|k| k.id == id)
+            .with_context(|| format!("no key {id} in the key file"))?;
+        let entry = self.keys.remove(at);
+        self.keys.insert(0, entry);
+        Ok(())
+    }
+
+    pub fn sealer(&self) -> anyhow::Result<Sealer> {
+        let mut keys = Vec::new();
+        for k in &self.keys {
+            keys.push((
+                k.id.clone(),
+                unb64(&k.key).map_err(|e| anyhow::anyhow!("key {}: {e}", k.id))?,
+            ));
+        }
+        Sealer::new(keys).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The keys at `path`, created with one fresh key when the file is
+    /// missing.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Sealer> {
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut file = KeyFile::default();
+            file.add_key(true);
+            file.write(path)?;
+            tracing::info!(path = %path.display(), "created a new personal data key file");
+        }
+        KeyFile::read(path)?
+            .sealer()
+            .with_context(|| format!("personal data keys in {}", path.display()))
     }
 }
 

@@ -4,6 +4,8 @@
 mod text_enum;
 
 pub mod access;
+pub mod accountability;
+pub mod assessment;
 pub mod attestation;
 pub mod audit;
 pub mod calendar;
@@ -20,6 +22,7 @@ pub mod feedback;
 pub mod finding;
 pub mod geo;
 pub mod page;
+pub mod petition;
 pub mod rectification;
 pub mod signals;
 pub mod statistics;

@@ -42,12 +42,27 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a case was opened; a source has at most one case per cause.
+    pub enum Cause {
+        /// Asked for by the patrol or petition group.
+        Request = "request",
+        /// An item or a petition's reply went overdue.
+        Overdue = "overdue",
+        /// A complainant was not satisfied with the answer.
+        Dissatisfied = "dissatisfied",
+        /// A supervisor's spot check of a closed key petition failed.
+        SpotCheck = "spot_check",
+    }
+}
+
 /// A case about to be opened (OPEN) for a source; one per source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {
     pub id: Uuid,
     pub source_kind: SourceKind,
     pub source_id: Uuid,
+    pub cause: Cause,
     pub unit_code: String,
     pub reason: String,
     pub opened_by: String,
@@ -67,6 +82,7 @@ impl NewCase {
             data: serde_json::json!({
                 "source_kind": self.source_kind,
                 "source_id": self.source_id,
+                "cause": self.cause,
                 "reason": self.reason,
             }),
         }
@@ -101,6 +117,7 @@ pub struct SupervisionCase {
     pub id: Uuid,
     pub source_kind: SourceKind,
     pub source_id: Uuid,
+    pub cause: Cause,
     pub unit_code: String,
     pub reason: String,
     pub state: CaseState,

@@ -2,6 +2,8 @@
 //! URL's scheme. Each query is written once with `$N` parameters, which both
 //! drivers accept, and run on whichever pool is open (see `on_pool!`).
 
+mod accountability;
+mod assessment;
 mod calendar;
 mod campaigns;
 mod checks;
@@ -13,6 +15,7 @@ mod jobs;
 mod ledger;
 mod links;
 pub(crate) mod log;
+mod petitions;
 mod rectification;
 mod supervision;
 mod time;
@@ -33,6 +36,7 @@ pub use evidence::{DERIVATIVES_JOB, Segment};
 pub use findings::{FINDING, StoredFinding};
 pub use jobs::ClaimedJob;
 pub use links::{CHECK_RECORD, EVIDENCE};
+pub use petitions::PetitionFilter;
 pub use rectification::{RECTIFICATION_ITEM, StoredItem};
 pub use time::{Ts, now as time_now};
 pub use tokens::RefreshUse;

@@ -8,7 +8,7 @@ use super::log::append_change;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::event::Change;
 use crate::domain::supervision::{
-    CaseState, Closing, NewCase, Notice, Response, SourceKind, SupervisionCase,
+    CaseState, Cause, Closing, NewCase, Notice, Response, SourceKind, SupervisionCase,
 };
 use crate::error::{Error, Result};
 
@@ -18,14 +18,15 @@ macro_rules! insert_case {
     ($tx:expr, $case:expr) => {{
         let case: &$crate::domain::supervision::NewCase = $case;
         sqlx::query(
-            "INSERT INTO supervision_cases (id, source_kind, source_id, unit_code, reason, state,
+            "INSERT INTO supervision_cases (id, source_kind, source_id, cause, unit_code, reason, state,
                 opened_by, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (source_kind, source_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (source_kind, source_id, cause) DO NOTHING",
         )
         .bind(case.id)
         .bind(case.source_kind.as_str())
         .bind(case.source_id)
+        .bind(case.cause.as_str())
         .bind(&case.unit_code)
         .bind(&case.reason)
         .bind($crate::domain::supervision::CaseState::Open.as_str())
@@ -44,6 +45,7 @@ struct CaseRow {
     id: Uuid,
     source_kind: String,
     source_id: Uuid,
+    cause: String,
     unit_code: String,
     reason: String,
     state: String,
@@ -63,7 +65,7 @@ struct CaseRow {
     version: i64,
 }
 
-const COLUMNS: &str = "id, source_kind, source_id, unit_code, reason, state, opened_by, opened_at, \
+const COLUMNS: &str = "id, source_kind, source_id, cause, unit_code, reason, state, opened_by, opened_at, \
     notice, notice_due, noticed_by, noticed_at, response, response_evidence, responded_by, \
     responded_at, outcome, closed_by, closed_at, version";
 
@@ -74,6 +76,7 @@ impl TryFrom<CaseRow> for SupervisionCase {
             |what: &str| Error::internal(format!("supervision case {} has a bad {what}", r.id));
         Ok(SupervisionCase {
             source_kind: SourceKind::parse(&r.source_kind).ok_or_else(|| bad("source"))?,
+            cause: Cause::parse(&r.cause).ok_or_else(|| bad("cause"))?,
             state: CaseState::parse(&r.state).ok_or_else(|| bad("state"))?,
             notice: match (r.notice, r.notice_due, r.noticed_by, r.noticed_at) {
                 (Some(text), Some(due), Some(by), Some(at)) => Some(Notice {
@@ -146,18 +149,24 @@ impl Store {
         row.map(SupervisionCase::try_from).transpose()
     }
 
-    pub async fn case_of_source(&self, kind: &str, id: Uuid) -> Result<Option<SupervisionCase>> {
+    /// The cases of a source, of every cause, oldest first.
+    pub async fn cases_of_source(
+        &self,
+        kind: SourceKind,
+        id: Uuid,
+    ) -> Result<Vec<SupervisionCase>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM supervision_cases WHERE source_kind = $1 AND source_id = $2"
+            "SELECT {COLUMNS} FROM supervision_cases
+             WHERE source_kind = $1 AND source_id = $2 ORDER BY opened_at, id"
         );
-        let row: Option<CaseRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<CaseRow> = on_pool!(&self.db, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(kind)
+                .bind(kind.as_str())
                 .bind(id)
-                .fetch_optional(p)
+                .fetch_all(p)
                 .await
         })?;
-        row.map(SupervisionCase::try_from).transpose()
+        rows.into_iter().map(SupervisionCase::try_from).collect()
     }
 
     /// Cases in `units` (None: all), in `states` (all when empty), newest

@@ -219,6 +219,27 @@ impl TestServer {
         }
     }
 
+    /// The first column, as text, of the rows `sql` selects from the
+    /// server's database, read directly.
+    pub async fn raw_texts(&self, sql: &str) -> Vec<String> {
+        use secrecy::ExposeSecret;
+        let url = self.settings.database_url.expose_secret().to_string();
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("raw SQL")
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("raw SQL")
+        }
+    }
+
     /// A client that has not signed in.
     pub async fn anonymous(&self) -> Client {
         Client::connect(self.url.clone()).await.expect("connect")

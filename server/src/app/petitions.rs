@@ -1,0 +1,609 @@
+//! Petitions: taken in by petition officers, answered by the unit they are
+//! dispatched to, verified on site by inspectors when they are key
+//! petitions, spot-checked by supervisors once closed. The complainant is
+//! sealed at rest and shown in full only to petition officers and
+//! supervisors; it is never written to logs, events or exports.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::{ANY_ROLE, App, optional_uuid};
+use crate::domain::access::{Caller, Role};
+use crate::domain::calendar::china_date;
+use crate::domain::event::Change;
+use crate::domain::geo::BoundingBox;
+use crate::domain::petition::{
+    self, Complainant, HistoryEntry, PETITION, Petition, PetitionDraft, PetitionState,
+    PetitionStep, PossibleRepeat, Progress, UnitFigures,
+};
+use crate::domain::supervision::{Cause, NewCase, SourceKind};
+use crate::error::{Error, Result};
+use crate::store::{CHECK_RECORD, PetitionFilter, Ts, time_now};
+
+const INTAKE: &[Role] = &[Role::PetitionOfficer];
+/// Who sees complainants in full.
+const SEES_PERSONAL_DATA: &[Role] = &[Role::PetitionOfficer, Role::Supervisor];
+const FIGURES: &[Role] = &[
+    Role::PetitionOfficer,
+    Role::Supervisor,
+    Role::Coordinator,
+    Role::Admin,
+    Role::Viewer,
+];
+
+/// A petition as a caller may see it.
+#[derive(Debug, Clone)]
+pub struct PetitionView {
+    pub petition: Petition,
+    /// In full or masked, by the caller's role; None when anonymous.
+    pub complainant: Option<Complainant>,
+    pub complainant_masked: bool,
+    pub history: Vec<HistoryEntry>,
+    /// Petitions merged into this one, answered with it.
+    pub merged: Vec<Uuid>,
+    pub possible_repeats: Vec<PossibleRepeat>,
+}
+
+/// What record a petition's complainant is sealed for.
+fn sealed_for(id: Uuid) -> String {
+    format!("petition/{id}")
+}
+
+fn petition_change(p: &Petition, actor: &str, action: &str, data: serde_json::Value) -> Change {
+    Change {
+        at: p.updated_at,
+        actor: actor.to_string(),
+        action: action.into(),
+        subject_kind: PETITION,
+        subject_id: p.id,
+        unit_code: p.intake.unit_code.clone(),
+        data,
+    }
+}
+
+/// The box around `p`'s place that holds every point within `m` metres.
+fn around(p: &Petition, m: f64) -> Option<BoundingBox> {
+    let w = p.intake.location?.to_wgs84();
+    let dlat = m / 111_000.0;
+    let dlon = m / (111_000.0 * w.latitude.to_radians().cos().max(0.01));
+    Some(BoundingBox {
+        min_latitude: w.latitude - dlat,
+        max_latitude: w.latitude + dlat,
+        min_longitude: w.longitude - dlon,
+        max_longitude: w.longitude + dlon,
+    })
+}
+
+impl App {
+    /// Takes a petition in: RECEIVED, to be accepted or declined within
+    /// the configured working days.
+    pub async fn create_petition(
+        &self,
+        caller: &Caller,
+        draft: PetitionDraft,
+    ) -> Result<PetitionView> {
+        caller.require(INTAKE)?;
+        let now = time_now();
+        let (intake, complainant) = draft.validate(now)?;
+        if !caller.sees_unit(&intake.unit_code) {
+            return Err(Error::PermissionDenied(format!(
+                "you may take in petitions only for your own units, not {}",
+                intake.unit_code
+            )));
+        }
+        self.active_unit(&intake.unit_code, "petition.unit_code")
+            .await?;
+        self.existing_campaign(intake.campaign_id, "petition.campaign_id")
+            .await?;
+        let id = Uuid::now_v7();
+        let sealed = complainant.map(|c| {
+            let json = serde_json::to_string(&c).expect("complainant serialises");
+            self.sealer.seal(&sealed_for(id), &json)
+        });
+        let accept_due = self
+            .add_working_days(china_date(intake.received_at), self.petitions.accept_days)
+            .await?;
+        let p = Petition {
+            id,
+            intake,
+            sealed_complainant: sealed,
+            is_key: false,
+            state: PetitionState::Received,
+            accept_due,
+            reply_due: None,
+            reply_overdue_since: None,
+            merged_into: None,
+            progress: Progress::default(),
+            received_by: caller.subject.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let entry = HistoryEntry {
+            at: now,
+            actor: caller.subject.clone(),
+            action: "received".into(),
+            from_state: None,
+            to_state: PetitionState::Received,
+            note: format!("by {}", p.intake.channel),
+        };
+        // Never the complainant: events and the audit log are read widely.
+        let change = petition_change(
+            &p,
+            &caller.subject,
+            "received",
+            serde_json::json!({
+                "channel": p.intake.channel,
+                "category": p.intake.category,
+                "credit_code": p.intake.credit_code,
+                "campaign_id": p.intake.campaign_id,
+                "anonymous": p.is_anonymous(),
+                "accept_due": p.accept_due,
+            }),
+        );
+        self.store.insert_petition(&p, &entry, &change).await?;
+        tracing::info!(actor = %caller.subject, id = %p.id, unit = %p.intake.unit_code, "petition received");
+        self.petition_view(caller, p, true).await
+    }
+
+    /// The complainant as `caller` may see it.
+    fn complainant_for(
+        &self,
+        caller: &Caller,
+        p: &Petition,
+    ) -> Result<(Option<Complainant>, bool)> {
+        let Some(sealed) = &p.sealed_complainant else {
+            return Ok((None, false));
+        };
+        let json = self
+            .sealer
+            .open(&sealed_for(p.id), sealed)
+            .map_err(|e| Error::internal(format!("complainant of petition {}: {e}", p.id)))?;
+        let c: Complainant = serde_json::from_str(&json)
+            .map_err(|e| Error::internal(format!("complainant of petition {}: {e}", p.id)))?;
+        if SEES_PERSONAL_DATA.contains(&caller.role) {
+            Ok((Some(c), false))
+        } else {
+            Ok((Some(c.masked()), true))
+        }
+    }
+
+    async fn petition_view(
+        &self,
+        caller: &Caller,
+        p: Petition,
+        whole: bool,
+    ) -> Result<PetitionView> {
+        let (complainant, complainant_masked) = self.complainant_for(caller, &p)?;
+        let (history, merged, possible_repeats) = if whole {
+            let candidates = if p.state.is_open() {
+                self.store
+                    .open_petitions_about(
+                        p.intake.credit_code.as_deref(),
+                        around(&p, self.petitions.repeat_distance_m),
+                    )
+                    .await?
+            } else {
+                vec![]
+            };
+            let repeats = candidates
+                .iter()
+                .filter(|o| caller.sees_unit(&o.intake.unit_code))
+                .filter_map(|o| petition::possible_repeat(&p, o, self.petitions.repeat_distance_m))
+                .collect();
+            (
+                self.store.petition_history(p.id).await?,
+                self.store.merged_petitions(p.id).await?,
+                repeats,
+            )
+        } else {
+            (vec![], vec![], vec![])
+        };
+        Ok(PetitionView {
+            petition: p,
+            complainant,
+            complainant_masked,
+            history,
+            merged,
+            possible_repeats,
+        })
+    }
+
+    async fn visible_petition(&self, caller: &Caller, id: Uuid) -> Result<Petition> {
+        let p = self
+            .store
+            .get_petition(id)
+            .await?
+            .ok_or_else(|| petition::not_found(id))?;
+        caller.ensure_sees(&p.intake.unit_code, || format!("petition {id}"))?;
+        Ok(p)
+    }
+
+    pub async fn get_petition(&self, caller: &Caller, id: &str) -> Result<PetitionView> {
+        caller.require(ANY_ROLE)?;
+        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let p = self.visible_petition(caller, id).await?;
+        self.petition_view(caller, p, true).await
+    }
+
+    pub async fn list_petitions(
+        &self,
+        caller: &Caller,
+        mut filter: PetitionFilter,
+    ) -> Result<Vec<PetitionView>> {
+        caller.require(ANY_ROLE)?;
+        filter.units = caller.narrow_units(filter.units);
+        let today = china_date(time_now());
+        let found = self.store.list_petitions(&filter, today, 500).await?;
+        let mut out = Vec::with_capacity(found.len());
+        for p in found {
+            out.push(self.petition_view(caller, p, false).await?);
+        }
+        Ok(out)
+    }
+
+    /// Takes a step on a petition: checked against unit, role, etag and
+    /// state. Feedback from a dissatisfied complainant and a failed spot
+    /// check open a supervision case with the step.
+    pub async fn take_petition_step(
+        &self,
+        caller: &Caller,
+        id: &str,
+        etag: &str,
+        step: PetitionStep,
+    ) -> Result<PetitionView> {
+        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let p = self.visible_petition(caller, id).await?;
+        caller.require(step.roles())?;
+        // A dispatch without a unit goes to the unit taken in.
+        let step = match step {
+            PetitionStep::Dispatch {
+                unit_code,
+                reply_due,
+                note,
+            } if unit_code.trim().is_empty() => PetitionStep::Dispatch {
+                unit_code: p.intake.unit_code.clone(),
+                reply_due,
+                note,
+            },
+            step => step,
+        };
+        p.check_etag(etag)?;
+        self.check_step_refers(caller, &p, &step).await?;
+        let now = time_now();
+        let next = p.apply(&step, &caller.subject, now, china_date(now))?;
+        let case = match &step {
+            PetitionStep::RecordFeedback {
+                satisfied: false, ..
+            } => Some(NewCase {
+                id: Uuid::now_v7(),
+                source_kind: SourceKind::Petition,
+                source_id: p.id,
+                cause: Cause::Dissatisfied,
+                unit_code: next.intake.unit_code.clone(),
+                reason: "complainant not satisfied with the answer; petition reopened".into(),
+                opened_by: caller.subject.clone(),
+                opened_at: now,
+            }),
+            PetitionStep::SpotCheck {
+                passed: false,
+                note,
+            } => Some(NewCase {
+                id: Uuid::now_v7(),
+                source_kind: SourceKind::Petition,
+                source_id: p.id,
+                cause: Cause::SpotCheck,
+                unit_code: next.intake.unit_code.clone(),
+                reason: format!(
+                    "spot check of a closed key petition failed: {}",
+                    note.trim()
+                ),
+                opened_by: caller.subject.clone(),
+                opened_at: now,
+            }),
+            _ => None,
+        };
+        let mut data = serde_json::json!({ "from_state": p.state, "to_state": next.state });
+        if let PetitionStep::Dispatch {
+            unit_code,
+            reply_due,
+            ..
+        } = &step
+        {
+            data["dispatched_to"] = unit_code.clone().into();
+            data["reply_due"] = reply_due.to_string().into();
+        }
+        let change = petition_change(&next, &caller.subject, step.action(), data);
+        let entry = HistoryEntry::of(&step, &p, &next, &caller.subject);
+        if !self
+            .store
+            .save_petition(p.version, &next, &entry, &change, case.as_ref())
+            .await?
+        {
+            return Err(Error::Aborted(format!(
+                "petition {} was changed by someone else meanwhile; read it again",
+                p.id
+            )));
+        }
+        tracing::info!(actor = %caller.subject, id = %p.id, action = step.action(), state = %next.state, "petition step");
+        self.petition_view(caller, next, true).await
+    }
+
+    /// What a step names (a unit, evidence, a check record, a petition)
+    /// must exist where the caller and the petition can reach it.
+    async fn check_step_refers(
+        &self,
+        caller: &Caller,
+        p: &Petition,
+        step: &PetitionStep,
+    ) -> Result<()> {
+        match step {
+            PetitionStep::Dispatch { unit_code, .. } => {
+                if !caller.sees_unit(unit_code) {
+                    return Err(Error::invalid(
+                        "unit_code",
+                        format!("unit {unit_code} is not one of yours"),
+                    ));
+                }
+                self.active_unit(unit_code, "unit_code").await?;
+            }
+            PetitionStep::Reply { evidence, .. } => {
+                for (i, e) in evidence.iter().enumerate() {
+                    if self
+                        .store
+                        .get_evidence(*e)
+                        .await?
+                        .is_none_or(|e| e.unit_code != p.intake.unit_code)
+                    {
+                        return Err(Error::invalid(
+                            format!("evidence_ids[{i}]"),
+                            format!("no evidence {e} in unit {}", p.intake.unit_code),
+                        ));
+                    }
+                }
+            }
+            PetitionStep::VerifyOnSite {
+                check_record_id, ..
+            } => {
+                let check = self.store.get_check(*check_record_id).await?;
+                if check.is_none_or(|c| c.record.content.unit_code != p.intake.unit_code) {
+                    return Err(Error::invalid(
+                        "check_record_id",
+                        format!(
+                            "no check record {check_record_id} in unit {}",
+                            p.intake.unit_code
+                        ),
+                    ));
+                }
+                if self
+                    .store
+                    .links_of(CHECK_RECORD, &[*check_record_id])
+                    .await?
+                    .is_empty()
+                {
+                    return Err(Error::invalid(
+                        "check_record_id",
+                        format!(
+                            "check record {check_record_id} has no evidence; on-site verification needs photos or documents"
+                        ),
+                    ));
+                }
+            }
+            PetitionStep::Merge { into } => {
+                let primary = self
+                    .store
+                    .get_petition(*into)
+                    .await?
+                    .filter(|o| caller.sees_unit(&o.intake.unit_code))
+                    .ok_or_else(|| {
+                        Error::invalid("into_id", format!("no petition {into} in your units"))
+                    })?;
+                if !primary.state.is_open() {
+                    return Err(Error::FailedPrecondition(format!(
+                        "petition {into} is {}; petitions are merged only into open ones",
+                        primary.state.shown()
+                    )));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The reply deadline of a dispatch: the date given, else the
+    /// configured number of days from today.
+    pub fn reply_due(&self, given: Option<NaiveDate>) -> NaiveDate {
+        given.unwrap_or_else(|| {
+            china_date(time_now()) + Days::new(u64::from(self.petitions.reply_days))
+        })
+    }
+
+    /// Marks dispatched petitions whose reply is late on `today`, opening
+    /// a supervision case for each, once. Returns how many cases this call
+    /// opened.
+    pub async fn mark_overdue_petitions(&self, today: NaiveDate) -> Result<usize> {
+        let mut opened = 0;
+        loop {
+            let due = self.store.unmarked_overdue_petitions(today, 100).await?;
+            if due.is_empty() {
+                return Ok(opened);
+            }
+            for p in due {
+                let now = time_now();
+                let reply_due = p.reply_due.unwrap_or(today);
+                let marked = Change {
+                    at: now,
+                    actor: super::overdue::SCANNER.into(),
+                    action: "reply_overdue".into(),
+                    subject_kind: PETITION,
+                    subject_id: p.id,
+                    unit_code: p.intake.unit_code.clone(),
+                    data: serde_json::json!({ "reply_due": reply_due }),
+                };
+                let case = NewCase {
+                    id: Uuid::now_v7(),
+                    source_kind: SourceKind::Petition,
+                    source_id: p.id,
+                    cause: Cause::Overdue,
+                    unit_code: p.intake.unit_code.clone(),
+                    reason: format!("reply to petition overdue: due {reply_due}"),
+                    opened_by: super::overdue::SCANNER.into(),
+                    opened_at: now,
+                };
+                if self.store.mark_reply_overdue(&case, &marked).await? {
+                    tracing::info!(petition = %p.id, unit = %p.intake.unit_code, case = %case.id, "petition reply overdue; supervision case opened");
+                    opened += 1;
+                }
+            }
+        }
+    }
+
+    /// A random sample of closed key petitions not yet spot-checked.
+    pub async fn spot_check_sample(
+        &self,
+        caller: &Caller,
+        units: Option<Vec<String>>,
+        count: u32,
+    ) -> Result<Vec<PetitionView>> {
+        caller.require(&[Role::Supervisor])?;
+        if !(1..=100).contains(&count) {
+            return Err(Error::invalid("count", "must be 1 to 100"));
+        }
+        let units = caller.narrow_units(units);
+        let found = self
+            .store
+            .spot_check_sample(units.as_deref(), i64::from(count))
+            .await?;
+        let mut out = Vec::with_capacity(found.len());
+        for p in found {
+            out.push(self.petition_view(caller, p, false).await?);
+        }
+        Ok(out)
+    }
+
+    /// Figures per unit of petitions received in [from, to] (China's dates).
+    pub async fn petition_figures(
+        &self,
+        caller: &Caller,
+        units: Option<Vec<String>>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<UnitFigures>> {
+        caller.require(FIGURES)?;
+        if to < from {
+            return Err(Error::invalid("to_date", "must not be before from_date"));
+        }
+        let units = caller.narrow_units(units);
+        let start = china_midnight(from);
+        let end = china_midnight(to + Days::new(1));
+        self.store
+            .petition_figures(units.as_deref(), start, end, china_date(time_now()))
+            .await
+    }
+
+    /// The petition register as CSV (UTF-8 with BOM, Chinese headers),
+    /// without any personal data.
+    pub async fn export_petitions(
+        &self,
+        caller: &Caller,
+        filter: PetitionFilter,
+    ) -> Result<Vec<u8>> {
+        caller.require(FIGURES)?;
+        let petitions = self.list_petitions(caller, filter).await?;
+        let today = china_date(time_now());
+        let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+        let fail = |e: csv::Error| Error::internal(format!("writing the register: {e}"));
+        out.write_record([
+            "序号",
+            "编号",
+            "来源渠道",
+            "收到时间",
+            "类别",
+            "内容",
+            "责任单位代码",
+            "企业信用代码",
+            "匿名",
+            "重点",
+            "状态",
+            "受理期限",
+            "答复期限",
+            "答复逾期",
+            "退回次数",
+            "是否满意",
+            "并入",
+        ])
+        .map_err(fail)?;
+        for (n, v) in petitions.iter().enumerate() {
+            let p = &v.petition;
+            let yes = |b: bool| if b { "是" } else { "否" }.to_string();
+            out.write_record([
+                (n + 1).to_string(),
+                p.id.to_string(),
+                p.intake.channel.to_string(),
+                china_time(p.intake.received_at),
+                p.intake.category.to_string(),
+                p.intake.content.clone(),
+                p.intake.unit_code.clone(),
+                p.intake.credit_code.clone().unwrap_or_default(),
+                yes(p.is_anonymous()),
+                yes(p.is_key),
+                p.state.shown(),
+                p.accept_due.to_string(),
+                p.reply_due.map(|d| d.to_string()).unwrap_or_default(),
+                yes(p.reply_overdue_since.is_some() || p.reply_overdue(today)),
+                p.progress.send_backs.to_string(),
+                match &p.progress.feedback {
+                    Some(f) => yes(f.satisfied),
+                    None => String::new(),
+                },
+                p.merged_into.map(|m| m.to_string()).unwrap_or_default(),
+            ])
+            .map_err(fail)?;
+        }
+        out.into_inner()
+            .map_err(|e| Error::internal(format!("writing the register: {e}")))
+    }
+
+    /// Moves every sealed value (complainants, officials) to the current
+    /// master key. Returns (moved, already current).
+    pub async fn rewrap_personal_data(&self) -> Result<(usize, usize)> {
+        let (mut moved, mut current) = (0, 0);
+        for (id, sealed) in self.store.sealed_complainants().await? {
+            match self.sealer.rewrap(&sealed) {
+                Ok(Some(new)) => {
+                    if self.store.reseal_complainant(id, &sealed, &new).await? {
+                        moved += 1;
+                    }
+                }
+                Ok(None) => current += 1,
+                Err(e) => return Err(Error::internal(format!("petition {id}: {e}"))),
+            }
+        }
+        for (id, sealed) in self.store.sealed_officials().await? {
+            match self.sealer.rewrap(&sealed) {
+                Ok(Some(new)) => {
+                    if self.store.reseal_official(id, &sealed, &new).await? {
+                        moved += 1;
+                    }
+                }
+                Ok(None) => current += 1,
+                Err(e) => {
+                    return Err(Error::internal(format!("accountability record {id}: {e}")));
+                }
+            }
+        }
+        Ok((moved, current))
+    }
+}
+
+/// Midnight of `day` in China (UTC+8), as stored.
+pub(crate) fn china_midnight(day: NaiveDate) -> Ts {
+    let t = day.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::TimeDelta::hours(8);
+    Ts(t.and_utc())
+}
+
+fn china_time(t: DateTime<Utc>) -> String {
+    (t + chrono::TimeDelta::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}

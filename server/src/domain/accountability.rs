@@ -1,0 +1,226 @@
+//! Accountability (问责): who was held to account, in what form, on what
+//! basis. The petition group compiles the records and the supervision group
+//! reviews them, so a record entered by one group is confirmed by the
+//! other, never by the person who entered it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::access::{Caller, Role};
+use super::text_enum::text_enum;
+use super::validate::{Input, Violations};
+use crate::error::{Error, Result};
+
+/// The kind of subject of accountability events.
+pub const ACCOUNTABILITY: &str = "accountability_record";
+pub const TEXT_MAX: usize = 5_000;
+pub const CASES_MAX: usize = 50;
+
+/// Who enters records, and who confirms them: someone of the other group.
+pub const ENTER: &[Role] = &[Role::PetitionOfficer, Role::Supervisor];
+
+text_enum! {
+    pub enum AccountabilityForm {
+        /// 通报批评.
+        CirculatedCriticism = "circulated_criticism",
+        /// 约谈.
+        Interview = "interview",
+        /// 诫勉谈话.
+        Admonition = "admonition",
+        /// 组织处理.
+        OrganisationalAction = "organisational_action",
+        /// 党纪政务处分.
+        Disciplinary = "disciplinary",
+        /// 移送司法机关.
+        JudicialReferral = "judicial_referral",
+    }
+}
+
+impl AccountabilityForm {
+    /// The forms heavy enough to rule a unit out of "excellent" for the
+    /// year (一票否优).
+    pub fn vetoes(self) -> bool {
+        matches!(
+            self,
+            AccountabilityForm::OrganisationalAction
+                | AccountabilityForm::Disciplinary
+                | AccountabilityForm::JudicialReferral
+        )
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            AccountabilityForm::CirculatedCriticism => "通报批评",
+            AccountabilityForm::Interview => "约谈",
+            AccountabilityForm::Admonition => "诫勉谈话",
+            AccountabilityForm::OrganisationalAction => "组织处理",
+            AccountabilityForm::Disciplinary => "党纪政务处分",
+            AccountabilityForm::JudicialReferral => "移送司法机关",
+        }
+    }
+}
+
+text_enum! {
+    pub enum SubjectKind {
+        Unit = "unit",
+        Official = "official",
+    }
+}
+
+/// An official held to account: personal information, sealed at rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Official {
+    pub name: String,
+    pub post: String,
+}
+
+impl Official {
+    pub fn masked(&self) -> Official {
+        Official {
+            name: super::petition::mask_name(&self.name),
+            post: super::petition::mask_address(&self.post),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountabilityDraft {
+    pub unit_code: String,
+    pub subject_kind: Input<SubjectKind>,
+    pub official: Official,
+    pub form: Input<AccountabilityForm>,
+    pub basis: String,
+    pub decided_on: Input<NaiveDate>,
+    pub case_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountabilityFacts {
+    pub unit_code: String,
+    pub subject_kind: SubjectKind,
+    pub form: AccountabilityForm,
+    pub basis: String,
+    pub decided_on: NaiveDate,
+    /// Supervision cases the record answers.
+    pub case_ids: Vec<Uuid>,
+}
+
+impl AccountabilityDraft {
+    /// The facts and the official (for an official), every violation at
+    /// once under `record`.
+    pub fn validate(self, today: NaiveDate) -> Result<(AccountabilityFacts, Option<Official>)> {
+        const P: &str = "record";
+        let mut v = Violations::new();
+        if self.unit_code.trim().is_empty() {
+            v.add(format!("{P}.unit_code"), "is required");
+        }
+        let kind = self
+            .subject_kind
+            .required(&format!("{P}.subject_kind"), &mut v);
+        let form = self.form.required(&format!("{P}.form"), &mut v);
+        v.required_text(&format!("{P}.basis"), &self.basis, TEXT_MAX);
+        let decided_on = self.decided_on.required(&format!("{P}.decided_on"), &mut v);
+        if let Some(d) = decided_on
+            && d > today
+        {
+            v.add(
+                format!("{P}.decided_on"),
+                format!("{d} is after today ({today} in China)"),
+            );
+        }
+        let official = Official {
+            name: self.official.name.trim().to_string(),
+            post: self.official.post.trim().to_string(),
+        };
+        match kind {
+            Some(SubjectKind::Official) => {
+                v.required_text(&format!("{P}.official.name"), &official.name, 100);
+                v.required_text(&format!("{P}.official.post"), &official.post, 200);
+            }
+            Some(SubjectKind::Unit) if official != Official::default() => {
+                v.add(
+                    format!("{P}.official"),
+                    "is only for a record about an official",
+                );
+            }
+            _ => {}
+        }
+        v.max_items(&format!("{P}.case_ids"), &self.case_ids, CASES_MAX);
+        let mut case_ids = Vec::new();
+        for (i, s) in self.case_ids.iter().enumerate() {
+            match Uuid::parse_str(s.trim()) {
+                Ok(id) if case_ids.contains(&id) => {
+                    v.add(format!("{P}.case_ids[{i}]"), "is named twice")
+                }
+                Ok(id) => case_ids.push(id),
+                Err(_) => v.add(format!("{P}.case_ids[{i}]"), "must be a UUID"),
+            }
+        }
+        v.finish()?;
+        let kind = kind.expect("validated");
+        Ok((
+            AccountabilityFacts {
+                unit_code: self.unit_code.trim().to_string(),
+                subject_kind: kind,
+                form: form.expect("validated"),
+                basis: self.basis.trim().to_string(),
+                decided_on: decided_on.expect("validated"),
+                case_ids,
+            },
+            (kind == SubjectKind::Official).then_some(official),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountabilityRecord {
+    pub id: Uuid,
+    pub facts: AccountabilityFacts,
+    /// The sealed official; None for a unit.
+    pub sealed_official: Option<String>,
+    pub entered_by: String,
+    pub entered_role: Role,
+    pub entered_at: DateTime<Utc>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+impl AccountabilityRecord {
+    pub fn etag(&self) -> String {
+        super::etag::of(self.version)
+    }
+
+    /// The record confirmed by `caller`, or why they may not.
+    pub fn confirm(&self, caller: &Caller, now: DateTime<Utc>) -> Result<AccountabilityRecord> {
+        caller.require(ENTER)?;
+        if let Some(by) = &self.confirmed_by {
+            return Err(Error::FailedPrecondition(format!(
+                "accountability record {} is CONFIRMED already, by {by}",
+                self.id
+            )));
+        }
+        if caller.subject == self.entered_by {
+            return Err(Error::PermissionDenied(format!(
+                "you entered accountability record {}; someone else confirms it",
+                self.id
+            )));
+        }
+        if caller.role == self.entered_role {
+            return Err(Error::PermissionDenied(format!(
+                "accountability record {} was entered by a {}; it is confirmed by the other group",
+                self.id, self.entered_role
+            )));
+        }
+        let mut next = self.clone();
+        next.confirmed_by = Some(caller.subject.clone());
+        next.confirmed_at = Some(now);
+        next.version += 1;
+        Ok(next)
+    }
+}
+
+pub fn not_found(id: impl std::fmt::Display) -> Error {
+    Error::NotFound(format!("accountability record {id}"))
+}

@@ -1,0 +1,767 @@
+//! Petitions through the SDK, with users of each role: intake to close,
+//! decline, send-back, reopening on a dissatisfied complainant, repeats and
+//! merge, the overdue reply, spot checks, and the complainant's personal
+//! data sealed at rest and masked for those who may not see it.
+
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tonic::Code;
+
+use crate::evidence::{photo, upload};
+use crate::rectification::{china_today, date, date_of};
+use crate::support::{self, RawArg, TestServer, create_record, site_check, violated_fields};
+
+const LIANDU: &str = "331102";
+const CODE: &str = "91330100799655058B";
+const PHONE: &str = "13812345678";
+const NAME: &str = "王小明";
+
+/// A server with the petition group, a supervisor, and Liandu's liaison
+/// and inspector.
+struct Desk {
+    srv: TestServer,
+    officer: Client,
+    supervisor: Client,
+    liaison: Client,
+    inspector: Client,
+}
+
+async fn desk() -> Desk {
+    let srv = support::spawn().await;
+    Desk {
+        officer: srv.client(Role::PetitionOfficer, &[LIANDU]).await,
+        supervisor: srv.client(Role::Supervisor, &[LIANDU]).await,
+        liaison: srv.client(Role::UnitLiaison, &[LIANDU]).await,
+        inspector: srv.client(Role::Inspector, &[LIANDU]).await,
+        srv,
+    }
+}
+
+/// A petition by phone about a dyeing works on the Haoxi, with its
+/// complainant.
+fn complaint(latitude: f64, credit_code: &str) -> pb::CreatePetitionRequest {
+    pb::CreatePetitionRequest {
+        channel: pb::PetitionChannel::Hotline as i32,
+        received_time: Some(ducha_sdk::prost_types::Timestamp {
+            seconds: chrono::Utc::now().timestamp() - 3600,
+            nanos: 0,
+        }),
+        content: "好溪边印染厂夜间偷排废水，河水发红有异味".into(),
+        category: pb::Medium::Water as i32,
+        location: Some(pb::Location {
+            latitude,
+            longitude: 119.9229,
+            accuracy_m: 10.0,
+            altitude_m: None,
+            datum: pb::Datum::Wgs84 as i32,
+        }),
+        unit_code: LIANDU.into(),
+        credit_code: credit_code.into(),
+        complainant: Some(pb::Complainant {
+            name: NAME.into(),
+            phone: PHONE.into(),
+            address: "浙江省丽水市莲都区紫金街道好溪村8号".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+async fn take_in(c: &Client, req: pb::CreatePetitionRequest) -> pb::Petition {
+    c.petitions()
+        .create_petition(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .petition
+        .unwrap()
+}
+
+async fn get(c: &Client, id: &str) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .get_petition(pb::GetPetitionRequest { id: id.into() })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+async fn accept(c: &Client, p: &pb::Petition, key: bool) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .accept_petition(pb::AcceptPetitionRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            key,
+            note: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+async fn dispatch(c: &Client, p: &pb::Petition) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .dispatch_petition(pb::DispatchPetitionRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+async fn reply(
+    c: &Client,
+    p: &pb::Petition,
+    evidence: Vec<String>,
+) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .reply_to_petition(pb::ReplyToPetitionRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            text: "经查，该厂已停产整改，排污口已封堵".into(),
+            evidence_ids: evidence,
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+async fn feedback(
+    c: &Client,
+    p: &pb::Petition,
+    satisfied: bool,
+) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .record_feedback(pb::RecordFeedbackRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            method: pb::FeedbackMethod::Phone as i32,
+            feedback_time: support::ts(chrono::Utc::now().timestamp() - 60),
+            satisfied,
+            note: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+async fn close(c: &Client, p: &pb::Petition) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .close_petition(pb::ClosePetitionRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            note: "办结".into(),
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+fn state(p: &pb::Petition) -> pb::PetitionState {
+    pb::PetitionState::try_from(p.state).unwrap()
+}
+
+/// A check record of Liandu with photo `evidence_id` linked: an on-site
+/// visit.
+async fn site_visit(inspector: &Client, evidence_id: &str) -> String {
+    let rec = create_record(inspector, site_check(LIANDU, 1_790_000_000)).await;
+    inspector
+        .evidence()
+        .link_evidence(pb::LinkEvidenceRequest {
+            evidence_id: evidence_id.into(),
+            check_record_id: rec.id.clone(),
+            role: pb::EvidenceRole::Context as i32,
+        })
+        .await
+        .unwrap();
+    rec.id
+}
+
+/// Supervision cases of petition `id` opened for `cause`.
+async fn cases_of(c: &Client, id: &str, cause: pb::SupervisionCause) -> Vec<pb::SupervisionCase> {
+    c.supervision()
+        .list_cases(pb::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .supervision_cases
+        .into_iter()
+        .filter(|k| k.source_id == id && k.cause == cause as i32)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_close() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    assert_eq!(state(&p), pb::PetitionState::Received);
+    assert!(date_of(&p.accept_due_date) > china_today() - chrono::Days::new(1));
+    // Only petition officers take petitions in.
+    let e = d
+        .liaison
+        .petitions()
+        .create_petition(complaint(28.4517, CODE))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    // Nothing is replied to before it is dispatched.
+    let e = reply(&d.liaison, &p, vec![]).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("RECEIVED"), "{}", e.message());
+    let e = accept(&d.liaison, &p, true).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    let p = accept(&d.officer, &p, true).await.unwrap();
+    assert!(p.key);
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Dispatched);
+    assert_eq!(p.unit_code, LIANDU);
+    assert_eq!(
+        date_of(&p.reply_due_date),
+        china_today() + chrono::Days::new(30)
+    );
+
+    // The unit answers with a photo; the answer falls short and goes back.
+    let photo_id = upload(&d.inspector, LIANDU, &photo()).await.unwrap().id;
+    let p = reply(&d.liaison, &p, vec![photo_id.clone()]).await.unwrap();
+    assert_eq!(
+        p.reply.as_ref().unwrap().evidence_ids,
+        vec![photo_id.clone()]
+    );
+    let e = d
+        .officer
+        .petitions()
+        .send_back_reply(pb::SendBackReplyRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let p = d
+        .officer
+        .petitions()
+        .send_back_reply(pb::SendBackReplyRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            reason: "未说明废水去向，请补充监测数据".into(),
+            reply_due_date: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .petition
+        .unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Dispatched);
+    assert_eq!(p.send_backs, 1);
+    assert!(p.reply.is_none());
+    let p = reply(&d.liaison, &p, vec![]).await.unwrap();
+
+    // A key petition is verified on site before the complainant is told.
+    let e = feedback(&d.officer, &p, true).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("verified on site"), "{}", e.message());
+    let bare = create_record(&d.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let verify = |rec: String, p: &pb::Petition| {
+        let (c, req) = (
+            d.inspector.clone(),
+            pb::VerifyOnSiteRequest {
+                id: p.id.clone(),
+                etag: p.etag.clone(),
+                check_record_id: rec,
+                conclusion: "现场核实：排污口已封堵，河水清澈".into(),
+            },
+        );
+        async move {
+            c.petitions()
+                .verify_on_site(req)
+                .await
+                .map(|r| r.into_inner().petition.unwrap())
+        }
+    };
+    let e = verify(bare.id, &p).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["check_record_id"]);
+    let visit = site_visit(&d.inspector, &photo_id).await;
+    let p = verify(visit.clone(), &p).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Verified);
+    assert_eq!(p.verification.as_ref().unwrap().check_record_id, visit);
+
+    let p = feedback(&d.officer, &p, true).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Answered);
+    let p = close(&d.officer, &p).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Closed);
+    let actions: Vec<&str> = p.history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "received",
+            "accepted",
+            "dispatched",
+            "replied",
+            "sent_back",
+            "replied",
+            "verified_on_site",
+            "feedback_recorded",
+            "closed"
+        ]
+    );
+    assert!(p.history[4].note.contains("监测数据"));
+}
+
+#[tokio::test]
+async fn a_declined_petition_stays_declined() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, "")).await;
+    let decline = |reason: &str, p: &pb::Petition| {
+        let (c, req) = (
+            d.officer.clone(),
+            pb::DeclinePetitionRequest {
+                id: p.id.clone(),
+                etag: p.etag.clone(),
+                reason: reason.into(),
+            },
+        );
+        async move {
+            c.petitions()
+                .decline_petition(req)
+                .await
+                .map(|r| r.into_inner().petition.unwrap())
+        }
+    };
+    let e = decline(" ", &p).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reason"]);
+    let declined = decline("不属于生态环境部门职责，已告知向住建部门反映", &p)
+        .await
+        .unwrap();
+    assert_eq!(state(&declined), pb::PetitionState::Declined);
+    assert!(declined.decline_reason.contains("住建"));
+    // A stale etag is refused before the state is looked at.
+    let e = accept(&d.officer, &p, false).await.unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    let e = accept(&d.officer, &declined, false).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("DECLINED"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_dissatisfied_complainant_reopens_the_petition_and_it_goes_to_supervision_once() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, "")).await;
+    let p = accept(&d.officer, &p, false).await.unwrap();
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    let p = reply(&d.liaison, &p, vec![]).await.unwrap();
+    let p = feedback(&d.officer, &p, false).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Reopened);
+    assert!(!p.feedback.as_ref().unwrap().satisfied);
+    let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied).await;
+    assert_eq!(cases.len(), 1);
+    assert_eq!(
+        cases[0].source_kind,
+        pb::SupervisionSourceKind::Petition as i32
+    );
+    assert_eq!(cases[0].unit_code, LIANDU);
+
+    // Answered again and closed; the complainant comes back dissatisfied
+    // after the close: reopened again, still one case for that cause.
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    let p = reply(&d.liaison, &p, vec![]).await.unwrap();
+    let e = close(&d.officer, &p).await.unwrap_err();
+    assert!(e.message().contains("feedback"), "{}", e.message());
+    let p = feedback(&d.officer, &p, true).await.unwrap();
+    let p = close(&d.officer, &p).await.unwrap();
+    let e = feedback(&d.officer, &p, true).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let p = feedback(&d.officer, &p, false).await.unwrap();
+    assert_eq!(state(&p), pb::PetitionState::Reopened);
+    assert_eq!(
+        cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied)
+            .await
+            .len(),
+        1
+    );
+    let figures = d
+        .officer
+        .petitions()
+        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
+            unit_codes: vec![],
+            from_date: date(china_today() - chrono::Days::new(1)),
+            to_date: date(china_today()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .units;
+    assert_eq!(figures.len(), 1);
+    assert_eq!(
+        (
+            figures[0].received,
+            figures[0].dissatisfied,
+            figures[0].open
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, "")).await;
+    let p = accept(&d.officer, &p, false).await.unwrap();
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    assert!(!p.reply_overdue);
+    let yesterday = china_today() - chrono::Days::new(1);
+    d.srv
+        .raw_sql(
+            "UPDATE petitions SET reply_due = $1 WHERE id = $2",
+            &[RawArg::Date(yesterday), RawArg::Uuid(p.id.parse().unwrap())],
+        )
+        .await;
+    let twin = d.srv.twin().await;
+    let (a, b) = tokio::join!(
+        d.srv.app.mark_overdue_petitions(china_today()),
+        twin.app.mark_overdue_petitions(china_today()),
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(
+        d.srv
+            .app
+            .mark_overdue_petitions(china_today())
+            .await
+            .unwrap(),
+        0
+    );
+    let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Overdue).await;
+    assert_eq!(cases.len(), 1);
+    assert!(cases[0].reason.contains(&yesterday.to_string()));
+    let late = d
+        .officer
+        .petitions()
+        .list_petitions(pb::ListPetitionsRequest {
+            reply_overdue: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .petitions;
+    assert_eq!(late.len(), 1);
+    assert!(late[0].reply_overdue);
+    // Answered late, it still counts as late.
+    let p = reply(&d.liaison, &get(&d.officer, &p.id).await.unwrap(), vec![])
+        .await
+        .unwrap();
+    assert!(p.reply_overdue);
+}
+
+#[tokio::test]
+async fn repeats_are_suggested_and_merged_and_counted() {
+    let d = desk().await;
+    let first = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    assert!(first.possible_repeats.is_empty());
+    // Same enterprise, somewhere else.
+    let same = take_in(&d.officer, complaint(28.50, CODE)).await;
+    assert_eq!(same.possible_repeats.len(), 1);
+    assert_eq!(same.possible_repeats[0].petition_id, first.id);
+    assert!(same.possible_repeats[0].same_enterprise);
+    // No enterprise named, about 110 m away.
+    let near = take_in(&d.officer, complaint(28.4527, "")).await;
+    let r = near
+        .possible_repeats
+        .iter()
+        .find(|r| r.petition_id == first.id)
+        .unwrap();
+    assert!(!r.same_enterprise);
+    let m = r.distance_m.unwrap();
+    assert!((100.0..125.0).contains(&m), "{m}");
+    // Far away and about another enterprise: nothing suggested.
+    let far = take_in(&d.officer, complaint(28.60, "")).await;
+    assert!(far.possible_repeats.is_empty());
+
+    let merge = |p: &pb::Petition, into: &str| {
+        let (c, req) = (
+            d.officer.clone(),
+            pb::MergePetitionRequest {
+                id: p.id.clone(),
+                etag: p.etag.clone(),
+                into_id: into.into(),
+            },
+        );
+        async move {
+            c.petitions()
+                .merge_petition(req)
+                .await
+                .map(|r| r.into_inner().petition.unwrap())
+        }
+    };
+    let e = merge(&same, &same.id).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["into_id"]);
+    let merged = merge(&same, &first.id).await.unwrap();
+    assert_eq!(state(&merged), pb::PetitionState::Merged);
+    assert_eq!(merged.merged_into_id, first.id);
+    let first = get(&d.officer, &first.id).await.unwrap();
+    assert_eq!(first.merged_petition_ids, vec![merged.id.clone()]);
+    // Merged petitions are answered with the first; into a merged one, no.
+    let e = merge(&near, &merged.id).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let figures = d
+        .supervisor
+        .petitions()
+        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
+            unit_codes: vec![LIANDU.into()],
+            from_date: date(china_today() - chrono::Days::new(1)),
+            to_date: date(china_today()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .units;
+    assert_eq!((figures[0].received, figures[0].repeats), (4, 1));
+}
+
+#[tokio::test]
+async fn complainants_are_sealed_at_rest_and_masked_for_others() {
+    let d = desk().await;
+    let viewer = d.srv.client(Role::Viewer, &["*"]).await;
+    let coordinator = d.srv.client(Role::Coordinator, &["*"]).await;
+    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let anonymous = take_in(
+        &d.officer,
+        pb::CreatePetitionRequest {
+            complainant: None,
+            ..complaint(28.4517, CODE)
+        },
+    )
+    .await;
+    assert!(anonymous.anonymous && anonymous.complainant.is_none());
+
+    // In the database: sealed, no trace of the person.
+    let rows = d
+        .srv
+        .raw_texts("SELECT complainant FROM petitions WHERE complainant IS NOT NULL")
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].starts_with("v1."), "{}", rows[0]);
+    for secret in [PHONE, NAME, "好溪村"] {
+        assert!(!rows[0].contains(secret));
+    }
+
+    // In full for the petition group and supervisors, masked for others.
+    for c in [&d.officer, &d.supervisor] {
+        let full = get(c, &p.id).await.unwrap();
+        assert!(!full.complainant_masked);
+        assert_eq!(full.complainant.as_ref().unwrap().phone, PHONE);
+    }
+    for c in [&d.liaison, &viewer] {
+        let masked = get(c, &p.id).await.unwrap();
+        assert!(masked.complainant_masked);
+        let who = masked.complainant.unwrap();
+        assert_eq!(who.phone, "138****5678");
+        assert_eq!(who.name, "王**");
+        assert!(!who.address.contains("8号"));
+    }
+
+    // Never in the event feed, the audit log or the export.
+    let events = d
+        .srv
+        .raw_texts("SELECT CAST(data AS TEXT) FROM events")
+        .await;
+    assert!(events.iter().any(|e| e.contains("hotline")));
+    let audit = d
+        .srv
+        .raw_texts("SELECT actor || action || digest FROM audit_log")
+        .await;
+    for secret in [PHONE, NAME, "138****5678"] {
+        assert!(!events.iter().chain(&audit).any(|e| e.contains(secret)));
+    }
+    let csv = coordinator
+        .petitions()
+        .export_petitions(pb::ExportPetitionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .csv;
+    let csv = String::from_utf8(csv.to_vec()).unwrap();
+    assert!(csv.contains(&p.id) && csv.contains("好溪边印染厂"));
+    assert!(!csv.contains(PHONE) && !csv.contains(NAME) && !csv.contains("138****"));
+}
+
+#[tokio::test]
+async fn the_master_key_rotates_without_losing_a_complainant() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let (dir, db) = (d.srv.dir.clone(), d.srv.db.clone());
+    let old_key = |s: &str| s.split('.').nth(1).unwrap().to_string();
+    let before = d.srv.raw_texts("SELECT complainant FROM petitions").await;
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let cli = |args: &'static [&'static str]| {
+        let (dir, db, data_dir) = (dir.clone(), db.clone(), data_dir.clone());
+        async move {
+            let mut all = args.to_vec();
+            all.extend(["--data-dir", &data_dir]);
+            crate::cli::run(dir.path(), &db, &all, "").await
+        }
+    };
+    let (ok, new_id, _) = cli(&["personal-data", "add-key", "--current"]).await;
+    assert!(ok);
+    let new_id = new_id.trim().to_string();
+    assert_ne!(old_key(&before[0]), new_id);
+    // After a restart the new key seals and the old one still opens.
+    let srv = d.srv.restart().await;
+    let officer = srv.client(Role::PetitionOfficer, &[LIANDU]).await;
+    assert_eq!(
+        get(&officer, &p.id)
+            .await
+            .unwrap()
+            .complainant
+            .unwrap()
+            .phone,
+        PHONE
+    );
+    let q = take_in(&officer, complaint(28.4517, "")).await;
+    let (ok, _, err) = cli(&["personal-data", "rewrap"]).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("1 sealed values moved"), "{err}");
+    for row in srv.raw_texts("SELECT complainant FROM petitions").await {
+        assert_eq!(old_key(&row), new_id);
+    }
+    assert_eq!(
+        get(&officer, &p.id)
+            .await
+            .unwrap()
+            .complainant
+            .unwrap()
+            .name,
+        NAME
+    );
+    assert_eq!(
+        get(&officer, &q.id)
+            .await
+            .unwrap()
+            .complainant
+            .unwrap()
+            .name,
+        NAME
+    );
+}
+
+#[tokio::test]
+async fn a_petition_raises_findings_of_its_unit() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let finding = |source: &str| pb::Finding {
+        unit_code: LIANDU.into(),
+        category: pb::FindingCategory::ProminentProblem as i32,
+        medium: pb::Medium::Water as i32,
+        severity: pb::Severity::Serious as i32,
+        title: "群众举报印染废水偷排属实".into(),
+        sources: vec![pb::FindingSource {
+            kind: pb::FindingSourceKind::Petition as i32,
+            id: source.into(),
+            reference: String::new(),
+        }],
+        ..Default::default()
+    };
+    let raise = |f: pb::Finding| {
+        let c = d.officer.clone();
+        async move {
+            c.findings()
+                .create_finding(pb::CreateFindingRequest {
+                    finding: Some(f),
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    let e = raise(finding(&uuid::Uuid::now_v7().to_string()))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
+    let f = raise(finding(&p.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!(f.sources[0].id, p.id);
+}
+
+#[tokio::test]
+async fn supervisors_spot_check_closed_key_petitions() {
+    let d = desk().await;
+    let p = take_in(&d.officer, complaint(28.4517, "")).await;
+    let p = accept(&d.officer, &p, true).await.unwrap();
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    let p = reply(&d.liaison, &p, vec![]).await.unwrap();
+    let photo_id = upload(&d.inspector, LIANDU, &photo()).await.unwrap().id;
+    let visit = site_visit(&d.inspector, &photo_id).await;
+    let p = d
+        .officer
+        .petitions()
+        .verify_on_site(pb::VerifyOnSiteRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            check_record_id: visit,
+            conclusion: "属实，已整改".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .petition
+        .unwrap();
+    let p = feedback(&d.officer, &p, true).await.unwrap();
+    let open_one = take_in(&d.officer, complaint(28.4517, "")).await;
+    let p = close(&d.officer, &p).await.unwrap();
+
+    let sample = |c: &Client| {
+        let c = c.clone();
+        async move {
+            c.petitions()
+                .sample_for_spot_check(pb::SampleForSpotCheckRequest {
+                    unit_codes: vec![],
+                    count: 5,
+                })
+                .await
+        }
+    };
+    let e = sample(&d.officer).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let picked = sample(&d.supervisor).await.unwrap().into_inner().petitions;
+    assert_eq!(
+        picked.iter().map(|x| &x.id).collect::<Vec<_>>(),
+        vec![&p.id]
+    );
+    assert_ne!(picked[0].id, open_one.id);
+
+    let check = |p: &pb::Petition, passed: bool, note: &str| {
+        let (c, req) = (
+            d.supervisor.clone(),
+            pb::RecordSpotCheckRequest {
+                id: p.id.clone(),
+                etag: p.etag.clone(),
+                passed,
+                note: note.into(),
+            },
+        );
+        async move {
+            c.petitions()
+                .record_spot_check(req)
+                .await
+                .map(|r| r.into_inner().petition.unwrap())
+        }
+    };
+    let e = check(&p, false, "").await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["note"]);
+    let checked = check(&p, false, "回访群众称仍有夜间排放").await.unwrap();
+    assert!(!checked.spot_check.as_ref().unwrap().passed);
+    assert_eq!(
+        cases_of(&d.supervisor, &p.id, pb::SupervisionCause::SpotCheck)
+            .await
+            .len(),
+        1
+    );
+    let e = check(&checked, true, "").await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        sample(&d.supervisor)
+            .await
+            .unwrap()
+            .into_inner()
+            .petitions
+            .is_empty()
+    );
+}
