@@ -198,11 +198,14 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    // Nothing is replied to before it is dispatched.
+    // The unit learns of it when it is dispatched, and nothing is closed
+    // before it is answered.
     let e = reply(&d.liaison, &p, vec![]).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let e = close(&d.officer, &p).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("RECEIVED"), "{}", e.message());
-    let e = accept(&d.liaison, &p, true).await.unwrap_err();
+    assert!(e.message().contains("is RECEIVED"), "{}", e.message());
+    let e = accept(&d.inspector, &p, true).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 
     let p = accept(&d.officer, &p, true).await.unwrap();
@@ -540,7 +543,14 @@ async fn complainants_are_sealed_at_rest_and_masked_for_others() {
         assert!(!rows[0].contains(secret));
     }
 
-    // In full for the petition group and supervisors, masked for others.
+    // In full for the petition group and supervisors, masked for others;
+    // the unit sees it once it is dispatched there.
+    assert_eq!(
+        get(&d.liaison, &p.id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let p = accept(&d.officer, &p, false).await.unwrap();
+    let p = dispatch(&d.officer, &p).await.unwrap();
     for c in [&d.officer, &d.supervisor] {
         let full = get(c, &p.id).await.unwrap();
         assert!(!full.complainant_masked);

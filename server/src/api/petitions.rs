@@ -41,6 +41,7 @@ pub(super) fn petition_out(v: PetitionView) -> pb::Petition {
     let p = v.petition;
     let etag = p.etag();
     let anonymous = p.is_anonymous();
+    let accept_overdue = p.accept_overdue(china_date(time_now()));
     let reply_overdue = p.reply_overdue_since.is_some() || p.reply_overdue(china_date(time_now()));
     let pr = p.progress;
     pb::Petition {
@@ -69,6 +70,7 @@ pub(super) fn petition_out(v: PetitionView) -> pb::Petition {
         accept_due_date: date_out(p.accept_due),
         reply_due_date: p.reply_due.and_then(date_out),
         reply_overdue,
+        accept_overdue,
         decline_reason: pr.declined.map(|n| n.text).unwrap_or_default(),
         reply: pr.reply.map(|r| pb::PetitionReply {
             text: r.text,

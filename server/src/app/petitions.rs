@@ -216,6 +216,9 @@ impl App {
             .await?
             .ok_or_else(|| petition::not_found(id))?;
         caller.ensure_sees(&p.intake.unit_code, || format!("petition {id}"))?;
+        if caller.role == Role::UnitLiaison && !p.state.was_dispatched() {
+            return Err(petition::not_found(id));
+        }
         Ok(p)
     }
 
@@ -233,6 +236,8 @@ impl App {
     ) -> Result<Vec<PetitionView>> {
         caller.require(ANY_ROLE)?;
         filter.units = caller.narrow_units(filter.units);
+        // A unit learns of a petition when it is dispatched to it.
+        filter.dispatched_only |= caller.role == Role::UnitLiaison;
         let today = china_date(time_now());
         let found = self.store.list_petitions(&filter, today, 500).await?;
         let mut out = Vec::with_capacity(found.len());

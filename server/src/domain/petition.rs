@@ -66,6 +66,20 @@ impl PetitionState {
     }
 
     /// Still being worked on: may be the one a repeat is merged into.
+    /// Has been dispatched to a unit: from here on the unit's liaison
+    /// sees it.
+    pub fn was_dispatched(self) -> bool {
+        matches!(
+            self,
+            PetitionState::Dispatched
+                | PetitionState::Replied
+                | PetitionState::Verified
+                | PetitionState::Answered
+                | PetitionState::Reopened
+                | PetitionState::Closed
+        )
+    }
+
     pub fn is_open(self) -> bool {
         !matches!(
             self,
@@ -443,6 +457,11 @@ impl Petition {
 
     pub fn is_anonymous(&self) -> bool {
         self.sealed_complainant.is_none()
+    }
+
+    /// Still to be accepted or declined after its deadline.
+    pub fn accept_overdue(&self, today: NaiveDate) -> bool {
+        self.state == PetitionState::Received && self.accept_due < today
     }
 
     /// Dispatched, and the unit's reply is late.

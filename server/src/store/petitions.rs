@@ -128,6 +128,8 @@ pub struct PetitionFilter {
     pub campaign_id: Option<Uuid>,
     pub key_only: bool,
     pub reply_overdue: bool,
+    /// Only petitions that were dispatched to a unit.
+    pub dispatched_only: bool,
 }
 
 impl Store {
@@ -220,6 +222,14 @@ impl Store {
             }
             if let Some(c) = f.campaign_id {
                 q.push(" AND campaign_id = ").push_bind(c);
+            }
+            if f.dispatched_only {
+                q.push(" AND state IN (");
+                let mut s = q.separated(", ");
+                for st in PetitionState::ALL.iter().filter(|s| s.was_dispatched()) {
+                    s.push_bind(st.as_str());
+                }
+                q.push(")");
             }
             if f.key_only {
                 q.push(" AND is_key");
