@@ -49,6 +49,10 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         &settings.token_audience,
         &settings.trusted_issuers,
     )?;
+    let sealer = crate::auth::seal::KeyFile::load_or_create(
+        &settings.personal_data_keys,
+        &store.newest_sealed_values().await?,
+    )?;
     Ok(App {
         store,
         blobs,
@@ -60,9 +64,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         jobs: settings.jobs,
         downloads: settings.downloads.clone(),
         petitions: settings.petitions,
-        sealer: Arc::new(crate::auth::seal::KeyFile::load_or_create(
-            &settings.personal_data_keys,
-        )?),
+        sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,

@@ -83,10 +83,7 @@ async fn accountability_is_entered_by_one_group_and_confirmed_by_the_other() {
     no_post.official.as_mut().unwrap().post.clear();
     no_post.case_ids = vec!["not-a-case".into()];
     let e = enter(&officer, no_post).await.unwrap_err();
-    assert_eq!(
-        violated_fields(&e),
-        vec!["record.official.post", "record.case_ids[0]"]
-    );
+    assert_eq!(violated_fields(&e), vec!["official.post", "case_ids[0]"]);
 
     let r = enter(
         &officer,
@@ -209,6 +206,23 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     let fixed = submit(&t.liaison, &fixed, vec![]).await.unwrap();
     reject(&t.verifier, &fixed, "出水仍超标").await.unwrap();
 
+    // A record names supervision cases of its own unit only.
+    let liandu_case = supervisor
+        .supervision()
+        .list_cases(pb::ListCasesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .supervision_cases
+        .into_iter()
+        .find(|k| k.source_id == late.id)
+        .unwrap();
+    let mut elsewhere = official(QINGTIAN, pb::AccountabilityForm::CirculatedCriticism);
+    elsewhere.case_ids = vec![liandu_case.id.clone()];
+    let e = enter(&officer, elsewhere).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["case_ids[0]"]);
+    assert!(e.message().contains("is of unit 331102"), "{}", e.message());
+
     // Qingtian's: a larger accident and an unconfirmed record, no veto.
     accident(QINGTIAN, "91331100MA28A12349", pb::AccidentLevel::Larger).await;
     enter(
@@ -236,6 +250,24 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     );
     assert_eq!(a.veto_reasons[0].subject_id, major.id);
     assert!(a.veto_reasons[1].description.contains("党纪政务处分"));
+    // An item overdue and still not signed off weighs on the next year too.
+    let next = supervisor
+        .supervision()
+        .get_assessment(pb::GetAssessmentRequest {
+            unit_code: LIANDU.into(),
+            year: china_today().year() + 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap();
+    assert_eq!(next.unresolved_overdue_item_ids, vec![late.id.clone()]);
+    assert!(next.major_accident_ids.is_empty());
+    assert_eq!(
+        next.veto_reasons.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [pb::VetoReasonKind::UnresolvedOverdueItem as i32]
+    );
 
     let q = assessment(&supervisor, QINGTIAN).await;
     assert_eq!(

@@ -184,6 +184,48 @@ async fn cases_of(c: &Client, id: &str, cause: pb::SupervisionCause) -> Vec<pb::
         .collect()
 }
 
+/// Closes supervision case `k` as its supervisor.
+async fn close_case(c: &Client, k: &pb::SupervisionCase) {
+    c.supervision()
+        .close_case(pb::CloseCaseRequest {
+            id: k.id.clone(),
+            etag: k.etag.clone(),
+            outcome: "单位已重新答复并整改到位".into(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn send_back(
+    c: &Client,
+    p: &pb::Petition,
+    reply_due: Option<chrono::NaiveDate>,
+) -> Result<pb::Petition, tonic::Status> {
+    c.petitions()
+        .send_back_reply(pb::SendBackReplyRequest {
+            id: p.id.clone(),
+            etag: p.etag.clone(),
+            reason: "答复未附监测数据".into(),
+            reply_due_date: reply_due.and_then(date),
+        })
+        .await
+        .map(|r| r.into_inner().petition.unwrap())
+}
+
+/// Petition figures of yesterday and today, per unit.
+async fn todays_figures(c: &Client) -> Vec<pb::PetitionUnitFigures> {
+    c.petitions()
+        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
+            unit_codes: vec![],
+            from_date: date(china_today() - chrono::Days::new(1)),
+            to_date: date(china_today()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .units
+}
+
 #[tokio::test]
 async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_close() {
     let d = desk().await;
@@ -371,24 +413,23 @@ async fn a_dissatisfied_complainant_reopens_the_petition_and_it_goes_to_supervis
     assert_eq!(e.code(), Code::FailedPrecondition);
     let p = feedback(&d.officer, &p, false).await.unwrap();
     assert_eq!(state(&p), pb::PetitionState::Reopened);
+    let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied).await;
+    assert_eq!(cases.len(), 1);
+    // Once that case is closed, the next dissatisfied answer opens another.
+    close_case(&d.supervisor, &cases[0]).await;
+    let p = dispatch(&d.officer, &p).await.unwrap();
+    let p = reply(&d.liaison, &p, vec![]).await.unwrap();
+    let p = feedback(&d.officer, &p, false).await.unwrap();
+    let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied).await;
+    assert_eq!(cases.len(), 2);
     assert_eq!(
-        cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied)
-            .await
-            .len(),
+        cases
+            .iter()
+            .filter(|k| k.state == pb::SupervisionCaseState::Open as i32)
+            .count(),
         1
     );
-    let figures = d
-        .officer
-        .petitions()
-        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
-            unit_codes: vec![],
-            from_date: date(china_today() - chrono::Days::new(1)),
-            to_date: date(china_today()),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .units;
+    let figures = todays_figures(&d.officer).await;
     assert_eq!(figures.len(), 1);
     assert_eq!(
         (
@@ -449,6 +490,41 @@ async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
         .await
         .unwrap();
     assert!(p.reply_overdue);
+    assert!(p.history.iter().any(|h| h.action == "reply_overdue"));
+
+    // Sent back once the deadline has passed: a new one is needed, and
+    // from then on lateness is judged against it.
+    let e = send_back(&d.officer, &p, None).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["reply_due_date"]);
+    let p = send_back(&d.officer, &p, Some(china_today() + chrono::Days::new(10)))
+        .await
+        .unwrap();
+    assert!(!p.reply_overdue);
+    // Late again: while the first case is open no second one is opened;
+    // once it is closed, the next lapse opens a new case.
+    d.srv
+        .raw_sql(
+            "UPDATE petitions SET reply_due = $1 WHERE id = $2",
+            &[RawArg::Date(yesterday), RawArg::Uuid(p.id.parse().unwrap())],
+        )
+        .await;
+    close_case(&d.supervisor, &cases[0]).await;
+    assert_eq!(
+        d.srv
+            .app
+            .mark_overdue_petitions(china_today())
+            .await
+            .unwrap(),
+        1
+    );
+    let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Overdue).await;
+    assert_eq!(cases.len(), 2);
+    let p = get(&d.officer, &p.id).await.unwrap();
+    assert!(p.reply_overdue);
+    let lapses = p.history.iter().filter(|h| h.action == "reply_overdue");
+    assert_eq!(lapses.count(), 2);
+    let figures = todays_figures(&d.officer).await;
+    assert_eq!(figures[0].reply_overdue, 1);
 }
 
 #[tokio::test]
@@ -498,21 +574,32 @@ async fn repeats_are_suggested_and_merged_and_counted() {
     assert_eq!(merged.merged_into_id, first.id);
     let first = get(&d.officer, &first.id).await.unwrap();
     assert_eq!(first.merged_petition_ids, vec![merged.id.clone()]);
-    // Merged petitions are answered with the first; into a merged one, no.
+    // Merged petitions are answered with the first; into a merged one, no,
+    // and a petition others were merged into is not merged itself.
     let e = merge(&near, &merged.id).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    let figures = d
-        .supervisor
-        .petitions()
-        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
-            unit_codes: vec![LIANDU.into()],
-            from_date: date(china_today() - chrono::Days::new(1)),
-            to_date: date(china_today()),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .units;
+    let e = merge(&first, &near.id).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("merged into it"), "{}", e.message());
+
+    // The unit the first is dispatched to learns nothing of the repeats.
+    let first = accept(&d.officer, &first, false).await.unwrap();
+    let first = dispatch(&d.officer, &first).await.unwrap();
+    let seen = get(&d.liaison, &first.id).await.unwrap();
+    assert!(seen.merged_petition_ids.is_empty() && seen.possible_repeats.is_empty());
+    assert_eq!(
+        get(&d.liaison, &merged.id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    // Closing the first answers the merged one with it.
+    let first = reply(&d.liaison, &first, vec![]).await.unwrap();
+    let first = feedback(&d.officer, &first, true).await.unwrap();
+    close(&d.officer, &first).await.unwrap();
+    let merged = get(&d.officer, &merged.id).await.unwrap();
+    let last = merged.history.last().unwrap();
+    assert_eq!(last.action, "answered_with");
+    assert!(last.note.contains(&first.id), "{}", last.note);
+    let figures = todays_figures(&d.supervisor).await;
     assert_eq!((figures[0].received, figures[0].repeats), (4, 1));
 }
 
@@ -564,6 +651,27 @@ async fn complainants_are_sealed_at_rest_and_masked_for_others() {
         assert_eq!(who.name, "王**");
         assert!(!who.address.contains("8号"));
     }
+
+    // The unit's liaison is shown the petition's events from its dispatch.
+    let mut feed = d
+        .liaison
+        .events()
+        .watch(pb::WatchRequest {
+            after_id: 0,
+            event_kinds: vec!["petition.".into()],
+            unit_codes: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), feed.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .event
+        .unwrap();
+    assert_eq!(first.kind, "petition.dispatched");
 
     // Never in the event feed, the audit log or the export.
     let events = d
@@ -647,6 +755,16 @@ async fn the_master_key_rotates_without_losing_a_complainant() {
             .name,
         NAME
     );
+
+    // A lost key file is noticed at start, and no new key takes its place.
+    let keys = dir.path().join("keys").join("personal-data.toml");
+    let kept = keys.with_extension("kept");
+    std::fs::rename(&keys, &kept).unwrap();
+    let (ok, _, err) = cli(&["personal-data", "rewrap"]).await;
+    assert!(!ok);
+    assert!(err.contains("is missing"), "{err}");
+    assert!(!keys.exists());
+    std::fs::rename(&kept, &keys).unwrap();
 }
 
 #[tokio::test]
@@ -688,6 +806,106 @@ async fn a_petition_raises_findings_of_its_unit() {
         .finding
         .unwrap();
     assert_eq!(f.sources[0].id, p.id);
+
+    // Supervision presses a unit once the petition is dispatched to it.
+    let e = d
+        .supervisor
+        .supervision()
+        .open_case(pb::OpenCaseRequest {
+            source_kind: pb::SupervisionSourceKind::Petition as i32,
+            source_id: p.id.clone(),
+            reason: "群众反映强烈，请督办".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("is RECEIVED"), "{}", e.message());
+
+    // A declined petition raises nothing.
+    let q = take_in(&d.officer, complaint(28.4517, "")).await;
+    d.officer
+        .petitions()
+        .decline_petition(pb::DeclinePetitionRequest {
+            id: q.id.clone(),
+            etag: q.etag.clone(),
+            reason: "重复举报，已告知".into(),
+        })
+        .await
+        .unwrap();
+    let e = raise(finding(&q.id)).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
+    assert!(e.message().contains("DECLINED"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_retried_intake_is_taken_in_once_and_the_register_pages() {
+    let d = desk().await;
+    let request_id = uuid::Uuid::now_v7().to_string();
+    let once = || pb::CreatePetitionRequest {
+        request_id: request_id.clone(),
+        ..complaint(28.4517, CODE)
+    };
+    let first = take_in(&d.officer, once()).await;
+    let again = take_in(&d.officer, once()).await;
+    assert_eq!(again.id, first.id);
+    let e = d
+        .officer
+        .petitions()
+        .create_petition(pb::CreatePetitionRequest {
+            content: "另一件事：垃圾焚烧冒黑烟".into(),
+            ..once()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+    let e = d
+        .officer
+        .petitions()
+        .create_petition(pb::CreatePetitionRequest {
+            request_id: "not-a-uuid".into(),
+            ..complaint(28.4517, CODE)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["request_id"]);
+
+    for _ in 0..4 {
+        take_in(&d.officer, complaint(28.60, "")).await;
+    }
+    let mut seen = vec![];
+    let mut token = String::new();
+    loop {
+        let page = d
+            .officer
+            .petitions()
+            .list_petitions(pb::ListPetitionsRequest {
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.petitions.len() <= 2);
+        seen.extend(page.petitions.into_iter().map(|p| p.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(seen.contains(&first.id));
+    let e = d
+        .officer
+        .petitions()
+        .list_petitions(pb::ListPetitionsRequest {
+            page_size: 2,
+            page_token: "garbage".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["page_token"]);
 }
 
 #[tokio::test]

@@ -178,7 +178,7 @@ impl PetitionService for Petitions {
                 address: complainant.address,
             },
         };
-        let v = self.app.create_petition(&c, draft).await?;
+        let v = self.app.create_petition(&c, draft, &r.request_id).await?;
         Ok(Response::new(pb::CreatePetitionResponse {
             petition: Some(petition_out(v)),
         }))
@@ -204,9 +204,13 @@ impl PetitionService for Petitions {
         let mut f = filter_in(&r.unit_codes, &r.states, &r.campaign_id)?;
         f.key_only = r.key_only;
         f.reply_overdue = r.reply_overdue;
-        let found = self.app.list_petitions(&c, f).await?;
+        let page = self
+            .app
+            .list_petitions(&c, f, r.page_size, &r.page_token)
+            .await?;
         Ok(Response::new(pb::ListPetitionsResponse {
-            petitions: found.into_iter().map(petition_out).collect(),
+            petitions: page.items.into_iter().map(petition_out).collect(),
+            next_page_token: page.next_page_token,
         }))
     }
 

@@ -58,20 +58,27 @@ impl App {
                 facts.unit_code
             )));
         }
-        self.active_unit(&facts.unit_code, "record.unit_code")
-            .await?;
+        self.active_unit(&facts.unit_code, "unit_code").await?;
         for (i, id) in facts.case_ids.iter().enumerate() {
-            if self
-                .store
-                .get_case(*id)
-                .await?
-                .is_none_or(|c| !caller.sees_unit(&c.unit_code))
-            {
-                return Err(Error::invalid(
-                    format!("record.case_ids[{i}]"),
-                    format!("no supervision case {id} in your units"),
-                ));
+            let field = format!("case_ids[{i}]");
+            match self.store.get_case(*id).await? {
+                Some(c) if !caller.sees_unit(&c.unit_code) => {}
+                Some(c) if c.unit_code != facts.unit_code => {
+                    return Err(Error::invalid(
+                        field,
+                        format!(
+                            "supervision case {id} is of unit {}, not {}",
+                            c.unit_code, facts.unit_code
+                        ),
+                    ));
+                }
+                Some(_) => continue,
+                None => {}
             }
+            return Err(Error::invalid(
+                field,
+                format!("no supervision case {id} in your units"),
+            ));
         }
         let id = Uuid::now_v7();
         let sealed_official = official.map(|o| {

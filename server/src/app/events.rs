@@ -29,6 +29,7 @@ impl App {
     ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         caller.require(ANY_ROLE)?;
         let units = caller.narrow_units(units);
+        let role = caller.role;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let app = self.clone();
         tokio::spawn(async move {
@@ -49,7 +50,10 @@ impl App {
                 let full = batch.len() as i64 == BATCH;
                 for e in batch {
                     last = e.id;
-                    if kind_matches(&kinds, &e.kind) && tx.send(Ok(e)).await.is_err() {
+                    if kind_matches(&kinds, &e.kind)
+                        && e.shown_to(role)
+                        && tx.send(Ok(e)).await.is_err()
+                    {
                         return;
                     }
                 }

@@ -13,6 +13,7 @@ use crate::domain::finding::{
     self, Finding, FindingCursor, FindingDraft, FindingFilter, FindingView, SourceKind,
 };
 use crate::domain::page;
+use crate::domain::petition::PetitionState;
 use crate::error::{Error, Result};
 use crate::store::{FINDING, time_now};
 
@@ -108,6 +109,21 @@ impl App {
                             format!(
                                 "petition {id} is of unit {}, not {}",
                                 p.intake.unit_code, content.unit_code
+                            ),
+                        ));
+                    }
+                    Some(p) if p.state == PetitionState::Declined => {
+                        return Err(Error::invalid(
+                            field,
+                            format!("petition {id} is DECLINED: it raises no findings"),
+                        ));
+                    }
+                    Some(p) if p.state == PetitionState::Merged => {
+                        return Err(Error::invalid(
+                            field,
+                            format!(
+                                "petition {id} is MERGED into {}: raise the finding from that one",
+                                p.merged_into.map(|m| m.to_string()).unwrap_or_default()
                             ),
                         ));
                     }

@@ -7,14 +7,15 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, optional_uuid};
+use super::{ANY_ROLE, App, Page, optional_uuid};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
 use crate::domain::geo::BoundingBox;
+use crate::domain::page;
 use crate::domain::petition::{
-    self, Complainant, HistoryEntry, PETITION, Petition, PetitionDraft, PetitionState,
-    PetitionStep, PossibleRepeat, Progress, UnitFigures,
+    self, Complainant, HistoryEntry, PETITION, Petition, PetitionCursor, PetitionDraft,
+    PetitionState, PetitionStep, PossibleRepeat, Progress, UnitFigures,
 };
 use crate::domain::supervision::{Cause, NewCase, SourceKind};
 use crate::error::{Error, Result};
@@ -76,13 +77,17 @@ fn around(p: &Petition, m: f64) -> Option<BoundingBox> {
 
 impl App {
     /// Takes a petition in: RECEIVED, to be accepted or declined within
-    /// the configured working days.
+    /// the configured working days. A retry under the same request id
+    /// returns the petition the first call took in.
     pub async fn create_petition(
         &self,
         caller: &Caller,
         draft: PetitionDraft,
+        request_id: &str,
     ) -> Result<PetitionView> {
         caller.require(INTAKE)?;
+        optional_uuid("request_id", request_id)?;
+        let request_id = (!request_id.is_empty()).then_some(request_id);
         let now = time_now();
         let (intake, complainant) = draft.validate(now)?;
         if !caller.sees_unit(&intake.unit_code) {
@@ -91,10 +96,17 @@ impl App {
                 intake.unit_code
             )));
         }
-        self.active_unit(&intake.unit_code, "petition.unit_code")
+        self.active_unit(&intake.unit_code, "unit_code").await?;
+        self.existing_campaign(intake.campaign_id, "campaign_id")
             .await?;
-        self.existing_campaign(intake.campaign_id, "petition.campaign_id")
-            .await?;
+        if let Some(rid) = request_id
+            && let Some(prior) = self
+                .store
+                .find_petition_by_request(&caller.subject, rid)
+                .await?
+        {
+            return self.same_petition(caller, prior, &intake).await;
+        }
         let id = Uuid::now_v7();
         let sealed = complainant.map(|c| {
             let json = serde_json::to_string(&c).expect("complainant serialises");
@@ -141,9 +153,42 @@ impl App {
                 "accept_due": p.accept_due,
             }),
         );
-        self.store.insert_petition(&p, &entry, &change).await?;
+        if !self
+            .store
+            .insert_petition(&p, request_id, &entry, &change)
+            .await?
+        {
+            // A concurrent retry under the same request id got there first.
+            let prior = match request_id {
+                Some(rid) => {
+                    self.store
+                        .find_petition_by_request(&caller.subject, rid)
+                        .await?
+                }
+                None => None,
+            }
+            .ok_or_else(|| Error::internal("petition insert conflicted but none was found"))?;
+            return self.same_petition(caller, prior, &p.intake).await;
+        }
         tracing::info!(actor = %caller.subject, id = %p.id, unit = %p.intake.unit_code, "petition received");
         self.petition_view(caller, p, true).await
+    }
+
+    /// The petition a request id was first used for, if `intake` is what
+    /// it took in.
+    async fn same_petition(
+        &self,
+        caller: &Caller,
+        (prior, digest): (Petition, String),
+        intake: &petition::PetitionIntake,
+    ) -> Result<PetitionView> {
+        if digest != intake.digest() {
+            return Err(Error::AlreadyExists(format!(
+                "request_id was already used for petition {} with different content",
+                prior.id
+            )));
+        }
+        self.petition_view(caller, prior, true).await
     }
 
     /// The complainant as `caller` may see it.
@@ -175,8 +220,11 @@ impl App {
         whole: bool,
     ) -> Result<PetitionView> {
         let (complainant, complainant_masked) = self.complainant_for(caller, &p)?;
+        // Repeats and merged petitions were never dispatched: a unit's
+        // liaison does not learn of them here.
+        let others = caller.role != Role::UnitLiaison;
         let (history, merged, possible_repeats) = if whole {
-            let candidates = if p.state.is_open() {
+            let candidates = if others && p.state.is_open() {
                 self.store
                     .open_petitions_about(
                         p.intake.credit_code.as_deref(),
@@ -191,11 +239,12 @@ impl App {
                 .filter(|o| caller.sees_unit(&o.intake.unit_code))
                 .filter_map(|o| petition::possible_repeat(&p, o, self.petitions.repeat_distance_m))
                 .collect();
-            (
-                self.store.petition_history(p.id).await?,
-                self.store.merged_petitions(p.id).await?,
-                repeats,
-            )
+            let merged = if others {
+                self.store.merged_petitions(p.id).await?
+            } else {
+                vec![]
+            };
+            (self.store.petition_history(p.id).await?, merged, repeats)
         } else {
             (vec![], vec![], vec![])
         };
@@ -229,22 +278,58 @@ impl App {
         self.petition_view(caller, p, true).await
     }
 
+    /// Petitions in scope, newest first, a page at a time.
     pub async fn list_petitions(
         &self,
         caller: &Caller,
-        mut filter: PetitionFilter,
-    ) -> Result<Vec<PetitionView>> {
+        filter: PetitionFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<PetitionView>> {
         caller.require(ANY_ROLE)?;
+        let limit = page::page_size(page_size)?;
+        let query = page::query_digest(&filter);
+        let cursor: Option<PetitionCursor> = page::decode_token(page_token, &query)?;
+        let mut found = self
+            .petitions_in_scope(caller, filter, cursor, limit + 1)
+            .await?;
+        let next_page_token = if found.len() > limit {
+            found.truncate(limit);
+            let last = found.last().expect("page is not empty");
+            page::encode_token(
+                &query,
+                &PetitionCursor {
+                    received_at: last.intake.received_at,
+                    id: last.id,
+                },
+            )
+        } else {
+            String::new()
+        };
+        let mut items = Vec::with_capacity(found.len());
+        for p in found {
+            items.push(self.petition_view(caller, p, false).await?);
+        }
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn petitions_in_scope(
+        &self,
+        caller: &Caller,
+        mut filter: PetitionFilter,
+        cursor: Option<PetitionCursor>,
+        limit: usize,
+    ) -> Result<Vec<Petition>> {
         filter.units = caller.narrow_units(filter.units);
         // A unit learns of a petition when it is dispatched to it.
         filter.dispatched_only |= caller.role == Role::UnitLiaison;
         let today = china_date(time_now());
-        let found = self.store.list_petitions(&filter, today, 500).await?;
-        let mut out = Vec::with_capacity(found.len());
-        for p in found {
-            out.push(self.petition_view(caller, p, false).await?);
-        }
-        Ok(out)
+        self.store
+            .list_petitions(&filter, today, cursor, limit as i64)
+            .await
     }
 
     /// Takes a step on a petition: checked against unit, role, etag and
@@ -274,9 +359,9 @@ impl App {
             step => step,
         };
         p.check_etag(etag)?;
-        self.check_step_refers(caller, &p, &step).await?;
         let now = time_now();
         let next = p.apply(&step, &caller.subject, now, china_date(now))?;
+        self.check_step_refers(caller, &p, &step).await?;
         let case = match &step {
             PetitionStep::RecordFeedback {
                 satisfied: false, ..
@@ -409,6 +494,14 @@ impl App {
                         primary.state.shown()
                     )));
                 }
+                // One level: a petition that others were merged into is
+                // the one to merge into, not to merge.
+                if let Some(first) = self.store.merged_petitions(p.id).await?.first() {
+                    return Err(Error::FailedPrecondition(format!(
+                        "petition {} has petitions merged into it ({first} first); merge {into} into it instead",
+                        p.id
+                    )));
+                }
             }
             _ => {}
         }
@@ -445,6 +538,14 @@ impl App {
                     unit_code: p.intake.unit_code.clone(),
                     data: serde_json::json!({ "reply_due": reply_due }),
                 };
+                let entry = HistoryEntry {
+                    at: now,
+                    actor: super::overdue::SCANNER.into(),
+                    action: "reply_overdue".into(),
+                    from_state: Some(p.state),
+                    to_state: p.state,
+                    note: format!("no reply by {reply_due}"),
+                };
                 let case = NewCase {
                     id: Uuid::now_v7(),
                     source_kind: SourceKind::Petition,
@@ -455,7 +556,11 @@ impl App {
                     opened_by: super::overdue::SCANNER.into(),
                     opened_at: now,
                 };
-                if self.store.mark_reply_overdue(&case, &marked).await? {
+                if self
+                    .store
+                    .mark_reply_overdue(&case, &entry, &marked)
+                    .await?
+                {
                     tracing::info!(petition = %p.id, unit = %p.intake.unit_code, case = %case.id, "petition reply overdue; supervision case opened");
                     opened += 1;
                 }
@@ -514,8 +619,23 @@ impl App {
         filter: PetitionFilter,
     ) -> Result<Vec<u8>> {
         caller.require(FIGURES)?;
-        let petitions = self.list_petitions(caller, filter).await?;
         let today = china_date(time_now());
+        let mut petitions = Vec::new();
+        let mut cursor = None;
+        loop {
+            let found = self
+                .petitions_in_scope(caller, filter.clone(), cursor, page::MAX_PAGE_SIZE)
+                .await?;
+            cursor = found.last().map(|p| PetitionCursor {
+                received_at: p.intake.received_at,
+                id: p.id,
+            });
+            let full = found.len() == page::MAX_PAGE_SIZE;
+            petitions.extend(found);
+            if !full {
+                break;
+            }
+        }
         let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
         let fail = |e: csv::Error| Error::internal(format!("writing the register: {e}"));
         out.write_record([
@@ -538,8 +658,7 @@ impl App {
             "并入",
         ])
         .map_err(fail)?;
-        for (n, v) in petitions.iter().enumerate() {
-            let p = &v.petition;
+        for (n, p) in petitions.iter().enumerate() {
             let yes = |b: bool| if b { "是" } else { "否" }.to_string();
             out.write_record([
                 (n + 1).to_string(),

@@ -67,11 +67,16 @@ impl App {
                 .get_check(source_id)
                 .await?
                 .map(|s| s.record.content.unit_code),
-            SourceKind::Petition => self
-                .store
-                .get_petition(source_id)
-                .await?
-                .map(|p| p.intake.unit_code),
+            SourceKind::Petition => match self.store.get_petition(source_id).await? {
+                // Supervision presses the unit a petition was dispatched to.
+                Some(p) if !p.state.was_dispatched() && caller.sees_unit(&p.intake.unit_code) => {
+                    return Err(Error::FailedPrecondition(format!(
+                        "petition {source_id} is {}; supervision presses a unit once a petition is dispatched to it",
+                        p.state.shown()
+                    )));
+                }
+                found => found.map(|p| p.intake.unit_code),
+            },
         }
         .filter(|u| caller.sees_unit(u))
         .ok_or_else(|| {

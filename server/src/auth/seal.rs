@@ -170,6 +170,11 @@ impl Sealer {
         sealed.split('.').nth(1)
     }
 
+    /// Whether master key `key_id` is configured.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.keys.contains_key(key_id)
+    }
+
     /// The id of the key that seals.
     pub fn current(&self) -> &str {
         &self.current
@@ -259,8 +264,20 @@ impl KeyFile {
 
     /// The keys at `path`, created with one fresh key when the file is
     /// missing.
-    pub fn load_or_create(path: &Path) -> anyhow::Result<Sealer> {
+    /// The sealer of the key file at `path`. A missing file is created
+    /// only while nothing is sealed yet (`sealed` holds the newest sealed
+    /// values): a lost key file is noticed at start, not when someone
+    /// opens a petition.
+    pub fn load_or_create(path: &Path, sealed: &[String]) -> anyhow::Result<Sealer> {
         if !path.exists() {
+            if let Some(v) = sealed.first() {
+                anyhow::bail!(
+                    "the personal data key file {} is missing, but the database holds personal data \
+                     sealed with key {}; restore the file, or set personal_data_keys to where it is",
+                    path.display(),
+                    Sealer::key_of(v).unwrap_or("?")
+                );
+            }
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
@@ -269,9 +286,21 @@ impl KeyFile {
             file.write(path)?;
             tracing::info!(path = %path.display(), "created a new personal data key file");
         }
-        KeyFile::read(path)?
+        let sealer = KeyFile::read(path)?
             .sealer()
-            .with_context(|| format!("personal data keys in {}", path.display()))
+            .with_context(|| format!("personal data keys in {}", path.display()))?;
+        for v in sealed {
+            if let Some(k) = Sealer::key_of(v)
+                && !sealer.knows(k)
+            {
+                anyhow::bail!(
+                    "personal data in the database is sealed with key {k}, which {} does not hold; \
+                     add that key back to the file",
+                    path.display()
+                );
+            }
+        }
+        Ok(sealer)
     }
 }
 

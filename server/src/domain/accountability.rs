@@ -108,24 +108,21 @@ pub struct AccountabilityFacts {
 
 impl AccountabilityDraft {
     /// The facts and the official (for an official), every violation at
-    /// once under `record`.
+    /// once, named as the request's fields.
     pub fn validate(self, today: NaiveDate) -> Result<(AccountabilityFacts, Option<Official>)> {
-        const P: &str = "record";
         let mut v = Violations::new();
         if self.unit_code.trim().is_empty() {
-            v.add(format!("{P}.unit_code"), "is required");
+            v.add("unit_code", "is required");
         }
-        let kind = self
-            .subject_kind
-            .required(&format!("{P}.subject_kind"), &mut v);
-        let form = self.form.required(&format!("{P}.form"), &mut v);
-        v.required_text(&format!("{P}.basis"), &self.basis, TEXT_MAX);
-        let decided_on = self.decided_on.required(&format!("{P}.decided_on"), &mut v);
+        let kind = self.subject_kind.required("subject", &mut v);
+        let form = self.form.required("form", &mut v);
+        v.required_text("basis", &self.basis, TEXT_MAX);
+        let decided_on = self.decided_on.required("decided_on", &mut v);
         if let Some(d) = decided_on
             && d > today
         {
             v.add(
-                format!("{P}.decided_on"),
+                "decided_on",
                 format!("{d} is after today ({today} in China)"),
             );
         }
@@ -135,26 +132,23 @@ impl AccountabilityDraft {
         };
         match kind {
             Some(SubjectKind::Official) => {
-                v.required_text(&format!("{P}.official.name"), &official.name, 100);
-                v.required_text(&format!("{P}.official.post"), &official.post, 200);
+                v.required_text("official.name", &official.name, 100);
+                v.required_text("official.post", &official.post, 200);
             }
             Some(SubjectKind::Unit) if official != Official::default() => {
-                v.add(
-                    format!("{P}.official"),
-                    "is only for a record about an official",
-                );
+                v.add("official", "is only for a record about an official");
             }
             _ => {}
         }
-        v.max_items(&format!("{P}.case_ids"), &self.case_ids, CASES_MAX);
+        v.max_items("case_ids", &self.case_ids, CASES_MAX);
         let mut case_ids = Vec::new();
         for (i, s) in self.case_ids.iter().enumerate() {
             match Uuid::parse_str(s.trim()) {
                 Ok(id) if case_ids.contains(&id) => {
-                    v.add(format!("{P}.case_ids[{i}]"), "is named twice")
+                    v.add(format!("case_ids[{i}]"), "is named twice")
                 }
                 Ok(id) => case_ids.push(id),
-                Err(_) => v.add(format!("{P}.case_ids[{i}]"), "must be a UUID"),
+                Err(_) => v.add(format!("case_ids[{i}]"), "must be a UUID"),
             }
         }
         v.finish()?;

@@ -49,3 +49,16 @@ pub struct Event {
     pub unit_code: String,
     pub data: serde_json::Value,
 }
+
+impl Event {
+    /// Whether someone of `role` in the event's unit is shown it: a
+    /// unit's liaison learns of a petition when it is dispatched to the
+    /// unit, not while the petition group is still weighing it.
+    pub fn shown_to(&self, role: super::access::Role) -> bool {
+        role != super::access::Role::UnitLiaison
+            || !matches!(
+                self.kind.as_str(),
+                "petition.received" | "petition.accepted" | "petition.declined" | "petition.merged"
+            )
+    }
+}

@@ -189,51 +189,48 @@ pub struct PetitionIntake {
 
 impl PetitionDraft {
     /// The intake and the complainant (None when anonymous), with every
-    /// violation reported at once under `petition`.
+    /// violation reported at once, named as the request's fields.
     pub fn validate(self, now: DateTime<Utc>) -> Result<(PetitionIntake, Option<Complainant>)> {
-        const P: &str = "petition";
         let mut v = Violations::new();
         let campaign_id = match self.campaign_id.trim() {
             "" => None,
             s => match Uuid::parse_str(s) {
                 Ok(id) => Some(id),
                 Err(_) => {
-                    v.add(format!("{P}.campaign_id"), "must be a UUID");
+                    v.add("campaign_id", "must be a UUID");
                     None
                 }
             },
         };
-        let channel = self.channel.required(&format!("{P}.channel"), &mut v);
-        let received_at = self
-            .received_at
-            .required(&format!("{P}.received_time"), &mut v);
+        let channel = self.channel.required("channel", &mut v);
+        let received_at = self.received_at.required("received_time", &mut v);
         if let Some(t) = received_at
             && t > now + TimeDelta::minutes(5)
         {
-            v.add(format!("{P}.received_time"), "is in the future");
+            v.add("received_time", "is in the future");
         }
-        v.required_text(&format!("{P}.content"), &self.content, CONTENT_MAX);
-        let category = self.category.required(&format!("{P}.category"), &mut v);
+        v.required_text("content", &self.content, CONTENT_MAX);
+        let category = self.category.required("category", &mut v);
         let location = self
             .location
             .as_ref()
-            .and_then(|l| l.validate(&format!("{P}.location"), &mut v));
+            .and_then(|l| l.validate("location", &mut v));
         if self.unit_code.trim().is_empty() {
-            v.add(format!("{P}.unit_code"), "is required");
+            v.add("unit_code", "is required");
         }
         let credit = self.credit_code.trim().to_ascii_uppercase();
         if !credit.is_empty()
             && let Err(why) = credit_code::validate(&credit)
         {
-            v.add(format!("{P}.credit_code"), why);
+            v.add("credit_code", why);
         }
         let c = Complainant {
             name: self.complainant.name.trim().to_string(),
             phone: self.complainant.phone.trim().to_string(),
             address: self.complainant.address.trim().to_string(),
         };
-        v.max_chars(&format!("{P}.complainant.name"), &c.name, NAME_MAX);
-        v.max_chars(&format!("{P}.complainant.address"), &c.address, ADDRESS_MAX);
+        v.max_chars("complainant.name", &c.name, NAME_MAX);
+        v.max_chars("complainant.address", &c.address, ADDRESS_MAX);
         if c.phone.chars().count() > PHONE_MAX
             || !c
                 .phone
@@ -241,7 +238,7 @@ impl PetitionDraft {
                 .all(|ch| ch.is_ascii_digit() || "+- ()".contains(ch))
         {
             v.add(
-                format!("{P}.complainant.phone"),
+                "complainant.phone",
                 format!("must be digits (with + - ( ) or spaces), at most {PHONE_MAX}"),
             );
         }
@@ -529,6 +526,9 @@ impl Petition {
                 });
                 next.intake.unit_code = unit_code.clone();
                 next.reply_due = Some(*reply_due);
+                // A new deadline: lateness is judged afresh (the history
+                // keeps the earlier lapse).
+                next.reply_overdue_since = None;
                 next.state = S::Dispatched;
             }
             PetitionStep::Reply { text, evidence } => {
@@ -551,6 +551,12 @@ impl Petition {
                         );
                     }
                     next.reply_due = Some(*d);
+                    next.reply_overdue_since = None;
+                } else if let Some(d) = self.reply_due.filter(|d| *d < today) {
+                    v.add(
+                        "reply_due_date",
+                        format!("is required: the reply deadline {d} has passed"),
+                    );
                 }
                 p.reply = None;
                 p.verification = None;
@@ -782,6 +788,24 @@ pub fn possible_repeat(
         same_enterprise,
         distance_m,
     })
+}
+
+/// Position after the last petition of a page (newest first, then id).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PetitionCursor {
+    pub received_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl PetitionIntake {
+    /// Digest of what was taken in, to tell a retry from a different
+    /// petition under the same request id. The complainant is left out:
+    /// a digest of a phone number is as good as the number.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).expect("intake serialises");
+        hex::encode(Sha256::digest(json))
+    }
 }
 
 pub fn not_found(id: impl std::fmt::Display) -> Error {

@@ -31,10 +31,17 @@ impl Store {
         type Record = (Uuid, String, NaiveDate, Option<String>);
         let (items, petitions, rejections, accidents, records) = on_pool!(&self.db, |p| {
             async {
+                // Overdue at some point of the year: gone overdue in it, or
+                // earlier and not resolved before it began.
                 let items: Vec<Item> = sqlx::query_as(
                     "SELECT i.id, f.title, i.due_date, i.state
                      FROM rectification_items i JOIN findings f ON f.id = i.finding_id
-                     WHERE i.unit_code = $1 AND i.overdue_since >= $2 AND i.overdue_since < $3
+                     WHERE i.unit_code = $1 AND i.overdue_since < $3
+                       AND (i.overdue_since >= $2
+                            OR i.state NOT IN ('verified', 'cancelled')
+                            OR EXISTS (SELECT 1 FROM rectification_history h
+                                WHERE h.item_id = i.id AND h.action IN ('approve', 'cancel')
+                                  AND h.at >= $2))
                      ORDER BY i.due_date, i.id",
                 )
                 .bind(unit_code)
@@ -42,10 +49,14 @@ impl Store {
                 .bind(end)
                 .fetch_all(p)
                 .await?;
+                // Every lapse is in the history; the petition's own mark
+                // is cleared when a new deadline is set.
                 let petitions: Vec<Uuid> = sqlx::query_scalar(
-                    "SELECT id FROM petitions
-                     WHERE unit_code = $1 AND reply_overdue_since >= $2 AND reply_overdue_since < $3
-                     ORDER BY reply_overdue_since, id",
+                    "SELECT p.id FROM petitions p
+                     WHERE p.unit_code = $1 AND EXISTS (SELECT 1 FROM petition_history h
+                        WHERE h.petition_id = p.id AND h.action = 'reply_overdue'
+                          AND h.at >= $2 AND h.at < $3)
+                     ORDER BY p.received_at, p.id",
                 )
                 .bind(unit_code)
                 .bind(start)

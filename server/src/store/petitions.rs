@@ -11,7 +11,8 @@ use crate::domain::event::Change;
 use crate::domain::finding::Medium;
 use crate::domain::geo::BoundingBox;
 use crate::domain::petition::{
-    Channel, HistoryEntry, Petition, PetitionIntake, PetitionState, Progress, UnitFigures,
+    Channel, HistoryEntry, Petition, PetitionCursor, PetitionIntake, PetitionState, Progress,
+    UnitFigures,
 };
 use crate::domain::supervision::NewCase;
 use crate::error::{Error, Result};
@@ -121,7 +122,7 @@ macro_rules! insert_history {
 }
 
 /// Filters of a petition list.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PetitionFilter {
     pub units: Option<Vec<String>>,
     pub states: Vec<PetitionState>,
@@ -133,26 +134,31 @@ pub struct PetitionFilter {
 }
 
 impl Store {
-    /// Records a new petition with its first history entry.
+    /// Records a new petition with its first history entry; false when
+    /// the caller's request id is taken.
     pub async fn insert_petition(
         &self,
         p: &Petition,
+        request_id: Option<&str>,
         entry: &HistoryEntry,
         change: &Change,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let postgres = self.is_postgres();
         let wgs = p.intake.location.map(|l| l.to_wgs84());
-        on_pool!(&self.db, |pool| {
+        let inserted = on_pool!(&self.db, |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
+                let n = sqlx::query(
                     "INSERT INTO petitions (id, campaign_id, channel, received_at, content, category,
                         latitude, longitude, accuracy_m, altitude_m, datum, wgs84_latitude,
                         wgs84_longitude, unit_code, credit_code, complainant, is_key, state,
                         accept_due, reply_due, reply_overdue_since, satisfied, merged_into,
-                        spot_check, progress, received_by, created_at, updated_at, version)
+                        spot_check, progress, received_by, created_at, updated_at, version,
+                        request_id, intake_digest)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, NULL, NULL, NULL, NULL, NULL, $20, $21, $22, $23, $24)",
+                        $17, $18, $19, NULL, NULL, NULL, NULL, NULL, $20, $21, $22, $23, $24, $25,
+                        $26)
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(p.id)
                 .bind(p.intake.campaign_id)
@@ -178,16 +184,51 @@ impl Store {
                 .bind(Ts(p.created_at))
                 .bind(Ts(p.updated_at))
                 .bind(p.version)
+                .bind(request_id)
+                .bind(p.intake.digest())
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok::<_, sqlx::Error>(false);
+                }
                 insert_history!(tx, p.id, entry);
                 append_change!(tx, postgres, change);
-                tx.commit().await
+                tx.commit().await?;
+                Ok(true)
             }
             .await
         })?;
-        self.appended.notify_waiters();
-        Ok(())
+        if inserted {
+            self.appended.notify_waiters();
+        }
+        Ok(inserted)
+    }
+
+    /// The petition `receiver` took in under `request_id`, with the digest
+    /// of its intake.
+    pub async fn find_petition_by_request(
+        &self,
+        receiver: &str,
+        request_id: &str,
+    ) -> Result<Option<(Petition, String)>> {
+        let sql = format!(
+            "SELECT {COLUMNS}, intake_digest FROM petitions WHERE received_by = $1 AND request_id = $2"
+        );
+        let row: Option<(PetitionRow, Option<String>)> = on_pool!(&self.db, |p| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(receiver)
+                .bind(request_id)
+                .fetch_optional(p)
+                .await?
+                .map(|r| {
+                    use sqlx::{FromRow, Row};
+                    Ok::<_, sqlx::Error>((PetitionRow::from_row(&r)?, r.try_get("intake_digest")?))
+                })
+                .transpose()
+        })?;
+        row.map(|(r, digest)| Ok((Petition::try_from(r)?, digest.unwrap_or_default())))
+            .transpose()
     }
 
     pub async fn get_petition(&self, id: Uuid) -> Result<Option<Petition>> {
@@ -201,11 +242,13 @@ impl Store {
         row.map(Petition::try_from).transpose()
     }
 
-    /// Petitions matching `f`, newest first, at most `limit`.
+    /// Petitions matching `f`, newest first, after `cursor`, at most
+    /// `limit`.
     pub async fn list_petitions(
         &self,
         f: &PetitionFilter,
         today: NaiveDate,
+        cursor: Option<PetitionCursor>,
         limit: i64,
     ) -> Result<Vec<Petition>> {
         let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
@@ -237,6 +280,15 @@ impl Store {
             if f.reply_overdue {
                 q.push(" AND state = 'dispatched' AND reply_due < ")
                     .push_bind(today);
+            }
+            if let Some(c) = cursor {
+                q.push(" AND (received_at < ")
+                    .push_bind(Ts(c.received_at))
+                    .push(" OR (received_at = ")
+                    .push_bind(Ts(c.received_at))
+                    .push(" AND id < ")
+                    .push_bind(c.id)
+                    .push("))");
             }
             q.push(" ORDER BY received_at DESC, id DESC LIMIT ")
                 .push_bind(limit);
@@ -319,7 +371,10 @@ impl Store {
 
     /// Stores a step taken on a petition read at `read_version`, with its
     /// history entry, its change and the supervision case it opens, if
-    /// any; false when the petition changed meanwhile.
+    /// any; false when the petition changed meanwhile. A merge is refused
+    /// here, under lock, when its target is no longer open or the petition
+    /// gained merged petitions of its own; a close is written into the
+    /// history of the petitions merged into this one, answered with it.
     pub async fn save_petition(
         &self,
         read_version: i64,
@@ -341,7 +396,7 @@ impl Store {
                 let n = sqlx::query(
                     "UPDATE petitions SET unit_code = $3, is_key = $4, state = $5, reply_due = $6,
                         satisfied = $7, merged_into = $8, spot_check = $9, progress = $10,
-                        updated_at = $11, version = $12
+                        updated_at = $11, version = $12, reply_overdue_since = $13
                      WHERE id = $1 AND version = $2",
                 )
                 .bind(p.id)
@@ -356,27 +411,79 @@ impl Store {
                 .bind(Json(&p.progress))
                 .bind(Ts(p.updated_at))
                 .bind(p.version)
+                .bind(p.reply_overdue_since.map(Ts))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if n == 1 {
-                    insert_history!(tx, p.id, entry);
-                    append_change!(tx, postgres, change);
-                    if let Some(case) = case
-                        && insert_case!(tx, case)
-                    {
-                        append_change!(tx, postgres, &case.change());
+                if n == 0 {
+                    return Ok::<_, sqlx::Error>(Ok(false));
+                }
+                if let (PetitionState::Merged, Some(into)) = (p.state, p.merged_into) {
+                    let lock = if postgres { " FOR UPDATE" } else { "" };
+                    let target: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                        format!("SELECT state FROM petitions WHERE id = $1{lock}"),
+                    ))
+                    .bind(into)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let children: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM petitions WHERE merged_into = $1")
+                            .bind(p.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let target = target.and_then(|s| PetitionState::parse(&s));
+                    let refusal = match target {
+                        Some(s) if !s.is_open() => Some(format!(
+                            "petition {into} is {}; petitions are merged only into open ones",
+                            s.shown()
+                        )),
+                        _ if children > 0 => Some(format!(
+                            "petition {} has petitions merged into it; merge {into} into it instead",
+                            p.id
+                        )),
+                        _ => None,
+                    };
+                    if let Some(why) = refusal {
+                        tx.rollback().await?;
+                        return Ok(Err(why));
                     }
                 }
+                insert_history!(tx, p.id, entry);
+                if p.state == PetitionState::Closed {
+                    sqlx::query(
+                        "INSERT INTO petition_history (petition_id, seq, at, actor, action,
+                            from_state, to_state, note)
+                         SELECT c.id, COALESCE((SELECT MAX(h.seq) FROM petition_history h
+                                WHERE h.petition_id = c.id), 0) + 1,
+                            $2, $3, 'answered_with', 'merged', 'merged', $4
+                         FROM petitions c WHERE c.merged_into = $1",
+                    )
+                    .bind(p.id)
+                    .bind(Ts(entry.at))
+                    .bind(&entry.actor)
+                    .bind(format!("answered together with petition {}, now closed", p.id))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                append_change!(tx, postgres, change);
+                if let Some(case) = case
+                    && insert_case!(tx, case)
+                {
+                    append_change!(tx, postgres, &case.change());
+                }
                 tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
+                Ok(Ok(true))
             }
             .await
         })?;
-        if saved {
-            self.appended.notify_waiters();
+        match saved {
+            Ok(true) => {
+                self.appended.notify_waiters();
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(why) => Err(Error::FailedPrecondition(why)),
         }
-        Ok(saved)
     }
 
     /// Dispatched petitions whose reply is late on `today` and that no
@@ -401,9 +508,15 @@ impl Store {
         rows.into_iter().map(Petition::try_from).collect()
     }
 
-    /// Marks the petition `case` is about as late in its reply and opens
-    /// the case, both once. Returns whether this call opened the case.
-    pub async fn mark_reply_overdue(&self, case: &NewCase, marked: &Change) -> Result<bool> {
+    /// Marks the petition `case` is about as late in its reply, in its
+    /// history too, and opens the case unless one for a lapse is open.
+    /// Returns whether this call opened the case.
+    pub async fn mark_reply_overdue(
+        &self,
+        case: &NewCase,
+        entry: &HistoryEntry,
+        marked: &Change,
+    ) -> Result<bool> {
         let postgres = self.is_postgres();
         let opened = on_pool!(&self.db, |p| {
             async {
@@ -420,6 +533,7 @@ impl Store {
                 if n == 0 {
                     return Ok::<_, sqlx::Error>(false);
                 }
+                insert_history!(tx, case.source_id, entry);
                 append_change!(tx, postgres, marked);
                 let opened = insert_case!(tx, case);
                 if opened {
@@ -468,7 +582,9 @@ impl Store {
                     SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN state NOT IN ('declined', 'merged', 'closed') THEN 1 ELSE 0 END),
                     SUM(CASE WHEN state = 'closed' THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN reply_overdue_since IS NOT NULL OR (state = 'dispatched' AND reply_due < ",
+                    SUM(CASE WHEN EXISTS (SELECT 1 FROM petition_history h
+                            WHERE h.petition_id = petitions.id AND h.action = 'reply_overdue')
+                        OR (state = 'dispatched' AND reply_due < ",
             );
             q.push_bind(today);
             q.push(
@@ -499,6 +615,30 @@ impl Store {
                 key: r.9,
             })
             .collect())
+    }
+
+    /// The newest sealed complainant and official, to check at start that
+    /// the key file can open them.
+    pub async fn newest_sealed_values(&self) -> Result<Vec<String>> {
+        let (c, o): (Option<String>, Option<String>) = on_pool!(&self.db, |p| {
+            async {
+                let c = sqlx::query_scalar(
+                    "SELECT complainant FROM petitions WHERE complainant IS NOT NULL
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .fetch_optional(p)
+                .await?;
+                let o = sqlx::query_scalar(
+                    "SELECT official FROM accountability_records WHERE official IS NOT NULL
+                     ORDER BY entered_at DESC LIMIT 1",
+                )
+                .fetch_optional(p)
+                .await?;
+                Ok::<_, sqlx::Error>((c, o))
+            }
+            .await
+        })?;
+        Ok(c.into_iter().chain(o).collect())
     }
 
     /// Every sealed complainant, for rewrapping under a new key.

@@ -13,7 +13,7 @@ use crate::domain::supervision::{
 use crate::error::{Error, Result};
 
 /// Opens `$case` (a `NewCase`) within transaction `$tx` unless its source
-/// has a case already; evaluates to whether it did.
+/// has a case of the same cause open; evaluates to whether it did.
 macro_rules! insert_case {
     ($tx:expr, $case:expr) => {{
         let case: &$crate::domain::supervision::NewCase = $case;
@@ -21,7 +21,7 @@ macro_rules! insert_case {
             "INSERT INTO supervision_cases (id, source_kind, source_id, cause, unit_code, reason, state,
                 opened_by, opened_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (source_kind, source_id, cause) DO NOTHING",
+             ON CONFLICT (source_kind, source_id, cause) WHERE state <> 'closed' DO NOTHING",
         )
         .bind(case.id)
         .bind(case.source_kind.as_str())
