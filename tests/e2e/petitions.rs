@@ -158,7 +158,8 @@ fn state(p: &pb::Petition) -> pb::PetitionState {
 /// A check record of Liandu with photo `evidence_id` linked: an on-site
 /// visit.
 async fn site_visit(inspector: &Client, evidence_id: &str) -> String {
-    let rec = create_record(inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let start = chrono::Utc::now().timestamp() - 2400;
+    let rec = create_record(inspector, site_check(LIANDU, start)).await;
     inspector
         .evidence()
         .link_evidence(pb::LinkEvidenceRequest {
@@ -301,7 +302,8 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
     let e = feedback(&d.officer, &p, true).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("verified on site"), "{}", e.message());
-    let bare = create_record(&d.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let recent = chrono::Utc::now().timestamp() - 2400;
+    let bare = create_record(&d.inspector, site_check(LIANDU, recent)).await;
     let verify = |rec: String, p: &pb::Petition| {
         let (c, req) = (
             d.inspector.clone(),
@@ -321,6 +323,25 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
     };
     let e = verify(bare.id, &p).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record_id"]);
+    assert!(e.message().contains("no evidence"), "{}", e.message());
+    // An older visit, made before the petition came in, does not verify it.
+    let stale = create_record(&d.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    d.inspector
+        .evidence()
+        .link_evidence(pb::LinkEvidenceRequest {
+            evidence_id: photo_id.clone(),
+            check_record_id: stale.id.clone(),
+            role: pb::EvidenceRole::Context as i32,
+        })
+        .await
+        .unwrap();
+    let e = verify(stale.id, &p).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["check_record_id"]);
+    assert!(
+        e.message().contains("before the petition"),
+        "{}",
+        e.message()
+    );
     let visit = site_visit(&d.inspector, &photo_id).await;
     let p = verify(visit.clone(), &p).await.unwrap();
     assert_eq!(state(&p), pb::PetitionState::Verified);

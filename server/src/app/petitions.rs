@@ -455,13 +455,28 @@ impl App {
             PetitionStep::VerifyOnSite {
                 check_record_id, ..
             } => {
-                let check = self.store.get_check(*check_record_id).await?;
-                if check.is_none_or(|c| c.record.content.unit_code != p.intake.unit_code) {
+                let check = self
+                    .store
+                    .get_check(*check_record_id)
+                    .await?
+                    .filter(|c| c.record.content.unit_code == p.intake.unit_code)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "check_record_id",
+                            format!(
+                                "no check record {check_record_id} in unit {}",
+                                p.intake.unit_code
+                            ),
+                        )
+                    })?;
+                // A visit made for this petition, not an older one reused.
+                let started = check.record.content.started_at;
+                if started < p.intake.received_at {
                     return Err(Error::invalid(
                         "check_record_id",
                         format!(
-                            "no check record {check_record_id} in unit {}",
-                            p.intake.unit_code
+                            "check record {check_record_id} began at {started}, before the petition was received at {}",
+                            p.intake.received_at
                         ),
                     ));
                 }
