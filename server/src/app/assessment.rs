@@ -2,7 +2,7 @@
 
 use super::App;
 use super::accountability::year_bounds;
-use super::petitions::china_midnight;
+use super::petition_register::china_midnight;
 use crate::domain::access::{Caller, Role};
 use crate::domain::assessment::AssessmentFacts;
 use crate::error::{Error, Result};

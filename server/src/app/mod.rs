@@ -18,6 +18,7 @@ mod findings;
 mod ledger;
 mod links;
 mod overdue;
+mod petition_register;
 mod petitions;
 mod rectification;
 mod sessions;

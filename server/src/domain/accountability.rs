@@ -78,8 +78,8 @@ pub struct Official {
 impl Official {
     pub fn masked(&self) -> Official {
         Official {
-            name: super::petition::mask_name(&self.name),
-            post: super::petition::mask_address(&self.post),
+            name: super::masking::mask_name(&self.name),
+            post: super::masking::mask_address(&self.post),
         }
     }
 }

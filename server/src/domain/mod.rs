@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod feedback;
 pub mod finding;
 pub mod geo;
+pub mod masking;
 pub mod page;
 pub mod petition;
 pub mod rectification;

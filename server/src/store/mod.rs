@@ -15,6 +15,7 @@ mod jobs;
 mod ledger;
 mod links;
 pub(crate) mod log;
+mod petition_register;
 mod petitions;
 mod rectification;
 mod supervision;

@@ -1,0 +1,127 @@
+//! SQL of the petition register: figures per unit, spot-check samples,
+//! and the sealed personal data of petitions.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::petitions::{COLUMNS, PetitionRow};
+use super::{Store, Ts, on_pool, push_unit_filter};
+use crate::domain::petition::{Petition, UnitFigures};
+use crate::error::Result;
+
+impl Store {
+    /// Up to `count` closed key petitions in `units` not yet spot-checked,
+    /// picked at random.
+    pub async fn spot_check_sample(
+        &self,
+        units: Option<&[String]>,
+        count: i64,
+    ) -> Result<Vec<Petition>> {
+        let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {COLUMNS} FROM petitions
+                 WHERE state = 'closed' AND is_key AND spot_check IS NULL"
+            ));
+            push_unit_filter!(q, units);
+            q.push(" ORDER BY random() LIMIT ").push_bind(count);
+            q.build_query_as().fetch_all(p).await
+        })?;
+        rows.into_iter().map(Petition::try_from).collect()
+    }
+
+    /// Figures per unit of petitions received in [from, to).
+    pub async fn petition_figures(
+        &self,
+        units: Option<&[String]>,
+        from: Ts,
+        to: Ts,
+        today: NaiveDate,
+    ) -> Result<Vec<UnitFigures>> {
+        type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        let rows: Vec<Row> = on_pool!(&self.db, |p| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT unit_code, COUNT(*),
+                    SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN state NOT IN ('declined', 'merged', 'closed') THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN state = 'closed' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN EXISTS (SELECT 1 FROM petition_history h
+                            WHERE h.petition_id = petitions.id AND h.action = 'reply_overdue')
+                        OR (state = 'dispatched' AND reply_due < ",
+            );
+            q.push_bind(today);
+            q.push(
+                ") THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN satisfied = TRUE THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN satisfied = FALSE THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN merged_into IS NOT NULL THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN is_key THEN 1 ELSE 0 END)
+                 FROM petitions WHERE received_at >= ",
+            );
+            q.push_bind(from).push(" AND received_at < ").push_bind(to);
+            push_unit_filter!(q, units);
+            q.push(" GROUP BY unit_code ORDER BY unit_code");
+            q.build_query_as().fetch_all(p).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UnitFigures {
+                unit_code: r.0,
+                received: r.1,
+                declined: r.2,
+                open: r.3,
+                closed: r.4,
+                reply_overdue: r.5,
+                satisfied: r.6,
+                dissatisfied: r.7,
+                repeats: r.8,
+                key: r.9,
+            })
+            .collect())
+    }
+
+    /// The newest sealed complainant and official, to check at start that
+    /// the key file can open them.
+    pub async fn newest_sealed_values(&self) -> Result<Vec<String>> {
+        let (c, o): (Option<String>, Option<String>) = on_pool!(&self.db, |p| {
+            async {
+                let c = sqlx::query_scalar(
+                    "SELECT complainant FROM petitions WHERE complainant IS NOT NULL
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .fetch_optional(p)
+                .await?;
+                let o = sqlx::query_scalar(
+                    "SELECT official FROM accountability_records WHERE official IS NOT NULL
+                     ORDER BY entered_at DESC LIMIT 1",
+                )
+                .fetch_optional(p)
+                .await?;
+                Ok::<_, sqlx::Error>((c, o))
+            }
+            .await
+        })?;
+        Ok(c.into_iter().chain(o).collect())
+    }
+
+    /// Every sealed complainant, for rewrapping under a new key.
+    pub async fn sealed_complainants(&self) -> Result<Vec<(Uuid, String)>> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query_as("SELECT id, complainant FROM petitions WHERE complainant IS NOT NULL")
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    /// Replaces a sealed complainant, unless it changed since it was read.
+    pub async fn reseal_complainant(&self, id: Uuid, old: &str, new: &str) -> Result<bool> {
+        Ok(on_pool!(&self.db, |p| {
+            sqlx::query("UPDATE petitions SET complainant = $3 WHERE id = $1 AND complainant = $2")
+                .bind(id)
+                .bind(old)
+                .bind(new)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })? == 1)
+    }
+}
