@@ -10,7 +10,7 @@ use crate::domain::calendar::china_date;
 use crate::domain::page;
 use crate::domain::petition::{PetitionCursor, UnitFigures};
 use crate::error::{Error, Result};
-use crate::store::{PetitionFilter, Ts, time_now};
+use crate::store::{PetitionFilter, SealedColumn, Ts, time_now};
 
 impl App {
     /// A random sample of closed key petitions not yet spot-checked.
@@ -137,27 +137,16 @@ impl App {
     /// master key. Returns (moved, already current).
     pub async fn rewrap_personal_data(&self) -> Result<(usize, usize)> {
         let (mut moved, mut current) = (0, 0);
-        for (id, sealed) in self.store.sealed_complainants().await? {
-            match self.sealer.rewrap(&sealed) {
-                Ok(Some(new)) => {
-                    if self.store.reseal_complainant(id, &sealed, &new).await? {
-                        moved += 1;
+        for col in SealedColumn::ALL {
+            for (id, sealed) in self.store.sealed_values(col).await? {
+                match self.sealer.rewrap(&sealed) {
+                    Ok(Some(new)) => {
+                        if self.store.reseal(col, id, &sealed, &new).await? {
+                            moved += 1;
+                        }
                     }
-                }
-                Ok(None) => current += 1,
-                Err(e) => return Err(Error::internal(format!("petition {id}: {e}"))),
-            }
-        }
-        for (id, sealed) in self.store.sealed_officials().await? {
-            match self.sealer.rewrap(&sealed) {
-                Ok(Some(new)) => {
-                    if self.store.reseal_official(id, &sealed, &new).await? {
-                        moved += 1;
-                    }
-                }
-                Ok(None) => current += 1,
-                Err(e) => {
-                    return Err(Error::internal(format!("accountability record {id}: {e}")));
+                    Ok(None) => current += 1,
+                    Err(e) => return Err(Error::internal(format!("{} {id}: {e}", col.record()))),
                 }
             }
         }

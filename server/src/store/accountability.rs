@@ -170,29 +170,4 @@ impl Store {
         }
         Ok(saved)
     }
-
-    /// Every sealed official, for rewrapping under a new key.
-    pub async fn sealed_officials(&self) -> Result<Vec<(Uuid, String)>> {
-        Ok(on_pool!(&self.db, |p| {
-            sqlx::query_as(
-                "SELECT id, official FROM accountability_records WHERE official IS NOT NULL",
-            )
-            .fetch_all(p)
-            .await
-        })?)
-    }
-
-    pub async fn reseal_official(&self, id: Uuid, old: &str, new: &str) -> Result<bool> {
-        Ok(on_pool!(&self.db, |p| {
-            sqlx::query(
-                "UPDATE accountability_records SET official = $3 WHERE id = $1 AND official = $2",
-            )
-            .bind(id)
-            .bind(old)
-            .bind(new)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })? == 1)
-    }
 }

@@ -1,8 +1,6 @@
-//! SQL of the petition register: figures per unit, spot-check samples,
-//! and the sealed personal data of petitions.
+//! SQL of the petition register: figures per unit and spot-check samples.
 
 use chrono::NaiveDate;
-use uuid::Uuid;
 
 use super::petitions::{COLUMNS, PetitionRow};
 use super::{Store, Ts, on_pool, push_unit_filter};
@@ -77,51 +75,5 @@ impl Store {
                 key: r.9,
             })
             .collect())
-    }
-
-    /// The newest sealed complainant and official, to check at start that
-    /// the key file can open them.
-    pub async fn newest_sealed_values(&self) -> Result<Vec<String>> {
-        let (c, o): (Option<String>, Option<String>) = on_pool!(&self.db, |p| {
-            async {
-                let c = sqlx::query_scalar(
-                    "SELECT complainant FROM petitions WHERE complainant IS NOT NULL
-                     ORDER BY created_at DESC LIMIT 1",
-                )
-                .fetch_optional(p)
-                .await?;
-                let o = sqlx::query_scalar(
-                    "SELECT official FROM accountability_records WHERE official IS NOT NULL
-                     ORDER BY entered_at DESC LIMIT 1",
-                )
-                .fetch_optional(p)
-                .await?;
-                Ok::<_, sqlx::Error>((c, o))
-            }
-            .await
-        })?;
-        Ok(c.into_iter().chain(o).collect())
-    }
-
-    /// Every sealed complainant, for rewrapping under a new key.
-    pub async fn sealed_complainants(&self) -> Result<Vec<(Uuid, String)>> {
-        Ok(on_pool!(&self.db, |p| {
-            sqlx::query_as("SELECT id, complainant FROM petitions WHERE complainant IS NOT NULL")
-                .fetch_all(p)
-                .await
-        })?)
-    }
-
-    /// Replaces a sealed complainant, unless it changed since it was read.
-    pub async fn reseal_complainant(&self, id: Uuid, old: &str, new: &str) -> Result<bool> {
-        Ok(on_pool!(&self.db, |p| {
-            sqlx::query("UPDATE petitions SET complainant = $3 WHERE id = $1 AND complainant = $2")
-                .bind(id)
-                .bind(old)
-                .bind(new)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
-        })? == 1)
     }
 }
