@@ -1013,4 +1013,18 @@ async fn supervisors_spot_check_closed_key_petitions() {
             .petitions
             .is_empty()
     );
+    // The failed spot check shows in the unit's yearly assessment.
+    let a = d
+        .supervisor
+        .supervision()
+        .get_assessment(pb::GetAssessmentRequest {
+            unit_code: LIANDU.into(),
+            year: chrono::Datelike::year(&china_today()),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap();
+    assert_eq!(a.failed_spot_check_petition_ids, vec![p.id.clone()]);
 }

@@ -61,6 +61,7 @@ fn assessment_out(f: AssessmentFacts) -> pb::Assessment {
             .map(|i| i.id)),
         overdue_petition_ids: ids(&mut f.overdue_petitions.iter().copied()),
         failed_verifications: f.failed_verifications,
+        failed_spot_check_petition_ids: ids(&mut f.failed_spot_checks.iter().copied()),
         accidents: f.accidents.len() as i64,
         major_accident_ids: ids(&mut f
             .accidents

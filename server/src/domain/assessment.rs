@@ -43,6 +43,8 @@ pub struct AssessmentFacts {
     pub overdue_petitions: Vec<Uuid>,
     /// Rectification reports a verifier rejected in the year.
     pub failed_verifications: i64,
+    /// Closed key petitions a supervisor's spot check failed in the year.
+    pub failed_spot_checks: Vec<Uuid>,
     /// Accidents of the unit's enterprises in the year, of every grade.
     pub accidents: Vec<AccidentFact>,
     /// Accountability records decided in the year.
@@ -133,6 +135,7 @@ mod tests {
             }],
             overdue_petitions: vec![],
             failed_verifications: 2,
+            failed_spot_checks: vec![],
             accidents: vec![AccidentFact {
                 id: Uuid::nil(),
                 credit_code: "91331100MA2A0000X0".into(),
