@@ -4,6 +4,7 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
+use crate::evidence::upload;
 use crate::rectification::date;
 use crate::support::{self, violated_fields};
 
@@ -175,4 +176,126 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
         .into_inner()
         .enterprises;
     assert_eq!(listed_only.len(), 1);
+}
+
+async fn update(
+    c: &Client,
+    a: &pb::Accident,
+    change: pb::UpdateAccidentRequest,
+) -> Result<pb::Accident, tonic::Status> {
+    c.enterprises()
+        .update_accident(pb::UpdateAccidentRequest {
+            credit_code: CODE.into(),
+            accident_id: a.id.clone(),
+            etag: a.etag.clone(),
+            ..change
+        })
+        .await
+        .map(|r| r.into_inner().accident.unwrap())
+}
+
+#[tokio::test]
+async fn an_accident_is_completed_as_its_investigation_goes_on() {
+    let srv = support::spawn().await;
+    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let elsewhere = srv.client(Role::Inspector, &["331121"]).await;
+    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    register(&inspector, enterprise(CODE, "331102"))
+        .await
+        .unwrap();
+    let photo = upload(&inspector, "331102", &crate::evidence::photo())
+        .await
+        .unwrap()
+        .id;
+    let foreign = upload(&elsewhere, "331121", &crate::evidence::photo())
+        .await
+        .unwrap()
+        .id;
+
+    // Recorded with its photo; evidence of another unit is refused.
+    let mut first = accident(pb::AccidentLevel::Larger, 7);
+    first.evidence_ids = vec![foreign.clone()];
+    let e = record(&inspector, first.clone()).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["accident.evidence_ids[0]"]);
+    first.evidence_ids = vec![photo.clone()];
+    let a = record(&inspector, first).await.unwrap();
+    assert_eq!(a.evidence_ids, vec![photo.clone()]);
+
+    // The cause is established; a blank condition keeps what was there.
+    let cause = pb::UpdateAccidentRequest {
+        conditions: Some(pb::AccidentConditions {
+            cause_established: "回流泵密封件老化".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let e = update(&liaison, &a, cause.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let b = update(&inspector, &a, cause.clone()).await.unwrap();
+    assert_eq!(
+        b.conditions.as_ref().unwrap().cause_established,
+        "回流泵密封件老化"
+    );
+    let e = update(&inspector, &a, cause).await.unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    let e = update(&inspector, &b, Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    // Referred, with the authority named, and a report added.
+    let referral = pb::UpdateAccidentRequest {
+        referred_to_judiciary: true,
+        add_evidence_ids: vec![foreign.clone()],
+        conditions: Some(pb::AccidentConditions {
+            measures_in_place: "更换回流泵并加装液位报警".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let e = update(&inspector, &b, referral.clone()).await.unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["referral_note"]);
+    let e = update(
+        &inspector,
+        &b,
+        pb::UpdateAccidentRequest {
+            referral_note: "2026-06-02 移送丽水市公安局莲都分局".into(),
+            ..referral.clone()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(violated_fields(&e), vec!["add_evidence_ids[0]"]);
+    let report = upload(&inspector, "331102", &support::fixture("DSCN0021.jpg"))
+        .await
+        .unwrap()
+        .id;
+    let c = update(
+        &inspector,
+        &b,
+        pb::UpdateAccidentRequest {
+            referral_note: "2026-06-02 移送丽水市公安局莲都分局".into(),
+            add_evidence_ids: vec![report.clone()],
+            ..referral
+        },
+    )
+    .await
+    .unwrap();
+    assert!(c.referred_to_judiciary);
+    assert_eq!(c.evidence_ids, vec![photo, report]);
+    let conditions = c.conditions.unwrap();
+    assert_eq!(conditions.cause_established, "回流泵密封件老化");
+    assert!(conditions.measures_in_place.contains("液位报警"));
+
+    // Read back as the unit sees it.
+    let got = liaison
+        .enterprises()
+        .get_enterprise(pb::GetEnterpriseRequest {
+            credit_code: CODE.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.accidents[0].evidence_ids.len(), 2);
+    assert_eq!(got.accidents[0].etag, c.etag);
 }

@@ -10,9 +10,10 @@ use super::convert::{
 };
 use crate::app::App;
 use crate::domain::enterprise::{
-    Accident, AccidentDraft, AccidentLevel, Enterprise, EnterpriseDraft,
+    Accident, AccidentDraft, AccidentLevel, AccidentUpdate, Enterprise, EnterpriseDraft,
 };
 use crate::domain::rectification::AccidentConditions;
+use crate::error::Error;
 
 pub struct Enterprises {
     pub app: App,
@@ -35,7 +36,29 @@ fn enterprise_out(e: Enterprise) -> pb::Enterprise {
     }
 }
 
+/// Evidence ids of a request, each a UUID, under `field[i]`.
+fn uuids_in(field: &str, ids: &[String]) -> Result<Vec<uuid::Uuid>, Error> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| Error::invalid(format!("{field}[{i}]"), "must be a UUID"))
+        })
+        .collect()
+}
+
+fn conditions_in(c: Option<pb::AccidentConditions>) -> AccidentConditions {
+    let c = c.unwrap_or_default();
+    AccidentConditions {
+        cause_established: c.cause_established,
+        responsible_dealt_with: c.responsible_dealt_with,
+        people_educated: c.people_educated,
+        measures_in_place: c.measures_in_place,
+    }
+}
+
 fn accident_out(a: Accident) -> pb::Accident {
+    let etag = a.etag();
     let f = a.facts;
     let c = f.conditions;
     pb::Accident {
@@ -53,6 +76,8 @@ fn accident_out(a: Accident) -> pb::Accident {
         referral_note: f.referral_note,
         record_user: a.recorded_by,
         record_time: time_out(a.recorded_at),
+        evidence_ids: a.evidence.iter().map(|e| e.to_string()).collect(),
+        etag,
     }
 }
 
@@ -114,22 +139,38 @@ impl EnterpriseService for Enterprises {
         let c = caller(&self.app, &req).await?;
         let r = req.into_inner();
         let a = r.accident.unwrap_or_default();
-        let cond = a.conditions.unwrap_or_default();
         let draft = AccidentDraft {
             occurred_on: date_in(a.occurred_on.as_ref()),
             level: named_enum_in!(AccidentLevel, "ACCIDENT_LEVEL_", AccidentLevel, a.level),
             description: a.description,
-            conditions: AccidentConditions {
-                cause_established: cond.cause_established,
-                responsible_dealt_with: cond.responsible_dealt_with,
-                people_educated: cond.people_educated,
-                measures_in_place: cond.measures_in_place,
-            },
+            conditions: conditions_in(a.conditions),
             referred: a.referred_to_judiciary,
             referral_note: a.referral_note,
+            evidence: uuids_in("accident.evidence_ids", &a.evidence_ids)?,
         };
         let a = self.app.record_accident(&c, &r.credit_code, draft).await?;
         Ok(Response::new(pb::RecordAccidentResponse {
+            accident: Some(accident_out(a)),
+        }))
+    }
+
+    async fn update_accident(
+        &self,
+        req: Request<pb::UpdateAccidentRequest>,
+    ) -> Result<Response<pb::UpdateAccidentResponse>, Status> {
+        let c = caller(&self.app, &req).await?;
+        let r = req.into_inner();
+        let update = AccidentUpdate {
+            conditions: conditions_in(r.conditions),
+            referred: r.referred_to_judiciary,
+            referral_note: r.referral_note,
+            evidence: uuids_in("add_evidence_ids", &r.add_evidence_ids)?,
+        };
+        let a = self
+            .app
+            .update_accident(&c, &r.credit_code, &r.accident_id, &r.etag, update)
+            .await?;
+        Ok(Response::new(pb::UpdateAccidentResponse {
             accident: Some(accident_out(a)),
         }))
     }

@@ -7,7 +7,7 @@ use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::enterprise::{
-    self, Accident, AccidentDraft, ENTERPRISE, Enterprise, EnterpriseDraft,
+    self, Accident, AccidentDraft, AccidentUpdate, ENTERPRISE, Enterprise, EnterpriseDraft,
 };
 use crate::domain::event::Change;
 use crate::error::{Error, Result};
@@ -111,14 +111,19 @@ impl App {
         caller.require(RECORD_ACCIDENT)?;
         let (e, _) = self.get_enterprise(caller, code).await?;
         let now = time_now();
+        let evidence = draft.evidence.clone();
         let facts = draft.validate(china_date(now))?;
+        self.evidence_of_unit(&evidence, &e.info.unit_code, "accident.evidence_ids")
+            .await?;
         let a = Accident {
             id: Uuid::now_v7(),
             credit_code: e.info.credit_code.clone(),
             unit_code: e.info.unit_code.clone(),
             facts,
+            evidence,
             recorded_by: caller.subject.clone(),
             recorded_at: now,
+            version: 1,
         };
         let change = enterprise_change(
             &e,
@@ -134,6 +139,70 @@ impl App {
         self.store.insert_accident(&a, &change).await?;
         tracing::info!(actor = %caller.subject, enterprise = %a.credit_code, level = %a.facts.level, "accident recorded");
         Ok(a)
+    }
+
+    /// Adds what the investigation established to an accident on record.
+    pub async fn update_accident(
+        &self,
+        caller: &Caller,
+        code: &str,
+        accident_id: &str,
+        etag: &str,
+        update: AccidentUpdate,
+    ) -> Result<Accident> {
+        caller.require(RECORD_ACCIDENT)?;
+        let (e, accidents) = self.get_enterprise(caller, code).await?;
+        let id = super::optional_uuid("accident_id", accident_id)?
+            .ok_or_else(|| Error::invalid("accident_id", "is required"))?;
+        let a = accidents
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| Error::NotFound(format!("accident {id} of enterprise {code}")))?;
+        a.check_etag(etag)?;
+        let (next, added) = a.update(update)?;
+        self.evidence_of_unit(&added, &a.unit_code, "add_evidence_ids")
+            .await?;
+        let change = enterprise_change(
+            &e,
+            &caller.subject,
+            "accident_updated",
+            serde_json::json!({
+                "accident_id": a.id,
+                "referred": next.facts.referred,
+                "conditions_missing": next.facts.conditions.missing(),
+                "evidence_added": added,
+            }),
+        );
+        if !self
+            .store
+            .save_accident(a.version, &next, &added, &change)
+            .await?
+        {
+            return Err(Error::Aborted(format!(
+                "accident {id} was changed by someone else meanwhile; read it again"
+            )));
+        }
+        tracing::info!(actor = %caller.subject, accident = %id, "accident updated");
+        Ok(next)
+    }
+
+    /// Each of `ids` is evidence of `unit`; else INVALID_ARGUMENT under
+    /// `field[i]`.
+    async fn evidence_of_unit(&self, ids: &[Uuid], unit: &str, field: &str) -> Result<()> {
+        for (i, id) in ids.iter().enumerate() {
+            if self
+                .store
+                .get_evidence(*id)
+                .await?
+                .is_none_or(|e| e.unit_code != unit)
+            {
+                return Err(Error::invalid(
+                    format!("{field}[{i}]"),
+                    format!("no evidence {id} in unit {unit}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Puts an enterprise with a major accident on the public list.

@@ -17,6 +17,9 @@ pub const TEXT_MAX: usize = 5_000;
 
 /// The kind of subject of enterprise events.
 pub const ENTERPRISE: &str = "enterprise";
+/// The kind of subject evidence is linked to as an accident's.
+pub const ACCIDENT: &str = "accident";
+pub const EVIDENCE_MAX: usize = 50;
 
 text_enum! {
     /// Grades of environmental emergencies (突发环境事件分级).
@@ -119,6 +122,7 @@ pub struct AccidentDraft {
     pub conditions: AccidentConditions,
     pub referred: bool,
     pub referral_note: String,
+    pub evidence: Vec<Uuid>,
 }
 
 /// What is known of an accident.
@@ -141,8 +145,104 @@ pub struct Accident {
     pub credit_code: String,
     pub unit_code: String,
     pub facts: AccidentFacts,
+    /// Photos and documents of the accident, linked as evidence.
+    pub evidence: Vec<Uuid>,
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// What an investigation adds to an accident on record: conditions of
+/// 四不放过 as they are established (a blank one keeps what was recorded),
+/// the referral to the judicial authorities (not undone), more evidence.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccidentUpdate {
+    pub conditions: AccidentConditions,
+    pub referred: bool,
+    pub referral_note: String,
+    pub evidence: Vec<Uuid>,
+}
+
+impl Accident {
+    pub fn etag(&self) -> String {
+        super::etag::of(self.version)
+    }
+
+    pub fn check_etag(&self, etag: &str) -> Result<()> {
+        super::etag::check(&format!("accident {}", self.id), self.version, etag, "etag")
+    }
+
+    /// The accident with `u` added, and the evidence it links anew.
+    pub fn update(&self, u: AccidentUpdate) -> Result<(Accident, Vec<Uuid>)> {
+        let mut v = Violations::new();
+        let mut next = self.clone();
+        let c = &mut next.facts.conditions;
+        for (field, have, new) in [
+            (
+                "conditions.cause_established",
+                &mut c.cause_established,
+                &u.conditions.cause_established,
+            ),
+            (
+                "conditions.responsible_dealt_with",
+                &mut c.responsible_dealt_with,
+                &u.conditions.responsible_dealt_with,
+            ),
+            (
+                "conditions.people_educated",
+                &mut c.people_educated,
+                &u.conditions.people_educated,
+            ),
+            (
+                "conditions.measures_in_place",
+                &mut c.measures_in_place,
+                &u.conditions.measures_in_place,
+            ),
+        ] {
+            v.max_chars(field, new, TEXT_MAX);
+            if !new.trim().is_empty() {
+                *have = new.trim().to_string();
+            }
+        }
+        v.max_chars("referral_note", &u.referral_note, TEXT_MAX);
+        let note = u.referral_note.trim();
+        if u.referred {
+            if note.is_empty() && !self.facts.referred {
+                v.add(
+                    "referral_note",
+                    "is required with a referral: name the authority and the date",
+                );
+            }
+            next.facts.referred = true;
+            if !note.is_empty() {
+                next.facts.referral_note = note.to_string();
+            }
+        } else if !note.is_empty() {
+            v.add("referral_note", "is given only with referred_to_judiciary");
+        }
+        let added: Vec<Uuid> = u
+            .evidence
+            .iter()
+            .copied()
+            .filter(|e| !self.evidence.contains(e))
+            .collect();
+        next.evidence.extend(&added);
+        if next.evidence.len() > EVIDENCE_MAX {
+            v.add(
+                "add_evidence_ids",
+                format!("an accident holds at most {EVIDENCE_MAX} pieces of evidence"),
+            );
+        }
+        v.finish()?;
+        if next == *self {
+            return Err(Error::invalid(
+                "conditions",
+                "nothing to add: give a condition, a referral or evidence",
+            ));
+        }
+        next.version += 1;
+        Ok((next, added))
+    }
 }
 
 impl AccidentDraft {
@@ -161,6 +261,7 @@ impl AccidentDraft {
         let level = self.level.required(&format!("{P}.level"), &mut v);
         v.required_text(&format!("{P}.description"), &self.description, TEXT_MAX);
         v.max_chars(&format!("{P}.referral_note"), &self.referral_note, TEXT_MAX);
+        v.max_items(&format!("{P}.evidence_ids"), &self.evidence, EVIDENCE_MAX);
         if self.referred && self.referral_note.trim().is_empty() {
             v.add(
                 format!("{P}.referral_note"),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::log::append_change;
 use super::{Store, Ts, is_unique_violation, location_from_columns, on_pool, push_unit_filter};
 use crate::domain::enterprise::{
-    Accident, AccidentFacts, AccidentLevel, Enterprise, EnterpriseInfo, Listing,
+    ACCIDENT, Accident, AccidentFacts, AccidentLevel, Enterprise, EnterpriseInfo, Listing,
 };
 use crate::domain::event::Change;
 use crate::domain::rectification::AccidentConditions;
@@ -87,6 +87,29 @@ struct AccidentRow {
     referral_note: String,
     recorded_by: String,
     recorded_at: Ts,
+    version: i64,
+}
+
+const ACCIDENT_COLUMNS: &str = "id, credit_code, unit_code, occurred_on, level, description, \
+    conditions, referred, referral_note, recorded_by, recorded_at, version";
+
+/// Links evidence `$ids` to accident `$id` within transaction `$tx`.
+macro_rules! link_accident_evidence {
+    ($tx:expr, $id:expr, $ids:expr, $by:expr, $at:expr) => {{
+        for e in $ids {
+            sqlx::query(
+                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+                 VALUES ($1, $2, $3, 'context', $4, $5)",
+            )
+            .bind(e)
+            .bind(ACCIDENT)
+            .bind($id)
+            .bind($by)
+            .bind(Ts($at))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
 }
 
 impl Store {
@@ -194,6 +217,7 @@ impl Store {
                 .bind(Ts(a.recorded_at))
                 .execute(&mut *tx)
                 .await?;
+                link_accident_evidence!(tx, a.id, &a.evidence, &a.recorded_by, a.recorded_at);
                 append_change!(tx, postgres, change);
                 tx.commit().await
             }
@@ -203,21 +227,87 @@ impl Store {
         Ok(())
     }
 
-    /// The accidents of an enterprise, oldest first.
-    pub async fn accidents_of(&self, code: &str) -> Result<Vec<Accident>> {
-        let rows: Vec<AccidentRow> = on_pool!(&self.db, |p| {
-            sqlx::query_as(
-                "SELECT id, credit_code, unit_code, occurred_on, level, description, conditions,
-                    referred, referral_note, recorded_by, recorded_at
-                 FROM accidents WHERE credit_code = $1 ORDER BY occurred_on, id",
-            )
-            .bind(code)
-            .fetch_all(p)
+    /// Stores what an update added to an accident read at `read_version`,
+    /// with the evidence it links anew; false when it changed meanwhile.
+    pub async fn save_accident(
+        &self,
+        read_version: i64,
+        a: &Accident,
+        added: &[Uuid],
+        change: &Change,
+    ) -> Result<bool> {
+        let postgres = self.is_postgres();
+        let f = &a.facts;
+        let saved = on_pool!(&self.db, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let n = sqlx::query(
+                    "UPDATE accidents SET conditions = $3, referred = $4, referral_note = $5,
+                        version = $6
+                     WHERE id = $1 AND version = $2",
+                )
+                .bind(a.id)
+                .bind(read_version)
+                .bind(Json(&f.conditions))
+                .bind(f.referred)
+                .bind(&f.referral_note)
+                .bind(a.version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok::<_, sqlx::Error>(false);
+                }
+                link_accident_evidence!(tx, a.id, added, &change.actor, change.at);
+                append_change!(tx, postgres, change);
+                tx.commit().await?;
+                Ok(true)
+            }
             .await
         })?;
+        if saved {
+            self.appended.notify_waiters();
+        }
+        Ok(saved)
+    }
+
+    pub async fn get_accident(&self, id: Uuid) -> Result<Option<Accident>> {
+        let sql = format!("SELECT {ACCIDENT_COLUMNS} FROM accidents WHERE id = $1");
+        let rows: Vec<AccidentRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(self.accidents_from(rows).await?.pop())
+    }
+
+    /// The accidents of an enterprise, oldest first.
+    pub async fn accidents_of(&self, code: &str) -> Result<Vec<Accident>> {
+        let sql = format!(
+            "SELECT {ACCIDENT_COLUMNS} FROM accidents WHERE credit_code = $1 ORDER BY occurred_on, id"
+        );
+        let rows: Vec<AccidentRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(code)
+                .fetch_all(p)
+                .await
+        })?;
+        self.accidents_from(rows).await
+    }
+
+    /// Accidents from their rows, with their evidence.
+    async fn accidents_from(&self, rows: Vec<AccidentRow>) -> Result<Vec<Accident>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut evidence: std::collections::HashMap<Uuid, Vec<Uuid>> = Default::default();
+        for (subject, link) in self.links_of(ACCIDENT, &ids).await? {
+            evidence.entry(subject).or_default().push(link.evidence_id);
+        }
         rows.into_iter()
             .map(|r| {
                 Ok(Accident {
+                    evidence: evidence.remove(&r.id).unwrap_or_default(),
+                    version: r.version,
                     facts: AccidentFacts {
                         occurred_on: r.occurred_on,
                         level: AccidentLevel::parse(&r.level).ok_or_else(|| {

@@ -1,0 +1,3 @@
+-- Accidents are completed as the investigation goes on (the four conditions,
+-- the referral, evidence), each change against the version it was read at.
+ALTER TABLE accidents ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
