@@ -281,6 +281,18 @@ pub fn uuid_filter_in(
         .ok()
 }
 
+/// Ids of a request (evidence, cases), each a UUID, named `field[i]`.
+pub fn uuids_in(field: &str, ids: &[String]) -> Result<Vec<uuid::Uuid>, crate::error::Error> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            uuid::Uuid::parse_str(id).map_err(|_| {
+                crate::error::Error::invalid(format!("{field}[{i}]"), "must be a UUID")
+            })
+        })
+        .collect()
+}
+
 /// Unit codes of a list request, sorted and without repeats; None when
 /// empty.
 pub fn units_filter_in(units: &[String]) -> Option<Vec<String>> {

@@ -6,14 +6,13 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     date_in, date_out, location_in, location_out, named_enum_in, named_enum_out, time_out,
-    units_filter_in,
+    units_filter_in, uuids_in,
 };
 use crate::app::App;
 use crate::domain::enterprise::{
     Accident, AccidentDraft, AccidentLevel, AccidentUpdate, Enterprise, EnterpriseDraft,
 };
 use crate::domain::rectification::AccidentConditions;
-use crate::error::Error;
 
 pub struct Enterprises {
     pub app: App,
@@ -34,17 +33,6 @@ fn enterprise_out(e: Enterprise) -> pb::Enterprise {
         create_user: e.created_by,
         create_time: time_out(e.created_at),
     }
-}
-
-/// Evidence ids of a request, each a UUID, under `field[i]`.
-fn uuids_in(field: &str, ids: &[String]) -> Result<Vec<uuid::Uuid>, Error> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| {
-            uuid::Uuid::parse_str(id.trim())
-                .map_err(|_| Error::invalid(format!("{field}[{i}]"), "must be a UUID"))
-        })
-        .collect()
 }
 
 fn conditions_in(c: Option<pb::AccidentConditions>) -> AccidentConditions {

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     date_in, date_out, location_in, location_out, named_enum_in, named_enum_out, time_in, time_out,
-    units_filter_in, uuid_filter_in,
+    units_filter_in, uuid_filter_in, uuids_in,
 };
 use crate::app::{App, PetitionView};
 use crate::domain::calendar::china_date;
@@ -261,10 +261,7 @@ impl PetitionService for Petitions {
         req: Request<pb::ReplyToPetitionRequest>,
     ) -> Result<Response<pb::ReplyToPetitionResponse>, Status> {
         let r = req.get_ref();
-        let mut evidence = Vec::new();
-        for (i, id) in r.evidence_ids.iter().enumerate() {
-            evidence.push(uuid_in(&format!("evidence_ids[{i}]"), id)?);
-        }
+        let evidence = uuids_in("evidence_ids", &r.evidence_ids)?;
         let step = PetitionStep::Reply {
             text: r.text.clone(),
             evidence,

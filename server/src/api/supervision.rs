@@ -4,7 +4,9 @@ use ducha_proto::v1::{self as pb, supervision_service_server::SupervisionService
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::{date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in};
+use super::convert::{
+    date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in, uuids_in,
+};
 use crate::app::{AccountabilityView, App};
 use crate::domain::accountability::{
     AccountabilityDraft, AccountabilityForm, Official, SubjectKind,
@@ -229,12 +231,7 @@ impl SupervisionService for Supervision {
         req: Request<pb::RespondToNoticeRequest>,
     ) -> Result<Response<pb::RespondToNoticeResponse>, Status> {
         let r = req.get_ref();
-        let mut evidence = Vec::new();
-        for (i, id) in r.evidence_ids.iter().enumerate() {
-            evidence.push(uuid::Uuid::parse_str(id).map_err(|_| {
-                crate::error::Error::invalid(format!("evidence_ids[{i}]"), "must be a UUID")
-            })?);
-        }
+        let evidence = uuids_in("evidence_ids", &r.evidence_ids)?;
         let step = CaseStep::Respond {
             text: r.text.clone(),
             evidence,

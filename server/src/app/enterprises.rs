@@ -186,25 +186,6 @@ impl App {
         Ok(next)
     }
 
-    /// Each of `ids` is evidence of `unit`; else INVALID_ARGUMENT under
-    /// `field[i]`.
-    async fn evidence_of_unit(&self, ids: &[Uuid], unit: &str, field: &str) -> Result<()> {
-        for (i, id) in ids.iter().enumerate() {
-            if self
-                .store
-                .get_evidence(*id)
-                .await?
-                .is_none_or(|e| e.unit_code != unit)
-            {
-                return Err(Error::invalid(
-                    format!("{field}[{i}]"),
-                    format!("no evidence {id} in unit {unit}"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// Puts an enterprise with a major accident on the public list.
     pub async fn put_on_public_list(
         &self,

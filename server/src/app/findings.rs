@@ -131,15 +131,12 @@ impl App {
                 }
             }
         }
-        for (i, id) in content.before_evidence.iter().enumerate() {
-            let e = self.store.get_evidence(*id).await?;
-            if e.is_none_or(|e| e.unit_code != content.unit_code) {
-                return Err(Error::invalid(
-                    format!("finding.before_evidence_ids[{i}]"),
-                    format!("no evidence {id} in unit {}", content.unit_code),
-                ));
-            }
-        }
+        self.evidence_of_unit(
+            &content.before_evidence,
+            &content.unit_code,
+            "finding.before_evidence_ids",
+        )
+        .await?;
         let now = time_now();
         let f = Finding {
             id: client_id.unwrap_or_else(Uuid::now_v7),

@@ -17,6 +17,30 @@ use crate::store::{CHECK_RECORD, EVIDENCE, time_now};
 const LINK: &[Role] = &[Role::Inspector];
 
 impl App {
+    /// Each of `ids` is evidence of `unit`; else INVALID_ARGUMENT under
+    /// `field[i]`.
+    pub(super) async fn evidence_of_unit(
+        &self,
+        ids: &[Uuid],
+        unit: &str,
+        field: &str,
+    ) -> Result<()> {
+        for (i, id) in ids.iter().enumerate() {
+            if self
+                .store
+                .get_evidence(*id)
+                .await?
+                .is_none_or(|e| e.unit_code != unit)
+            {
+                return Err(Error::invalid(
+                    format!("{field}[{i}]"),
+                    format!("no evidence {id} in unit {unit}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Links evidence to a check record of the same unit.
     pub async fn link_evidence(
         &self,

@@ -438,19 +438,8 @@ impl App {
                 self.active_unit(unit_code, "unit_code").await?;
             }
             PetitionStep::Reply { evidence, .. } => {
-                for (i, e) in evidence.iter().enumerate() {
-                    if self
-                        .store
-                        .get_evidence(*e)
-                        .await?
-                        .is_none_or(|e| e.unit_code != p.intake.unit_code)
-                    {
-                        return Err(Error::invalid(
-                            format!("evidence_ids[{i}]"),
-                            format!("no evidence {e} in unit {}", p.intake.unit_code),
-                        ));
-                    }
-                }
+                self.evidence_of_unit(evidence, &p.intake.unit_code, "evidence_ids")
+                    .await?;
             }
             PetitionStep::VerifyOnSite {
                 check_record_id, ..

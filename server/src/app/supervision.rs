@@ -152,19 +152,8 @@ impl App {
         caller.require(step.roles())?;
         c.check_etag(etag)?;
         if let CaseStep::Respond { evidence, .. } = &step {
-            for (i, e) in evidence.iter().enumerate() {
-                if self
-                    .store
-                    .get_evidence(*e)
-                    .await?
-                    .is_none_or(|e| e.unit_code != c.unit_code)
-                {
-                    return Err(Error::invalid(
-                        format!("evidence_ids[{i}]"),
-                        format!("no evidence {e} in unit {}", c.unit_code),
-                    ));
-                }
-            }
+            self.evidence_of_unit(evidence, &c.unit_code, "evidence_ids")
+                .await?;
         }
         let now = time_now();
         let next = c.apply(&step, &caller.subject, now, china_date(now))?;

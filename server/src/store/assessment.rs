@@ -29,13 +29,12 @@ impl Store {
         type Item = (Uuid, String, NaiveDate, String);
         type Accident = (Uuid, String, NaiveDate, String);
         type Record = (Uuid, String, NaiveDate, Option<String>);
-        let (items, petitions, rejections, spot_checks, accidents, records) =
-            on_pool!(&self.db, |p| {
-                async {
-                    // Overdue at some point of the year: gone overdue in it, or
-                    // earlier and not resolved before it began.
-                    let items: Vec<Item> = sqlx::query_as(
-                        "SELECT i.id, f.title, i.due_date, i.state
+        let (items, petitions, rejections, accidents, records) = on_pool!(&self.db, |p| {
+            async {
+                // Overdue at some point of the year: gone overdue in it, or
+                // earlier and not resolved before it began.
+                let items: Vec<Item> = sqlx::query_as(
+                    "SELECT i.id, f.title, i.due_date, i.state
                      FROM rectification_items i JOIN findings f ON f.id = i.finding_id
                      WHERE i.unit_code = $1 AND i.overdue_since < $3
                        AND (i.overdue_since >= $2
@@ -44,80 +43,62 @@ impl Store {
                                 WHERE h.item_id = i.id AND h.action IN ('approve', 'cancel')
                                   AND h.at >= $2))
                      ORDER BY i.due_date, i.id",
-                    )
-                    .bind(unit_code)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(p)
-                    .await?;
-                    // Every lapse is in the history; the petition's own mark
-                    // is cleared when a new deadline is set.
-                    let petitions: Vec<Uuid> = sqlx::query_scalar(
-                        "SELECT p.id FROM petitions p
-                     WHERE p.unit_code = $1 AND EXISTS (SELECT 1 FROM petition_history h
-                        WHERE h.petition_id = p.id AND h.action = 'reply_overdue'
-                          AND h.at >= $2 AND h.at < $3)
-                     ORDER BY p.received_at, p.id",
-                    )
-                    .bind(unit_code)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(p)
-                    .await?;
-                    let rejections: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM rectification_history h
+                )
+                .bind(unit_code)
+                .bind(start)
+                .bind(end)
+                .fetch_all(p)
+                .await?;
+                // Late replies and failed spot checks, from the history:
+                // a petition's own late mark is cleared when a new
+                // deadline is set.
+                let petitions: Vec<(Uuid, String)> = sqlx::query_as(
+                    "SELECT DISTINCT p.id, h.action, p.received_at FROM petitions p
+                         JOIN petition_history h ON h.petition_id = p.id
+                         WHERE p.unit_code = $1 AND h.at >= $2 AND h.at < $3
+                           AND (h.action = 'reply_overdue'
+                                OR (h.action = 'spot_checked' AND p.spot_check = 'failed'))
+                         ORDER BY p.received_at, p.id",
+                )
+                .bind(unit_code)
+                .bind(start)
+                .bind(end)
+                .fetch_all(p)
+                .await?;
+                let rejections: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM rectification_history h
                      JOIN rectification_items i ON i.id = h.item_id
                      WHERE i.unit_code = $1 AND h.action = 'reject' AND h.at >= $2 AND h.at < $3",
-                    )
-                    .bind(unit_code)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_one(p)
-                    .await?;
-                    let spot_checks: Vec<Uuid> = sqlx::query_scalar(
-                        "SELECT p.id FROM petitions p
-                     WHERE p.unit_code = $1 AND p.spot_check = 'failed' AND EXISTS (
-                        SELECT 1 FROM petition_history h
-                        WHERE h.petition_id = p.id AND h.action = 'spot_checked'
-                          AND h.at >= $2 AND h.at < $3)
-                     ORDER BY p.received_at, p.id",
-                    )
-                    .bind(unit_code)
-                    .bind(start)
-                    .bind(end)
-                    .fetch_all(p)
-                    .await?;
-                    let accidents: Vec<Accident> = sqlx::query_as(
-                        "SELECT id, credit_code, occurred_on, level FROM accidents
+                )
+                .bind(unit_code)
+                .bind(start)
+                .bind(end)
+                .fetch_one(p)
+                .await?;
+                let accidents: Vec<Accident> = sqlx::query_as(
+                    "SELECT id, credit_code, occurred_on, level FROM accidents
                      WHERE unit_code = $1 AND occurred_on >= $2 AND occurred_on < $3
                      ORDER BY occurred_on, id",
-                    )
-                    .bind(unit_code)
-                    .bind(first)
-                    .bind(next)
-                    .fetch_all(p)
-                    .await?;
-                    let records: Vec<Record> = sqlx::query_as(
-                        "SELECT id, form, decided_on, confirmed_by FROM accountability_records
+                )
+                .bind(unit_code)
+                .bind(first)
+                .bind(next)
+                .fetch_all(p)
+                .await?;
+                let records: Vec<Record> = sqlx::query_as(
+                    "SELECT id, form, decided_on, confirmed_by FROM accountability_records
                      WHERE unit_code = $1 AND decided_on >= $2 AND decided_on < $3
                      ORDER BY decided_on, id",
-                    )
-                    .bind(unit_code)
-                    .bind(first)
-                    .bind(next)
-                    .fetch_all(p)
-                    .await?;
-                    Ok::<_, sqlx::Error>((
-                        items,
-                        petitions,
-                        rejections,
-                        spot_checks,
-                        accidents,
-                        records,
-                    ))
-                }
-                .await
-            })?;
+                )
+                .bind(unit_code)
+                .bind(first)
+                .bind(next)
+                .fetch_all(p)
+                .await?;
+                Ok::<_, sqlx::Error>((items, petitions, rejections, accidents, records))
+            }
+            .await
+        })?;
         let bad = |what: &str| Error::internal(format!("a stored {what} is not known"));
         Ok(AssessmentFacts {
             unit_code: unit_code.to_string(),
@@ -131,9 +112,17 @@ impl Store {
                     resolved: state == "verified" || state == "cancelled",
                 })
                 .collect(),
-            overdue_petitions: petitions,
+            overdue_petitions: petitions
+                .iter()
+                .filter(|(_, action)| action == "reply_overdue")
+                .map(|(id, _)| *id)
+                .collect(),
             failed_verifications: rejections,
-            failed_spot_checks: spot_checks,
+            failed_spot_checks: petitions
+                .iter()
+                .filter(|(_, action)| action == "spot_checked")
+                .map(|(id, _)| *id)
+                .collect(),
             accidents: accidents
                 .into_iter()
                 .map(|(id, credit_code, occurred_on, level)| {

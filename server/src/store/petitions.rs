@@ -214,19 +214,26 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS}, intake_digest FROM petitions WHERE received_by = $1 AND request_id = $2"
         );
-        let row: Option<(PetitionRow, Option<String>)> = on_pool!(&self.db, |p| {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        #[derive(sqlx::FromRow)]
+        struct WithDigest {
+            #[sqlx(flatten)]
+            row: PetitionRow,
+            intake_digest: Option<String>,
+        }
+        let found: Option<WithDigest> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(receiver)
                 .bind(request_id)
                 .fetch_optional(p)
-                .await?
-                .map(|r| {
-                    use sqlx::{FromRow, Row};
-                    Ok::<_, sqlx::Error>((PetitionRow::from_row(&r)?, r.try_get("intake_digest")?))
-                })
-                .transpose()
+                .await
         })?;
-        row.map(|(r, digest)| Ok((Petition::try_from(r)?, digest.unwrap_or_default())))
+        found
+            .map(|f| {
+                Ok((
+                    Petition::try_from(f.row)?,
+                    f.intake_digest.unwrap_or_default(),
+                ))
+            })
             .transpose()
     }
 
