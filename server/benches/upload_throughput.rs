@@ -6,6 +6,8 @@
 //!
 //! cargo bench -p ducha-server --bench upload_throughput
 
+// The benchmarks use less of the test S3 server than the tests do.
+#[allow(dead_code)]
 #[path = "../../tests/e2e/support/s3.rs"]
 mod s3;
 mod support;

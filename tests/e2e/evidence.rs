@@ -174,6 +174,67 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
     assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
 }
 
+/// Sends all of `bytes` in one WriteUpload stream of `chunk`-sized messages.
+pub(crate) async fn stream(
+    c: &Client,
+    id: &str,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<pb::WriteUploadResponse, tonic::Status> {
+    let msgs: Vec<pb::WriteUploadRequest> = bytes
+        .chunks(chunk)
+        .enumerate()
+        .map(|(i, d)| pb::WriteUploadRequest {
+            upload_id: id.into(),
+            offset: (i * chunk) as i64,
+            data: Bytes::copy_from_slice(d),
+            crc32c: crc32c::crc32c(d),
+        })
+        .collect();
+    c.evidence()
+        .write_upload(tokio_stream::iter(msgs))
+        .await
+        .map(|r| r.into_inner())
+}
+
+fn original_key(sha256: &str) -> String {
+    format!("evidence/sha256/{}/{sha256}", &sha256[..2])
+}
+
+#[tokio::test]
+async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
+    let s3 = S3Server::start().await;
+    let srv = support::spawn_with(|l| s3.configure(l)).await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+
+    // Verified, it is at its content-addressed key when the stream ends:
+    // Finish has nothing left to copy.
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let done = stream(&c, &up.id, &bytes, 64 * 1024).await.unwrap();
+    assert_eq!(done.committed_offset, bytes.len() as i64);
+    let original = original_key(&sha256(&bytes));
+    assert_eq!(s3.keys(), std::slice::from_ref(&original));
+    let e = finish(&c, &up.id).await.unwrap();
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+
+    // Bytes that do not hash to the declared SHA-256 never appear under
+    // that hash's key, not even for a moment before Finish.
+    let other = support::fixture("DSCN0021.jpg");
+    let mut req = begin("331102", &other);
+    let claimed = sha256(b"not these bytes");
+    req.sha256 = claimed.clone();
+    let up = c.evidence().begin_upload(req).await.unwrap().into_inner();
+    let id = up.upload.unwrap().id;
+    stream(&c, &id, &other, 64 * 1024).await.unwrap();
+    let keys = s3.keys();
+    assert!(!keys.contains(&original_key(&claimed)), "{keys:?}");
+    assert!(!keys.contains(&original_key(&sha256(&other))), "{keys:?}");
+    let e = finish(&c, &id).await.unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["sha256"]);
+    assert_eq!(s3.keys(), [original], "the discarded upload left nothing");
+}
+
 #[tokio::test]
 async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
     let srv = support::spawn().await;
@@ -549,6 +610,18 @@ async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
 #[tokio::test]
 async fn a_damaged_chunk_in_a_stream_keeps_what_came_before_it() {
     let srv = support::spawn().await;
+    damaged_chunk_keeps_what_came_before_it(&srv, Vec::new).await;
+}
+
+#[tokio::test]
+async fn a_damaged_chunk_on_s3_breaks_off_the_streamed_original() {
+    let s3 = S3Server::start().await;
+    let srv = support::spawn_with(|l| s3.configure(l)).await;
+    damaged_chunk_keeps_what_came_before_it(&srv, || s3.keys()).await;
+}
+
+/// `keys` lists the store's objects where the test can see them.
+async fn damaged_chunk_keeps_what_came_before_it(srv: &TestServer, keys: impl Fn() -> Vec<String>) {
     let c = srv.client(Role::Inspector, &["331102"]).await;
     let bytes = photo();
     let up = start(&c, "331102", &bytes).await;
@@ -583,6 +656,13 @@ async fn a_damaged_chunk_in_a_stream_keeps_what_came_before_it() {
     assert_eq!(
         status.committed_offset, 30_000,
         "the three good chunks are kept"
+    );
+    // The original's put, begun as the chunks arrived, was broken off: only
+    // the kept segment is stored.
+    assert!(
+        keys().iter().all(|k| k.starts_with("uploads/")),
+        "{:?}",
+        keys()
     );
     send(&c, &up.id, &bytes, 30_000, 50_000).await;
     let ev = finish(&c, &up.id).await.unwrap();

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::upload_heads::HEAD_BYTES;
 use super::{ANY_ROLE, App};
+use crate::blob::PutStream;
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
 use crate::domain::event::Change;
@@ -134,7 +135,7 @@ impl App {
     pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<i64> {
         let up = self.open_upload(caller, &chunk.upload_id).await?;
         check_crc32c(&chunk.data, chunk.crc32c)?;
-        self.store_chunk(&up, chunk.offset, vec![chunk.data], None)
+        self.store_chunk(&up, chunk.offset, vec![chunk.data], None, None)
             .await
     }
 
@@ -153,6 +154,21 @@ impl App {
         };
         let mut up = self.open_upload(caller, &first.upload_id).await?;
         let max = self.uploads.max_chunk_bytes as usize;
+        // A file that starts here and fits one segment (most photos) is
+        // also sent on to its content-addressed key as it arrives; its last
+        // bytes go once its hash is known to be the declared one.
+        let mut streaming =
+            if first.offset == 0 && up.committed_offset == 0 && up.request.size_bytes <= max as i64
+            {
+                self.blobs
+                    .put_stream(
+                        &original_key(&up.request.sha256),
+                        up.request.size_bytes as u64,
+                    )
+                    .await?
+            } else {
+                None
+            };
         let mut held: Vec<Bytes> = Vec::new();
         let mut held_len = 0usize;
         let mut hashing: Option<RunningHash> = None;
@@ -172,7 +188,9 @@ impl App {
                     // Keep what arrived intact before the break or the
                     // damaged chunk, so the client resends only the rest.
                     if held_len > 0 {
-                        let _ = self.store_chunk(&up, held_start, held, hashing).await;
+                        let _ = self
+                            .store_chunk(&up, held_start, held, hashing, streaming)
+                            .await;
                     }
                     return Err(e);
                 }
@@ -191,13 +209,18 @@ impl App {
                 held_len = 0;
                 permits.clear();
                 up.committed_offset = self
-                    .store_chunk(&up, held_start, parts, hashing.take())
+                    .store_chunk(&up, held_start, parts, hashing.take(), streaming.take())
                     .await?;
             }
             match budget {
                 Some(permit) => {
                     if held_len == 0 {
                         held_start = chunk.offset;
+                    }
+                    if let Some(s) = streaming.as_mut()
+                        && chunk.offset as u64 == s.sent()
+                    {
+                        s.send(chunk.data.clone());
                     }
                     hashing
                         .get_or_insert_with(RunningHash::start)
@@ -207,15 +230,18 @@ impl App {
                     permits.push(permit);
                 }
                 None => {
+                    streaming = None;
                     up.committed_offset = self
-                        .store_chunk(&up, chunk.offset, vec![chunk.data], None)
+                        .store_chunk(&up, chunk.offset, vec![chunk.data], None, None)
                         .await?;
                 }
             }
             next = chunks.next().await;
         }
         if held_len > 0 {
-            up.committed_offset = self.store_chunk(&up, held_start, held, hashing).await?;
+            up.committed_offset = self
+                .store_chunk(&up, held_start, held, hashing, streaming)
+                .await?;
         }
         Ok(up.committed_offset)
     }
@@ -223,13 +249,15 @@ impl App {
     /// Keeps `parts` (contiguous, from `offset`) as a segment object, then
     /// advances the committed offset; the offset moves only once the bytes
     /// are stored. `hashing` is the hash of all of `parts` if it was
-    /// started as they arrived.
+    /// started as they arrived; `streamed` is the put they were sent on to
+    /// as they arrived, used only if they are the whole, verified file.
     async fn store_chunk(
         &self,
         up: &Upload,
         offset: i64,
         parts: Vec<Bytes>,
         hashing: Option<RunningHash>,
+        streamed: Option<PutStream>,
     ) -> Result<i64> {
         let len: usize = parts.iter().map(Bytes::len).sum();
         let skip = match up.place(offset, len, &self.uploads)? {
@@ -252,13 +280,29 @@ impl App {
             let sha256 = hashing.finish().await?;
             if sha256 == up.request.sha256 {
                 let key = original_key(&sha256);
-                self.blobs.put_new(&key, parts).await?;
+                let streamed = match streamed {
+                    Some(put) => {
+                        let rest = skip_front(parts.clone(), put.sent() as usize);
+                        put.finish(rest)
+                            .await
+                            .inspect_err(|e| {
+                                tracing::warn!(upload = %up.id, "streamed put failed, putting again: {e}")
+                            })
+                            .is_ok()
+                    }
+                    None => false,
+                };
+                if !streamed {
+                    self.blobs.put_new(&key, parts).await?;
+                }
                 (key, sha256)
             } else {
+                drop(streamed);
                 self.blobs.put_parts(&scratch_key, parts).await?;
                 (scratch_key, sha256)
             }
         } else {
+            drop(streamed);
             let stored = self.blobs.put_parts(&scratch_key, parts).await;
             let sha256 = hashing.finish().await?;
             stored?;
@@ -276,8 +320,11 @@ impl App {
             }
             return Ok(from + segment.length);
         }
-        // Another writer (a retry, another replica) got there first.
-        let _ = self.blobs.delete(&segment.object_key).await;
+        // Another writer (a retry, another replica) got there first. A
+        // content-addressed original may be what that writer stored, too.
+        if evidence::original_sha256(&segment.object_key).is_none() {
+            let _ = self.blobs.delete(&segment.object_key).await;
+        }
         let now = self
             .store
             .get_upload(up.id)

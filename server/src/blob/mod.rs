@@ -17,12 +17,17 @@ use secrecy::ExposeSecret;
 use crate::config::ObjectStoreSettings;
 use crate::error::{Error, Result};
 
+mod put_stream;
+pub use put_stream::PutStream;
+
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     kind: &'static str,
     /// Presigns URLs; S3 only.
     signer: Option<Arc<AmazonS3>>,
+    /// Sends streamed puts to presigned URLs; S3 only.
+    http: Option<reqwest::Client>,
     /// Concatenations running at once.
     concats: Arc<tokio::sync::Semaphore>,
 }
@@ -40,6 +45,7 @@ impl BlobStore {
                     inner: Arc::new(fs),
                     kind: "local",
                     signer: None,
+                    http: None,
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
@@ -65,10 +71,15 @@ impl BlobStore {
                     b = b.with_secret_access_key(s.expose_secret());
                 }
                 let s3 = Arc::new(b.build().context("configuring S3")?);
+                let http = reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .build()
+                    .context("configuring the S3 client")?;
                 Ok(BlobStore {
                     inner: s3.clone(),
                     kind: "s3",
                     signer: Some(s3),
+                    http: Some(http),
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }

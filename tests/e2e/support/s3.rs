@@ -14,7 +14,7 @@ pub const SECRET_KEY: &str = "ducha-test-secret-key";
 pub struct S3Server {
     pub endpoint: String,
     pub bucket: String,
-    _root: TempDir,
+    root: TempDir,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -46,7 +46,7 @@ impl S3Server {
         S3Server {
             endpoint,
             bucket,
-            _root: root,
+            root,
             task,
         }
     }
@@ -58,6 +58,27 @@ impl S3Server {
         l.s3_access_key_id = Some(ACCESS_KEY.into());
         l.s3_secret_access_key = Some(SECRET_KEY.into());
         l.s3_path_style = Some(true);
+    }
+}
+
+impl S3Server {
+    /// The keys of the objects in the bucket, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let entry = entry.unwrap();
+                let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                if entry.file_type().unwrap().is_dir() {
+                    walk(&entry.path(), &format!("{name}/"), out);
+                } else {
+                    out.push(name);
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        walk(&self.root.path().join(&self.bucket), "", &mut keys);
+        keys.sort();
+        keys
     }
 }
 

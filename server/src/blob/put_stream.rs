@@ -1,0 +1,137 @@
+//! A PUT whose body is sent while it is still arriving, so that an upload's
+//! transfer to the server and its write to the object store overlap instead
+//! of following one another. S3 only: it goes through a presigned URL,
+//! because `object_store` puts only payloads that are whole in memory.
+
+use bytes::Bytes;
+use object_store::path::Path as ObjectPath;
+use object_store::signer::{Method, Signer};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_LENGTH, IF_NONE_MATCH};
+use tokio::sync::mpsc;
+
+use super::BlobStore;
+use crate::error::{Error, Result};
+
+/// How long the presigned URL may be presented; S3 checks it only when the
+/// request starts, however long the body then takes.
+const URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// An object being written create-only, with a known length. Until
+/// [`PutStream::finish`] sends the last byte, the object does not exist;
+/// dropping the `PutStream` before then breaks the request off, and the
+/// store keeps nothing.
+pub struct PutStream {
+    body: Body,
+    len: u64,
+    sent: u64,
+    /// Set once a send is refused: later bytes would be out of order.
+    held_back: bool,
+    put: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// The request body's sender. Dropped before the body is complete, it
+/// breaks the request off, so the store discards what it received.
+struct Body {
+    tx: mpsc::UnboundedSender<std::io::Result<Bytes>>,
+    complete: bool,
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        if !self.complete {
+            let _ = self
+                .tx
+                .send(Err(std::io::Error::other("the upload broke off")));
+        }
+    }
+}
+
+impl BlobStore {
+    /// Starts a create-only PUT of `len` bytes to `key`; None for a store
+    /// that cannot take one (the local folder).
+    pub async fn put_stream(&self, key: &str, len: u64) -> Result<Option<PutStream>> {
+        let (Some(signer), Some(http)) = (&self.signer, &self.http) else {
+            return Ok(None);
+        };
+        let url = signer
+            .signed_url(Method::PUT, &ObjectPath::from(key), URL_TTL)
+            .await
+            .map_err(|e| super::store_err(e, key))?;
+        let (body, chunks) = mpsc::unbounded_channel();
+        let request = http
+            .put(url)
+            .header(CONTENT_LENGTH, len)
+            // Keys written this way are content-addressed: an object
+            // already there holds these bytes.
+            .header(IF_NONE_MATCH, "*")
+            .body(reqwest::Body::wrap_stream(
+                tokio_stream::wrappers::UnboundedReceiverStream::new(chunks),
+            ));
+        let key = key.to_string();
+        let put = tokio::spawn(async move {
+            let failed = |why: String| Error::Internal(anyhow::anyhow!("storing {key}: {why}"));
+            let response = request.send().await.map_err(|e| failed(e.to_string()))?;
+            match response.status() {
+                s if s.is_success() || s == StatusCode::PRECONDITION_FAILED => Ok(()),
+                s => Err(failed(format!(
+                    "{s}: {}",
+                    response.text().await.unwrap_or_default()
+                ))),
+            }
+        });
+        Ok(Some(PutStream {
+            body: Body {
+                tx: body,
+                complete: false,
+            },
+            len,
+            sent: 0,
+            held_back: false,
+            put,
+        }))
+    }
+}
+
+impl PutStream {
+    /// Sends the next bytes of the object, unless they would complete it:
+    /// the last byte waits for [`PutStream::finish`]. Returns whether the
+    /// bytes went out.
+    pub fn send(&mut self, bytes: Bytes) -> bool {
+        let len = bytes.len() as u64;
+        if self.held_back || self.sent + len >= self.len || self.body.tx.send(Ok(bytes)).is_err() {
+            self.held_back = true;
+            return false;
+        }
+        self.sent += len;
+        true
+    }
+
+    /// How many bytes went out.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Sends `rest`, which completes the object, and waits until the store
+    /// holds it.
+    pub async fn finish(mut self, rest: Vec<Bytes>) -> Result<()> {
+        let rest_len: u64 = rest.iter().map(|b| b.len() as u64).sum();
+        if self.sent + rest_len != self.len {
+            return Err(Error::internal(format!(
+                "a streamed put of {} bytes was given {}",
+                self.len,
+                self.sent + rest_len
+            )));
+        }
+        for b in rest {
+            // A closed body means the request already ended; its result
+            // says why.
+            let _ = self.body.tx.send(Ok(b));
+        }
+        self.body.complete = true;
+        drop(self.body);
+        self.put
+            .await
+            .map_err(|e| Error::internal(format!("storing a streamed put: {e}")))?
+    }
+}
