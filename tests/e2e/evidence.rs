@@ -46,16 +46,17 @@ pub(crate) fn append(id: &str, offset: usize, data: &[u8]) -> pb::AppendUploadRe
         offset: offset as i64,
         data: Bytes::copy_from_slice(data),
         crc32c: crc32c::crc32c(data),
+        finish: false,
     }
 }
 
 pub(crate) async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
-    let r = c
-        .evidence()
-        .begin_upload(begin(unit, bytes))
-        .await
-        .unwrap()
-        .into_inner();
+    start_with(c, begin(unit, bytes)).await
+}
+
+/// Begins an upload that must be asked for its bytes.
+pub(crate) async fn start_with(c: &Client, req: pb::BeginUploadRequest) -> pb::Upload {
+    let r = c.evidence().begin_upload(req).await.unwrap().into_inner();
     assert!(r.evidence.is_none(), "expected to be asked for the bytes");
     r.upload.unwrap()
 }
@@ -161,6 +162,7 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
             offset: (i * 16 * 1024) as i64,
             data: Bytes::copy_from_slice(d),
             crc32c: crc32c::crc32c(d),
+            finish: false,
         })
         .collect();
     let done = c
@@ -174,23 +176,30 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
     assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
 }
 
-/// Sends all of `bytes` in one WriteUpload stream of `chunk`-sized messages.
+/// Sends `bytes` from `from` in one WriteUpload stream of `chunk`-sized
+/// messages, the last one asking to finish when `finish` is set.
 pub(crate) async fn stream(
     c: &Client,
     id: &str,
     bytes: &[u8],
+    from: usize,
     chunk: usize,
+    finish: bool,
 ) -> Result<pb::WriteUploadResponse, tonic::Status> {
-    let msgs: Vec<pb::WriteUploadRequest> = bytes
+    let mut msgs: Vec<pb::WriteUploadRequest> = bytes[from..]
         .chunks(chunk)
         .enumerate()
         .map(|(i, d)| pb::WriteUploadRequest {
             upload_id: id.into(),
-            offset: (i * chunk) as i64,
+            offset: (from + i * chunk) as i64,
             data: Bytes::copy_from_slice(d),
             crc32c: crc32c::crc32c(d),
+            finish: false,
         })
         .collect();
+    if let Some(last) = msgs.last_mut() {
+        last.finish = finish;
+    }
     c.evidence()
         .write_upload(tokio_stream::iter(msgs))
         .await
@@ -211,7 +220,9 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     // Finish has nothing left to copy.
     let bytes = photo();
     let up = start(&c, "331102", &bytes).await;
-    let done = stream(&c, &up.id, &bytes, 64 * 1024).await.unwrap();
+    let done = stream(&c, &up.id, &bytes, 0, 64 * 1024, false)
+        .await
+        .unwrap();
     assert_eq!(done.committed_offset, bytes.len() as i64);
     let original = original_key(&sha256(&bytes));
     assert_eq!(s3.keys(), std::slice::from_ref(&original));
@@ -224,15 +235,55 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     let mut req = begin("331102", &other);
     let claimed = sha256(b"not these bytes");
     req.sha256 = claimed.clone();
-    let up = c.evidence().begin_upload(req).await.unwrap().into_inner();
-    let id = up.upload.unwrap().id;
-    stream(&c, &id, &other, 64 * 1024).await.unwrap();
+    let id = start_with(&c, req).await.id;
+    stream(&c, &id, &other, 0, 64 * 1024, false).await.unwrap();
     let keys = s3.keys();
     assert!(!keys.contains(&original_key(&claimed)), "{keys:?}");
     assert!(!keys.contains(&original_key(&sha256(&other))), "{keys:?}");
     let e = finish(&c, &id).await.unwrap_err();
     assert_eq!(support::violated_fields(&e), ["sha256"]);
     assert_eq!(s3.keys(), [original], "the discarded upload left nothing");
+}
+
+#[tokio::test]
+async fn the_last_chunk_can_finish_the_upload() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    // Asked before every byte is in, it answers with the offset alone.
+    let half = bytes.len() / 2;
+    let part = stream(&c, &up.id, &bytes[..half], 0, 16 * 1024, true)
+        .await
+        .unwrap();
+    assert_eq!(part.committed_offset, half as i64);
+    assert!(part.evidence.is_none());
+    let done = stream(&c, &up.id, &bytes, half, 16 * 1024, true)
+        .await
+        .unwrap();
+    assert_eq!(done.committed_offset, bytes.len() as i64);
+    let e = done.evidence.expect("finished with the last chunk");
+    assert_eq!(e.sha256, sha256(&bytes));
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+    assert_eq!(finish(&c, &up.id).await.unwrap().id, e.id);
+
+    // One chunk at a time, as a browser sends.
+    let other = support::fixture("DSCN0021.jpg");
+    let up = start(&c, "331102", &other).await;
+    let mut last = append(&up.id, 0, &other);
+    last.finish = true;
+    let r = c.evidence().append_upload(last).await.unwrap().into_inner();
+    assert_eq!(r.evidence.unwrap().sha256, sha256(&other));
+
+    // Finishing in the stream reports what FinishUpload would.
+    let third = support::fixture("jolla.jpg");
+    let mut req = begin("331102", &third);
+    req.sha256 = sha256(b"not these bytes");
+    let id = start_with(&c, req).await.id;
+    let e = stream(&c, &id, &third, 0, 256 * 1024, true)
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["sha256"]);
 }
 
 #[tokio::test]
@@ -388,14 +439,7 @@ async fn wrong_hash_and_non_images_are_discarded() {
     let bytes = photo();
     let mut req = begin("331102", &bytes);
     req.sha256 = sha256(b"something else");
-    let up = c
-        .evidence()
-        .begin_upload(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
+    let up = start_with(&c, req).await;
     send(&c, &up.id, &bytes, 0, 100_000).await;
     let e = finish(&c, &up.id).await.unwrap_err();
     assert_eq!(support::violated_fields(&e), ["sha256"]);
@@ -634,6 +678,7 @@ async fn damaged_chunk_keeps_what_came_before_it(srv: &TestServer, keys: impl Fn
             offset: (i * 10_000) as i64,
             data: Bytes::copy_from_slice(d),
             crc32c: crc32c::crc32c(d),
+            finish: false,
         })
         .collect();
     msgs[3].crc32c ^= 1;

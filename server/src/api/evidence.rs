@@ -189,11 +189,15 @@ impl EvidenceService for Evidences {
                 offset: m.offset,
                 data: m.data,
                 crc32c: m.crc32c,
+                finish: m.finish,
             })
             .map_err(|s| Error::Unavailable(format!("the stream broke: {}", s.message())))
         });
-        let committed_offset = self.app.write_upload(&c, chunks).await?;
-        Ok(Response::new(pb::WriteUploadResponse { committed_offset }))
+        let w = self.app.write_upload(&c, chunks).await?;
+        Ok(Response::new(pb::WriteUploadResponse {
+            committed_offset: w.committed_offset,
+            evidence: w.evidence.map(evidence_out),
+        }))
     }
 
     async fn append_upload(
@@ -207,9 +211,13 @@ impl EvidenceService for Evidences {
             offset: m.offset,
             data: m.data,
             crc32c: m.crc32c,
+            finish: m.finish,
         };
-        let committed_offset = self.app.append_upload(&c, chunk).await?;
-        Ok(Response::new(pb::AppendUploadResponse { committed_offset }))
+        let w = self.app.append_upload(&c, chunk).await?;
+        Ok(Response::new(pb::AppendUploadResponse {
+            committed_offset: w.committed_offset,
+            evidence: w.evidence.map(evidence_out),
+        }))
     }
 
     async fn get_upload_status(

@@ -2,25 +2,22 @@
 //! connections and restarts, verified, and stored once per content.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::upload_heads::HEAD_BYTES;
 use super::{ANY_ROLE, App};
-use crate::blob::PutStream;
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
 use crate::domain::event::Change;
 use crate::domain::evidence::{
-    self, Evidence, EvidenceCursor, EvidenceFilter, Placement, Upload, UploadDraft, check_crc32c,
-    original_key, sniff_media_type,
+    self, Evidence, EvidenceCursor, EvidenceFilter, Upload, UploadDraft, original_key,
+    sniff_media_type,
 };
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
 use crate::media;
-use crate::store::{EVIDENCE, Segment, time_now};
+use crate::store::{EVIDENCE, time_now};
 
 const UPLOAD: &[Role] = &[
     Role::Inspector,
@@ -39,14 +36,6 @@ pub enum Begun {
     Existing(Box<Evidence>),
     /// Send the bytes here.
     Upload(Box<Upload>),
-}
-
-/// One message of bytes.
-pub struct Chunk {
-    pub upload_id: String,
-    pub offset: i64,
-    pub data: Bytes,
-    pub crc32c: u32,
 }
 
 fn parse_id(field: &str, s: &str) -> Result<Uuid> {
@@ -117,7 +106,7 @@ impl App {
         Ok(up)
     }
 
-    async fn open_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+    pub(super) async fn open_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
         let up = self.own_upload(caller, id).await?;
         if up.evidence_id.is_some() {
             return Err(Error::FailedPrecondition(format!(
@@ -132,216 +121,15 @@ impl App {
         self.own_upload(caller, id).await
     }
 
-    pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<i64> {
-        let up = self.open_upload(caller, &chunk.upload_id).await?;
-        check_crc32c(&chunk.data, chunk.crc32c)?;
-        self.store_chunk(&up, chunk.offset, vec![chunk.data], None, None)
-            .await
-    }
-
-    /// Takes a stream of chunks, keeping them in segments of up to the chunk
-    /// limit. What arrived before a broken stream is kept. Chunks are held
-    /// as received, never copied, so a stream holds at most one segment's
-    /// bytes in memory.
-    pub async fn write_upload(
-        &self,
-        caller: &Caller,
-        mut chunks: impl Stream<Item = Result<Chunk>> + Unpin,
-    ) -> Result<i64> {
-        let first = match chunks.next().await {
-            Some(c) => c?,
-            None => return Err(Error::invalid("upload_id", "the stream sent no chunk")),
-        };
-        let mut up = self.open_upload(caller, &first.upload_id).await?;
-        let max = self.uploads.max_chunk_bytes as usize;
-        // A file that starts here and fits one segment (most photos) is
-        // also sent on to its content-addressed key as it arrives; its last
-        // bytes go once its hash is known to be the declared one.
-        let mut streaming =
-            if first.offset == 0 && up.committed_offset == 0 && up.request.size_bytes <= max as i64
-            {
-                self.blobs
-                    .put_stream(
-                        &original_key(&up.request.sha256),
-                        up.request.size_bytes as u64,
-                    )
-                    .await?
-            } else {
-                None
-            };
-        let mut held: Vec<Bytes> = Vec::new();
-        let mut held_len = 0usize;
-        let mut hashing: Option<RunningHash> = None;
-        let mut permits = Vec::new();
-        let mut held_start = first.offset;
-        let mut next = Some(Ok(first));
-        while let Some(item) = next {
-            let checked = item.and_then(|c| {
-                if !c.upload_id.is_empty() && c.upload_id != up.id.to_string() {
-                    return Err(Error::invalid("upload_id", "one stream carries one upload"));
-                }
-                check_crc32c(&c.data, c.crc32c).map(|()| c)
-            });
-            let chunk = match checked {
-                Ok(c) => c,
-                Err(e) => {
-                    // Keep what arrived intact before the break or the
-                    // damaged chunk, so the client resends only the rest.
-                    if held_len > 0 {
-                        let _ = self
-                            .store_chunk(&up, held_start, held, hashing, streaming)
-                            .await;
-                    }
-                    return Err(e);
-                }
-            };
-            let contiguous = chunk.offset == held_start + held_len as i64;
-            // Bytes held across all streams stay within a budget; past it,
-            // each chunk is stored as it comes, in smaller segments.
-            let budget = self
-                .held_upload_bytes
-                .clone()
-                .try_acquire_many_owned(kib(chunk.data.len()))
-                .ok();
-            let full = held_len + chunk.data.len() > max || budget.is_none();
-            if held_len > 0 && (!contiguous || full) {
-                let parts = std::mem::take(&mut held);
-                held_len = 0;
-                permits.clear();
-                up.committed_offset = self
-                    .store_chunk(&up, held_start, parts, hashing.take(), streaming.take())
-                    .await?;
-            }
-            match budget {
-                Some(permit) => {
-                    if held_len == 0 {
-                        held_start = chunk.offset;
-                    }
-                    if let Some(s) = streaming.as_mut()
-                        && chunk.offset as u64 == s.sent()
-                    {
-                        s.send(chunk.data.clone());
-                    }
-                    hashing
-                        .get_or_insert_with(RunningHash::start)
-                        .update(chunk.data.clone());
-                    held_len += chunk.data.len();
-                    held.push(chunk.data);
-                    permits.push(permit);
-                }
-                None => {
-                    streaming = None;
-                    up.committed_offset = self
-                        .store_chunk(&up, chunk.offset, vec![chunk.data], None, None)
-                        .await?;
-                }
-            }
-            next = chunks.next().await;
-        }
-        if held_len > 0 {
-            up.committed_offset = self
-                .store_chunk(&up, held_start, held, hashing, streaming)
-                .await?;
-        }
-        Ok(up.committed_offset)
-    }
-
-    /// Keeps `parts` (contiguous, from `offset`) as a segment object, then
-    /// advances the committed offset; the offset moves only once the bytes
-    /// are stored. `hashing` is the hash of all of `parts` if it was
-    /// started as they arrived; `streamed` is the put they were sent on to
-    /// as they arrived, used only if they are the whole, verified file.
-    async fn store_chunk(
-        &self,
-        up: &Upload,
-        offset: i64,
-        parts: Vec<Bytes>,
-        hashing: Option<RunningHash>,
-        streamed: Option<PutStream>,
-    ) -> Result<i64> {
-        let len: usize = parts.iter().map(Bytes::len).sum();
-        let skip = match up.place(offset, len, &self.uploads)? {
-            Placement::Covered => return Ok(up.committed_offset),
-            Placement::Append { skip } => skip,
-        };
-        let parts = skip_front(parts, skip);
-        let parts_head = parts.clone();
-        let hashing = match hashing {
-            Some(h) if skip == 0 => h,
-            _ => RunningHash::of(&parts),
-        };
-        let from = up.committed_offset;
-        let length = (len - skip) as i64;
-        let scratch_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
-        let (object_key, sha256) = if from == 0 && length == up.request.size_bytes {
-            // The whole file at once, as most photos come: once its hash is
-            // the declared one, it goes straight to its content-addressed
-            // key, and Finish has nothing to copy.
-            let sha256 = hashing.finish().await?;
-            if sha256 == up.request.sha256 {
-                let key = original_key(&sha256);
-                let streamed = match streamed {
-                    Some(put) => {
-                        let rest = skip_front(parts.clone(), put.sent() as usize);
-                        put.finish(rest)
-                            .await
-                            .inspect_err(|e| {
-                                tracing::warn!(upload = %up.id, "streamed put failed, putting again: {e}")
-                            })
-                            .is_ok()
-                    }
-                    None => false,
-                };
-                if !streamed {
-                    self.blobs.put_new(&key, parts).await?;
-                }
-                (key, sha256)
-            } else {
-                drop(streamed);
-                self.blobs.put_parts(&scratch_key, parts).await?;
-                (scratch_key, sha256)
-            }
-        } else {
-            drop(streamed);
-            let stored = self.blobs.put_parts(&scratch_key, parts).await;
-            let sha256 = hashing.finish().await?;
-            stored?;
-            (scratch_key, sha256)
-        };
-        let segment = Segment {
-            start_offset: from,
-            length,
-            object_key,
-            sha256,
-        };
-        if self.store.add_segment(up.id, from, &segment).await? {
-            if from == 0 {
-                self.upload_heads.keep(up.id, &parts_head);
-            }
-            return Ok(from + segment.length);
-        }
-        // Another writer (a retry, another replica) got there first. A
-        // content-addressed original may be what that writer stored, too.
-        if evidence::original_sha256(&segment.object_key).is_none() {
-            let _ = self.blobs.delete(&segment.object_key).await;
-        }
-        let now = self
-            .store
-            .get_upload(up.id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("upload {}", up.id)))?;
-        match now.place(offset, skip + segment.length as usize, &self.uploads)? {
-            Placement::Covered => Ok(now.committed_offset),
-            Placement::Append { .. } => Err(Error::UploadOffset {
-                committed: now.committed_offset,
-            }),
-        }
-    }
-
     /// Verifies what arrived and records it as evidence; finishing twice
     /// answers with the same evidence.
     pub async fn finish_upload(&self, caller: &Caller, id: &str) -> Result<Evidence> {
         let up = self.own_upload(caller, id).await?;
+        self.finish_open_upload(caller, up).await
+    }
+
+    /// Finishes an upload of the caller's, read just before.
+    pub(super) async fn finish_open_upload(&self, caller: &Caller, up: Upload) -> Result<Evidence> {
         if let Some(done) = up.evidence_id {
             return self
                 .store
@@ -575,73 +363,4 @@ pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
                 .unwrap_or_default()
         ))),
     }
-}
-
-/// The SHA-256 of a segment, worked out on blocking threads while its
-/// chunks are still arriving, so that a photo sent whole is hashed by the
-/// time its last chunk is in.
-struct RunningHash {
-    feed: tokio::sync::mpsc::UnboundedSender<Bytes>,
-    result: tokio::task::JoinHandle<Result<String>>,
-}
-
-impl RunningHash {
-    fn start() -> Self {
-        let (feed, mut chunks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-        let result = tokio::spawn(async move {
-            let mut hash = Sha256::new();
-            while let Some(chunk) = chunks.recv().await {
-                hash = tokio::task::spawn_blocking(move || {
-                    hash.update(&chunk);
-                    hash
-                })
-                .await
-                .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?;
-            }
-            Ok(hex::encode(hash.finalize()))
-        });
-        RunningHash { feed, result }
-    }
-
-    fn of(parts: &[Bytes]) -> Self {
-        let h = Self::start();
-        for p in parts {
-            h.update(p.clone());
-        }
-        h
-    }
-
-    fn update(&self, chunk: Bytes) {
-        // The receiver lives until `finish`.
-        let _ = self.feed.send(chunk);
-    }
-
-    async fn finish(self) -> Result<String> {
-        drop(self.feed);
-        self.result
-            .await
-            .map_err(|e| Error::internal(format!("hashing a segment: {e}")))?
-    }
-}
-
-/// Kibibytes, rounded up, as the held-bytes budget counts them.
-fn kib(bytes: usize) -> u32 {
-    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
-}
-
-/// `parts` without their first `n` bytes.
-fn skip_front(parts: Vec<Bytes>, mut n: usize) -> Vec<Bytes> {
-    parts
-        .into_iter()
-        .filter_map(|p| {
-            if n >= p.len() {
-                n -= p.len();
-                None
-            } else {
-                let rest = p.slice(n..);
-                n = 0;
-                Some(rest)
-            }
-        })
-        .collect()
 }

@@ -25,6 +25,7 @@ mod sessions;
 mod supervision;
 mod units;
 mod upload_heads;
+mod upload_write;
 mod verification;
 mod webhooks;
 
@@ -36,11 +37,12 @@ pub use accounts::NewUser;
 pub use audit::ChainReport;
 pub use checks::Page;
 pub use downloads::{DownloadUrl, LinkedFile};
-pub use evidence::{Begun, Chunk};
+pub use evidence::Begun;
 pub use petitions::PetitionView;
 pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
+pub use upload_write::{Chunk, Written};
 pub use verification::{ShownEvidence, VerificationView};
 pub use webhooks::TIMEOUT as WEBHOOK_TIMEOUT;
 
