@@ -33,7 +33,7 @@ pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 /// How hard to try.
 #[derive(Clone)]
 pub struct UploadOptions {
-    /// Bytes per message, at most the server's maximum [default: 1 MiB]:
+    /// Bytes per message, at most the server's maximum [default: 256 KiB]:
     /// small enough that a phone loses little when the signal drops, and
     /// that the server holds little of each upload in memory.
     pub chunk_bytes: Option<usize>,
@@ -55,7 +55,7 @@ impl Default for UploadOptions {
     }
 }
 
-const DEFAULT_CHUNK: usize = 1024 * 1024;
+const DEFAULT_CHUNK: usize = 256 * 1024;
 
 /// Bytes to send, read by offset.
 enum Source {

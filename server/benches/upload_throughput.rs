@@ -21,8 +21,9 @@ use ducha::domain::access::{Role, Scope};
 use ducha_sdk::{Client, UploadMetadata, UploadOptions};
 use support::{photo, unique};
 
-const PHOTOS: usize = 24;
+const PHOTOS: usize = 48;
 const IN_FLIGHT: usize = 4;
+const ROUNDS: usize = 3;
 
 async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
     let dir = tempfile::tempdir().unwrap();
@@ -78,79 +79,91 @@ async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
         .await
         .unwrap();
 
-    let photos = copies(0);
-    let t = Instant::now();
-    for p in photos {
-        upload(&client, p).await;
-    }
-    let through_grpc = t.elapsed();
-
-    let photos = copies(10_000);
-    let t = Instant::now();
-    for (i, p) in photos.into_iter().enumerate() {
+    // One upload, then one plain put, in turn, so that both see the same
+    // moments of a shared machine.
+    let (uploads, puts) = (copies(0), copies(10_000));
+    let (mut through_grpc, mut plain_put) = (Vec::new(), Vec::new());
+    for (i, (u, p)) in uploads.into_iter().zip(puts).enumerate() {
+        let t = Instant::now();
+        upload(&client, u).await;
+        through_grpc.push(t.elapsed());
+        let t = Instant::now();
         app.blobs.put(&format!("bench/plain-{i}"), p).await.unwrap();
+        plain_put.push(t.elapsed());
     }
-    let plain_put = t.elapsed();
 
-    // The same with several at once, as a team's phones syncing together.
-    let photos = copies(20_000);
-    let t = Instant::now();
-    let runs = photos.chunks(PHOTOS / IN_FLIGHT).map(|batch| {
-        let (client, batch) = (client.clone(), batch.to_vec());
-        async move {
-            for p in batch {
-                upload(&client, p).await;
-            }
-        }
-    });
-    futures::future::join_all(runs).await;
-    let through_grpc_parallel = t.elapsed();
-    let photos = copies(30_000);
-    let t = Instant::now();
-    let runs = photos
-        .chunks(PHOTOS / IN_FLIGHT)
-        .enumerate()
-        .map(|(n, batch)| {
-            let (blobs, batch) = (app.blobs.clone(), batch.to_vec());
-            tokio::spawn(async move {
-                for (i, p) in batch.into_iter().enumerate() {
-                    blobs
-                        .put(&format!("bench/parallel-{n}-{i}"), p)
-                        .await
-                        .unwrap();
+    // The same with several at once, as a team's phones syncing together,
+    // batch against batch in turn.
+    let (mut through_grpc_parallel, mut plain_put_parallel) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..ROUNDS as u64 {
+        let photos = copies(20_000 + round * 1_000);
+        let t = Instant::now();
+        let runs = photos.chunks(PHOTOS / IN_FLIGHT).map(|batch| {
+            let (client, batch) = (client.clone(), batch.to_vec());
+            async move {
+                for p in batch {
+                    upload(&client, p).await;
                 }
-            })
+            }
         });
-    for r in runs.collect::<Vec<_>>() {
-        r.await.unwrap();
+        futures::future::join_all(runs).await;
+        through_grpc_parallel += t.elapsed();
+        let photos = copies(30_000 + round * 1_000);
+        let t = Instant::now();
+        let runs = photos
+            .chunks(PHOTOS / IN_FLIGHT)
+            .enumerate()
+            .map(|(n, batch)| {
+                let (blobs, batch) = (app.blobs.clone(), batch.to_vec());
+                tokio::spawn(async move {
+                    for (i, p) in batch.into_iter().enumerate() {
+                        blobs
+                            .put(&format!("bench/parallel-{round}-{n}-{i}"), p)
+                            .await
+                            .unwrap();
+                    }
+                })
+            });
+        for r in runs.collect::<Vec<_>>() {
+            r.await.unwrap();
+        }
+        plain_put_parallel += t.elapsed();
     }
-    let plain_put_parallel = t.elapsed();
 
-    let rate = |d: Duration| size * PHOTOS as f64 / d.as_secs_f64();
+    let total = |d: &[Duration]| d.iter().sum::<Duration>();
+    let median = |d: &mut Vec<Duration>| {
+        d.sort();
+        d[d.len() / 2].as_secs_f64() * 1000.0
+    };
+    let rate = |d: Duration, n: usize| size * n as f64 / d.as_secs_f64();
+    let (grpc_total, put_total) = (total(&through_grpc), total(&plain_put));
     println!("\nobject store: {store}; {PHOTOS} photos of {size:.1} MB, one after another");
     println!(
-        "upload through gRPC: {:7.1} MB/s ({:.1} ms a photo)",
-        rate(through_grpc),
-        through_grpc.as_secs_f64() * 1000.0 / PHOTOS as f64
+        "upload through gRPC: {:7.1} MB/s (median {:.1} ms a photo)",
+        rate(grpc_total, PHOTOS),
+        median(&mut through_grpc)
     );
     println!(
-        "plain put:           {:7.1} MB/s ({:.1} ms a photo)",
-        rate(plain_put),
-        plain_put.as_secs_f64() * 1000.0 / PHOTOS as f64
+        "plain put:           {:7.1} MB/s (median {:.1} ms a photo)",
+        rate(put_total, PHOTOS),
+        median(&mut plain_put)
     );
     println!(
         "ratio: {:.2} (goal: at least 0.8)",
-        rate(through_grpc) / rate(plain_put)
+        put_total.as_secs_f64() / grpc_total.as_secs_f64()
     );
-    println!("{IN_FLIGHT} at a time:");
+    println!("{IN_FLIGHT} at a time, {ROUNDS} rounds of {PHOTOS}:");
     println!(
         "upload through gRPC: {:7.1} MB/s",
-        rate(through_grpc_parallel)
+        rate(through_grpc_parallel, PHOTOS * ROUNDS)
     );
-    println!("plain put:           {:7.1} MB/s", rate(plain_put_parallel));
+    println!(
+        "plain put:           {:7.1} MB/s",
+        rate(plain_put_parallel, PHOTOS * ROUNDS)
+    );
     println!(
         "ratio: {:.2} (goal: at least 0.8)",
-        rate(through_grpc_parallel) / rate(plain_put_parallel)
+        plain_put_parallel.as_secs_f64() / through_grpc_parallel.as_secs_f64()
     );
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -242,7 +242,17 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     assert!(!keys.contains(&original_key(&sha256(&other))), "{keys:?}");
     let e = finish(&c, &id).await.unwrap_err();
     assert_eq!(support::violated_fields(&e), ["sha256"]);
-    assert_eq!(s3.keys(), [original], "the discarded upload left nothing");
+    assert_eq!(s3.keys(), std::slice::from_ref(&original));
+
+    // Text renamed to .jpg, sent whole and finished by its last chunk: its
+    // head is read while its last bytes are stored, and it is refused.
+    let text = "这不是照片，只是一段文字。".repeat(50).into_bytes();
+    let up = start(&c, "331102", &text).await;
+    let e = stream(&c, &up.id, &text, 0, 64 * 1024, true)
+        .await
+        .unwrap_err();
+    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert_eq!(s3.keys(), [original], "the discarded uploads left nothing");
 }
 
 #[tokio::test]

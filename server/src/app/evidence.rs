@@ -4,19 +4,17 @@
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::upload_heads::HEAD_BYTES;
+use super::upload_heads::{HEAD_BYTES, read_head};
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
 use crate::domain::event::Change;
 use crate::domain::evidence::{
     self, Evidence, EvidenceCursor, EvidenceFilter, Upload, UploadDraft, original_key,
-    sniff_media_type,
 };
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
-use crate::media;
 use crate::store::{EVIDENCE, time_now};
 
 const UPLOAD: &[Role] = &[
@@ -165,20 +163,23 @@ impl App {
             ));
         }
         let head_len = HEAD_BYTES.min(up.request.size_bytes as u64);
-        let head = match self.upload_heads.take(up.id, head_len) {
-            Some(head) => head,
-            None => self.blobs.head_bytes(&key, head_len).await?,
+        let (head, reading) = match self.upload_heads.take(up.id, head_len) {
+            Some(kept) => kept,
+            None => (self.blobs.head_bytes(&key, head_len).await?, None),
         };
-        let Some(media_type) = sniff_media_type(&head) else {
+        let reading = match reading {
+            Some(r) => r,
+            None => tokio::task::spawn_blocking(move || read_head(&head))
+                .await
+                .map_err(|e| Error::internal(format!("reading the file: {e}")))?,
+        };
+        let Some((media_type, inspected)) = reading else {
             self.discard_upload(up.id, &scratch).await?;
             return Err(Error::invalid(
                 "data",
                 "is not a JPEG, PNG, WebP or HEIF photo nor a PDF document; the upload was discarded",
             ));
         };
-        let inspected = tokio::task::spawn_blocking(move || media::inspect(&head, media_type))
-            .await
-            .map_err(|e| Error::internal(format!("reading the file: {e}")))?;
         let metadata = match inspected {
             Ok(m) => m,
             Err(why) => {

@@ -1,7 +1,9 @@
 //! The first bytes of uploads that reached this process, kept so that
 //! Finish reads a photo's headers and EXIF from memory instead of reading
-//! them back from the object store. Only a shortcut: after a restart, or
-//! when Finish reaches another replica, they are read from storage.
+//! them back from the object store, and, for a photo sent whole, already
+//! read while its last bytes were being stored. Only a shortcut: after a
+//! restart, or when Finish reaches another replica, they are read from
+//! storage.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -9,6 +11,9 @@ use std::sync::Mutex;
 use bytes::{Bytes, BytesMut};
 use lru::LruCache;
 use uuid::Uuid;
+
+use crate::domain::evidence::{FileMetadata, sniff_media_type};
+use crate::media::{self, MediaError};
 
 /// How much of the start of a file Finish reads: headers and EXIF sit
 /// there.
@@ -18,8 +23,21 @@ pub const HEAD_BYTES: u64 = 512 * 1024;
 /// ones, so this bounds the memory to 16 MiB.
 const KEPT: usize = 32;
 
+/// What a file's head says: the type found from its bytes (None: not a
+/// type Ducha takes), and its header and EXIF, or why they are unreadable.
+pub type HeadReading = Option<(&'static str, Result<FileMetadata, MediaError>)>;
+
+/// Reads a file's head. CPU work: run it on a blocking thread.
+pub fn read_head(head: &[u8]) -> HeadReading {
+    let media_type = sniff_media_type(head)?;
+    Some((media_type, media::inspect(head, media_type)))
+}
+
+/// A kept head, with its reading when it was made ahead.
+type Kept = (Bytes, Option<HeadReading>);
+
 #[derive(Debug)]
-pub struct UploadHeads(Mutex<LruCache<Uuid, Bytes>>);
+pub struct UploadHeads(Mutex<LruCache<Uuid, Kept>>);
 
 impl Default for UploadHeads {
     fn default() -> Self {
@@ -30,9 +48,8 @@ impl Default for UploadHeads {
 }
 
 impl UploadHeads {
-    /// Keeps a copy of the start of `parts`, the upload's first stored
-    /// segment.
-    pub fn keep(&self, upload: Uuid, parts: &[Bytes]) {
+    /// A copy of the start of `parts`, as much as Finish reads.
+    pub fn head_of(parts: &[Bytes]) -> Bytes {
         let mut head = BytesMut::new();
         for p in parts {
             let room = HEAD_BYTES as usize - head.len();
@@ -41,15 +58,25 @@ impl UploadHeads {
             }
             head.extend_from_slice(&p[..p.len().min(room)]);
         }
+        head.freeze()
+    }
+
+    /// Keeps the head of the upload's first stored segment, with its
+    /// reading if it was made.
+    pub fn keep(&self, upload: Uuid, head: Bytes, reading: Option<HeadReading>) {
         self.0
             .lock()
             .expect("upload heads lock")
-            .put(upload, head.freeze());
+            .put(upload, (head, reading));
     }
 
-    /// The first `len` bytes of the upload, if this process kept that many.
-    pub fn take(&self, upload: Uuid, len: u64) -> Option<Bytes> {
-        let head = self.0.lock().expect("upload heads lock").pop(&upload)?;
-        (head.len() as u64 >= len).then(|| head.slice(..len as usize))
+    /// The first `len` bytes of the upload, if this process kept that
+    /// many, with their reading if it was made ahead.
+    pub fn take(&self, upload: Uuid, len: u64) -> Option<Kept> {
+        let (head, reading) = self.0.lock().expect("upload heads lock").pop(&upload)?;
+        // A reading is of the whole kept head; it stands only for exactly
+        // that many bytes.
+        let reading = reading.filter(|_| head.len() as u64 == len);
+        (head.len() as u64 >= len).then(|| (head.slice(..len as usize), reading))
     }
 }

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::App;
+use super::upload_heads::{UploadHeads, read_head};
 use crate::blob::PutStream;
 use crate::domain::access::Caller;
 use crate::domain::evidence::{self, Evidence, Placement, Upload, check_crc32c, original_key};
@@ -184,7 +185,8 @@ impl App {
             Placement::Append { skip } => skip,
         };
         let parts = skip_front(parts, skip);
-        let parts_head = parts.clone();
+        let head = (up.committed_offset == 0).then(|| UploadHeads::head_of(&parts));
+        let mut reading = None;
         let hashing = match hashing {
             Some(h) if skip == 0 => h,
             _ => RunningHash::of(&parts),
@@ -202,8 +204,13 @@ impl App {
                 let streamed = match streamed {
                     Some(put) => {
                         let rest = skip_front(parts.clone(), put.sent() as usize);
-                        put.finish(rest)
-                            .await
+                        // While the store takes the last bytes, the head is
+                        // read for Finish.
+                        let head = head.clone().unwrap_or_default();
+                        let read = tokio::task::spawn_blocking(move || read_head(&head));
+                        let (stored, read) = tokio::join!(put.finish(rest), read);
+                        reading = read.ok();
+                        stored
                             .inspect_err(|e| {
                                 tracing::warn!(upload = %up.id, "streamed put failed, putting again: {e}")
                             })
@@ -234,8 +241,8 @@ impl App {
             sha256,
         };
         if self.store.add_segment(up.id, from, &segment).await? {
-            if from == 0 {
-                self.upload_heads.keep(up.id, &parts_head);
+            if let Some(head) = head {
+                self.upload_heads.keep(up.id, head, reading);
             }
             return Ok(from + segment.length);
         }
