@@ -229,6 +229,21 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     let e = finish(&c, &up.id).await.unwrap();
     assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
 
+    // Another unit sends the same bytes: its create-only put finds the
+    // original there, and its evidence reads the same object.
+    let qingtian = srv.client(Role::Inspector, &["331121"]).await;
+    let up = start(&qingtian, "331121", &bytes).await;
+    let done = stream(&qingtian, &up.id, &bytes, 0, 64 * 1024, true)
+        .await
+        .unwrap();
+    let theirs = done.evidence.expect("finished by the last chunk");
+    assert_ne!(theirs.id, e.id);
+    assert_eq!(
+        download(&qingtian, &theirs.id).await.unwrap(),
+        bytes.to_vec()
+    );
+    assert_eq!(s3.keys(), std::slice::from_ref(&original));
+
     // Bytes that do not hash to the declared SHA-256 never appear under
     // that hash's key, not even for a moment before Finish.
     let other = support::fixture("DSCN0021.jpg");
