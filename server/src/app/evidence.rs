@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::upload_heads::{HEAD_BYTES, read_head};
+use super::upload_heads::HEAD_BYTES;
 use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
@@ -15,6 +15,7 @@ use crate::domain::evidence::{
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
+use crate::media::read_head;
 use crate::store::{EVIDENCE, time_now};
 
 const UPLOAD: &[Role] = &[

@@ -12,8 +12,7 @@ use bytes::{Bytes, BytesMut};
 use lru::LruCache;
 use uuid::Uuid;
 
-use crate::domain::evidence::{FileMetadata, sniff_media_type};
-use crate::media::{self, MediaError};
+use crate::media::HeadReading;
 
 /// How much of the start of a file Finish reads: headers and EXIF sit
 /// there.
@@ -22,16 +21,6 @@ pub const HEAD_BYTES: u64 = 512 * 1024;
 /// Heads kept at once; an upload never finished is pushed out by newer
 /// ones, so this bounds the memory to 16 MiB.
 const KEPT: usize = 32;
-
-/// What a file's head says: the type found from its bytes (None: not a
-/// type Ducha takes), and its header and EXIF, or why they are unreadable.
-pub type HeadReading = Option<(&'static str, Result<FileMetadata, MediaError>)>;
-
-/// Reads a file's head. CPU work: run it on a blocking thread.
-pub fn read_head(head: &[u8]) -> HeadReading {
-    let media_type = sniff_media_type(head)?;
-    Some((media_type, media::inspect(head, media_type)))
-}
 
 /// A kept head, with its reading when it was made ahead.
 type Kept = (Bytes, Option<HeadReading>);

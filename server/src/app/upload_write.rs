@@ -8,11 +8,12 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::App;
-use super::upload_heads::{UploadHeads, read_head};
+use super::upload_heads::UploadHeads;
 use crate::blob::PutStream;
 use crate::domain::access::Caller;
 use crate::domain::evidence::{self, Evidence, Placement, Upload, check_crc32c, original_key};
 use crate::error::{Error, Result};
+use crate::media::{HeadReading, read_head};
 use crate::store::Segment;
 
 /// One message of bytes.
@@ -45,9 +46,10 @@ impl App {
     /// Finishes `up` when asked and complete, as FinishUpload would.
     async fn finish_if_asked(&self, caller: &Caller, up: Upload, asked: bool) -> Result<Written> {
         let committed_offset = up.committed_offset;
-        let evidence = match asked && up.is_complete() {
-            true => Some(self.finish_open_upload(caller, up).await?),
-            false => None,
+        let evidence = if asked && up.is_complete() {
+            Some(self.finish_open_upload(caller, up).await?)
+        } else {
+            None
         };
         Ok(Written {
             committed_offset,
@@ -185,13 +187,13 @@ impl App {
             Placement::Append { skip } => skip,
         };
         let parts = skip_front(parts, skip);
-        let head = (up.committed_offset == 0).then(|| UploadHeads::head_of(&parts));
+        let from = up.committed_offset;
+        let head = (from == 0).then(|| UploadHeads::head_of(&parts));
         let mut reading = None;
         let hashing = match hashing {
             Some(h) if skip == 0 => h,
             _ => RunningHash::of(&parts),
         };
-        let from = up.committed_offset;
         let length = (len - skip) as i64;
         let scratch_key = format!("uploads/{}/{from:016}-{}", up.id, Uuid::new_v4().simple());
         let (object_key, sha256) = if from == 0 && length == up.request.size_bytes {
@@ -201,26 +203,8 @@ impl App {
             let sha256 = hashing.finish().await?;
             if sha256 == up.request.sha256 {
                 let key = original_key(&sha256);
-                let streamed = match streamed {
-                    Some(put) => {
-                        let rest = skip_front(parts.clone(), put.sent() as usize);
-                        // While the store takes the last bytes, the head is
-                        // read for Finish.
-                        let head = head.clone().unwrap_or_default();
-                        let read = tokio::task::spawn_blocking(move || read_head(&head));
-                        let (stored, read) = tokio::join!(put.finish(rest), read);
-                        reading = read.ok();
-                        stored
-                            .inspect_err(|e| {
-                                tracing::warn!(upload = %up.id, "streamed put failed, putting again: {e}")
-                            })
-                            .is_ok()
-                    }
-                    None => false,
-                };
-                if !streamed {
-                    self.blobs.put_new(&key, parts).await?;
-                }
+                let head = head.clone().expect("a whole file starts at 0");
+                reading = self.store_original(up, &key, parts, streamed, head).await?;
                 (key, sha256)
             } else {
                 drop(streamed);
@@ -262,6 +246,32 @@ impl App {
                 committed: now.committed_offset,
             }),
         }
+    }
+
+    /// Stores a whole, verified file at its content-addressed `key`: its
+    /// last bytes go on the put it was streamed to, if any, while `head`
+    /// is read for Finish; otherwise, or if that put failed, it is put
+    /// again from `parts`. Returns the head's reading if it was made.
+    async fn store_original(
+        &self,
+        up: &Upload,
+        key: &str,
+        parts: Vec<Bytes>,
+        streamed: Option<PutStream>,
+        head: Bytes,
+    ) -> Result<Option<HeadReading>> {
+        let Some(put) = streamed else {
+            self.blobs.put_new(key, parts).await?;
+            return Ok(None);
+        };
+        let rest = skip_front(parts.clone(), put.sent() as usize);
+        let read = tokio::task::spawn_blocking(move || read_head(&head));
+        let (stored, read) = tokio::join!(put.finish(rest), read);
+        if let Err(e) = stored {
+            tracing::warn!(upload = %up.id, "streamed put failed, putting again: {e}");
+            self.blobs.put_new(key, parts).await?;
+        }
+        Ok(read.ok())
     }
 }
 

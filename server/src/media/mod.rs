@@ -8,7 +8,7 @@ use std::io::Cursor;
 use exif::{In, Reader, Tag, Value};
 use image::ImageReader;
 
-use crate::domain::evidence::FileMetadata;
+use crate::domain::evidence::{FileMetadata, sniff_media_type};
 use crate::domain::geo::{Datum, Location};
 
 /// Larger than any camera makes; a header claiming more is a bomb.
@@ -23,6 +23,17 @@ pub enum MediaError {
     TooLarge { width: u32, height: u32 },
     #[error("image header cannot be read: {0}")]
     Unreadable(String),
+}
+
+/// What a file's head says: the type found from its bytes (None: not a
+/// type Ducha takes), and its header and EXIF, or why they are unreadable.
+pub type HeadReading = Option<(&'static str, Result<FileMetadata, MediaError>)>;
+
+/// Reads a file's head: its type, then what [`inspect`] finds. CPU work:
+/// run it on a blocking thread.
+pub fn read_head(head: &[u8]) -> HeadReading {
+    let media_type = sniff_media_type(head)?;
+    Some((media_type, inspect(head, media_type)))
 }
 
 /// Reads what `head` (the first bytes of the file) tells of a photo of
