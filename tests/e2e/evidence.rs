@@ -317,6 +317,67 @@ async fn the_last_chunk_can_finish_the_upload() {
 }
 
 #[tokio::test]
+async fn racing_streams_finish_an_upload_once_on_the_local_folder() {
+    racing_streams_finish_an_upload_once(&support::spawn().await).await;
+}
+
+#[tokio::test]
+async fn racing_streams_finish_an_upload_once_on_s3() {
+    let s3 = S3Server::start().await;
+    racing_streams_finish_an_upload_once(&support::spawn_with(|l| s3.configure(l)).await).await;
+}
+
+/// Two streams of one upload, as a retry racing the stream it replaces,
+/// each sending the whole photo and asking to finish: one evidence, which
+/// every stream that finished answers with; the other stream learns that
+/// all the bytes are in.
+async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let (a, b) = tokio::join!(
+        stream(&c, &up.id, &bytes, 0, 64 * 1024, true),
+        stream(&c, &up.id, &bytes, 0, 64 * 1024, true),
+    );
+    let e = finish(&c, &up.id).await.unwrap();
+    let mut answered = 0;
+    for r in [a, b] {
+        match r {
+            Ok(done) => {
+                assert_eq!(done.committed_offset, bytes.len() as i64);
+                let theirs = done.evidence.expect("a whole stream that asked finishes");
+                assert_eq!(theirs.id, e.id);
+                answered += 1;
+            }
+            Err(s) if s.code() == Code::Aborted => {
+                let info = s.get_details_error_info().expect("ErrorInfo");
+                assert_eq!(
+                    info.metadata.get("committed_offset"),
+                    Some(&bytes.len().to_string())
+                );
+            }
+            Err(s) => {
+                assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
+                assert!(s.message().contains("already finished"), "{s:?}");
+            }
+        }
+    }
+    assert!(
+        answered >= 1,
+        "the stream that finished answers with evidence"
+    );
+    let listed = c
+        .evidence()
+        .list_evidence(pb::ListEvidenceRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
+}
+
+#[tokio::test]
 async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
     let srv = support::spawn().await;
     let liandu = srv.client(Role::Inspector, &["331102"]).await;

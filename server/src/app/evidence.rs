@@ -15,7 +15,7 @@ use crate::domain::evidence::{
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
-use crate::media::read_head;
+use crate::media::{HeadReading, read_head};
 use crate::store::{EVIDENCE, time_now};
 
 const UPLOAD: &[Role] = &[
@@ -28,6 +28,21 @@ const UPLOAD: &[Role] = &[
 const READ: &[Role] = ANY_ROLE;
 /// Roles that upload evidence; also used for device registration.
 pub(super) const UPLOAD_ROLES: &[Role] = UPLOAD;
+
+/// An upload's bytes, all in and hashed to the declared SHA-256, ready to
+/// be recorded.
+pub(super) struct Verified {
+    /// The committed offset they were verified at.
+    pub from: i64,
+    /// Where they are stored.
+    pub key: String,
+    pub sha256: String,
+    /// Objects to remove once recorded (the original excepted) or refused.
+    pub scratch: Vec<String>,
+    /// The file's first bytes, and their reading if it was made.
+    pub head: Bytes,
+    pub reading: Option<HeadReading>,
+}
 
 /// The answer to BeginUpload.
 pub enum Begun {
@@ -168,6 +183,35 @@ impl App {
             Some(kept) => kept,
             None => (self.blobs.head_bytes(&key, head_len).await?, None),
         };
+        let verified = Verified {
+            from: up.committed_offset,
+            key,
+            sha256,
+            scratch,
+            head,
+            reading,
+        };
+        self.record_upload(caller, up, verified).await
+    }
+
+    /// Checks the type and headers of an upload's verified bytes and
+    /// records them as evidence, closing the upload. When the upload's
+    /// committed offset is no longer `verified.from`, another writer moved
+    /// it: its evidence if it finished, ABORTED with the offset otherwise.
+    pub(super) async fn record_upload(
+        &self,
+        caller: &Caller,
+        up: Upload,
+        verified: Verified,
+    ) -> Result<Evidence> {
+        let Verified {
+            from,
+            key,
+            sha256,
+            mut scratch,
+            head,
+            reading,
+        } = verified;
         let reading = match reading {
             Some(r) => r,
             None => tokio::task::spawn_blocking(move || read_head(&head))
@@ -231,11 +275,28 @@ impl App {
                 "signals": e.signals.iter().map(|s| s.kind()).collect::<Vec<_>>(),
             }),
         };
-        let stored = self
+        let Some((stored, linked)) = self
             .store
-            .record_evidence(up.id, &e, &original, &change)
-            .await?;
-        if self.store.link_expecting_records(&stored, now).await? > 0 {
+            .record_evidence(up.id, from, &e, &original, &change)
+            .await?
+        else {
+            let current = self
+                .store
+                .get_upload(up.id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("upload {}", up.id)))?;
+            return match current.evidence_id {
+                Some(done) => self
+                    .store
+                    .get_evidence(done)
+                    .await?
+                    .ok_or_else(|| Error::internal("finished upload without evidence")),
+                None => Err(Error::UploadOffset {
+                    committed: current.committed_offset,
+                }),
+            };
+        };
+        if linked > 0 {
             self.assess_around(&stored.sha256).await?;
         }
         for k in &scratch {

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::App;
+use super::evidence::Verified;
 use super::upload_heads::UploadHeads;
 use crate::blob::PutStream;
 use crate::domain::access::Caller;
@@ -160,10 +161,21 @@ impl App {
             }
             next = chunks.next().await;
         }
-        if held_len > 0 {
-            up.committed_offset = self
-                .store_chunk(&up, held_start, held, hashing, streaming)
-                .await?;
+        if held_len > 0
+            && let Some(kept) = self
+                .keep_bytes(&up, held_start, held, hashing, streaming)
+                .await?
+        {
+            // A whole, verified file that finishes the upload is recorded
+            // as evidence at once, its bytes and the record in one step.
+            if finish && kept.is_whole_original(&up) {
+                let evidence = self.record_upload(caller, up, kept.verified()).await?;
+                return Ok(Written {
+                    committed_offset: evidence.size_bytes,
+                    evidence: Some(evidence),
+                });
+            }
+            up.committed_offset = self.commit_segment(&up, kept).await?;
         }
         self.finish_if_asked(caller, up, finish).await
     }
@@ -181,9 +193,28 @@ impl App {
         hashing: Option<RunningHash>,
         streamed: Option<PutStream>,
     ) -> Result<i64> {
+        match self
+            .keep_bytes(up, offset, parts, hashing, streamed)
+            .await?
+        {
+            Some(kept) => self.commit_segment(up, kept).await,
+            None => Ok(up.committed_offset),
+        }
+    }
+
+    /// Stores `parts` as `store_chunk` does, without recording them yet;
+    /// None when the upload already holds them.
+    async fn keep_bytes(
+        &self,
+        up: &Upload,
+        offset: i64,
+        parts: Vec<Bytes>,
+        hashing: Option<RunningHash>,
+        streamed: Option<PutStream>,
+    ) -> Result<Option<Kept>> {
         let len: usize = parts.iter().map(Bytes::len).sum();
         let skip = match up.place(offset, len, &self.uploads)? {
-            Placement::Covered => return Ok(up.committed_offset),
+            Placement::Covered => return Ok(None),
             Placement::Append { skip } => skip,
         };
         let parts = skip_front(parts, skip);
@@ -218,12 +249,30 @@ impl App {
             stored?;
             (scratch_key, sha256)
         };
-        let segment = Segment {
-            start_offset: from,
-            length,
-            object_key,
-            sha256,
-        };
+        Ok(Some(Kept {
+            offset,
+            skip,
+            segment: Segment {
+                start_offset: from,
+                length,
+                object_key,
+                sha256,
+            },
+            head,
+            reading,
+        }))
+    }
+
+    /// Records a kept segment and moves the committed offset past it.
+    async fn commit_segment(&self, up: &Upload, kept: Kept) -> Result<i64> {
+        let Kept {
+            offset,
+            skip,
+            segment,
+            head,
+            reading,
+        } = kept;
+        let from = segment.start_offset;
         if self.store.add_segment(up.id, from, &segment).await? {
             if let Some(head) = head {
                 self.upload_heads.keep(up.id, head, reading);
@@ -272,6 +321,39 @@ impl App {
             self.blobs.put_new(key, parts).await?;
         }
         Ok(read.ok())
+    }
+}
+
+/// Bytes stored for an upload and not recorded yet.
+struct Kept {
+    /// Where the bytes were sent from, and how many of them the upload
+    /// already held.
+    offset: i64,
+    skip: usize,
+    segment: Segment,
+    /// The file's first bytes, when the segment starts it.
+    head: Option<Bytes>,
+    reading: Option<HeadReading>,
+}
+
+impl Kept {
+    /// Whether this is the whole file, verified and stored under its
+    /// content-addressed key.
+    fn is_whole_original(&self, up: &Upload) -> bool {
+        self.segment.start_offset == 0
+            && self.segment.length == up.request.size_bytes
+            && self.segment.object_key == original_key(&up.request.sha256)
+    }
+
+    fn verified(self) -> Verified {
+        Verified {
+            from: self.segment.start_offset,
+            key: self.segment.object_key.clone(),
+            sha256: self.segment.sha256,
+            scratch: vec![self.segment.object_key],
+            head: self.head.unwrap_or_default(),
+            reading: self.reading,
+        }
     }
 }
 

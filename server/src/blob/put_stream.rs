@@ -25,7 +25,7 @@ pub struct PutStream {
     body: Body,
     len: u64,
     sent: u64,
-    /// Set once a send is refused: later bytes would be out of order.
+    /// Set once bytes were held back: later ones would be out of order.
     held_back: bool,
     put: tokio::task::JoinHandle<Result<()>>,
 }
@@ -94,17 +94,28 @@ impl BlobStore {
 }
 
 impl PutStream {
-    /// Sends the next bytes of the object, unless they would complete it:
-    /// the last byte waits for [`PutStream::finish`]. Returns whether the
-    /// bytes went out.
-    pub fn send(&mut self, bytes: Bytes) -> bool {
-        let len = bytes.len() as u64;
-        if self.held_back || self.sent + len >= self.len || self.body.tx.send(Ok(bytes)).is_err() {
-            self.held_back = true;
-            return false;
+    /// Sends the next bytes of the object, all but the very last: that one
+    /// byte waits for [`PutStream::finish`], so the store can take in the
+    /// rest while the caller still checks the whole.
+    pub fn send(&mut self, bytes: Bytes) {
+        if self.held_back {
+            return;
         }
-        self.sent += len;
-        true
+        let room = self.len.saturating_sub(1).saturating_sub(self.sent) as usize;
+        let out = if bytes.len() > room {
+            self.held_back = true;
+            bytes.slice(..room)
+        } else {
+            bytes
+        };
+        if out.is_empty() {
+            return;
+        }
+        let len = out.len() as u64;
+        match self.body.tx.send(Ok(out)) {
+            Ok(()) => self.sent += len,
+            Err(_) => self.held_back = true,
+        }
     }
 
     /// How many bytes went out.

@@ -5,6 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::jobs::{ClaimedJob, ENQUEUE, FINISH};
+use super::links::LINK_EXPECTING_RECORDS;
 use super::log::append_change;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
@@ -252,15 +253,20 @@ impl Store {
     }
 
     /// Records stored bytes (once per SHA-256) and the evidence of a unit
-    /// (once per unit and SHA-256), and closes the upload. When the unit
-    /// already had these bytes, that evidence is returned instead.
+    /// (once per unit and SHA-256), closes the upload with all its bytes
+    /// committed, and links the evidence to the check records expecting
+    /// it. When the unit already had these bytes, that evidence is
+    /// returned instead. Returns the evidence and how many records it was
+    /// linked to; None, writing nothing, when the upload is finished or
+    /// its committed offset is no longer `from`.
     pub async fn record_evidence(
         &self,
         upload: Uuid,
+        from: i64,
         e: &Evidence,
         object_key: &str,
         change: &Change,
-    ) -> Result<Evidence> {
+    ) -> Result<Option<(Evidence, u64)>> {
         let postgres = self.is_postgres();
         let recorded = on_pool!(&self.db, |p| {
             async {
@@ -325,21 +331,40 @@ impl Store {
                     .bind(&e.sha256)
                     .fetch_one(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE uploads SET evidence_id = $2 WHERE id = $1")
-                    .bind(upload)
-                    .bind(row.id)
-                    .execute(&mut *tx)
-                    .await?;
+                let closed = sqlx::query(
+                    "UPDATE uploads SET evidence_id = $2, committed_offset = size_bytes
+                     WHERE id = $1 AND evidence_id IS NULL AND committed_offset = $3",
+                )
+                .bind(upload)
+                .bind(row.id)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if closed != 1 {
+                    return Ok(None);
+                }
                 sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
                     .bind(upload)
                     .execute(&mut *tx)
                     .await?;
+                let linked = sqlx::query(LINK_EXPECTING_RECORDS)
+                    .bind(row.id)
+                    .bind(&row.uploader)
+                    .bind(Ts(e.created_at))
+                    .bind(&e.sha256)
+                    .bind(&e.unit_code)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
-                Ok::<Evidence, sqlx::Error>(row.into())
+                Ok::<_, sqlx::Error>(Some((Evidence::from(row), linked)))
             }
             .await
         })?;
-        self.appended.notify_waiters();
+        if recorded.is_some() {
+            self.appended.notify_waiters();
+        }
         Ok(recorded)
     }
 

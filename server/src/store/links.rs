@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::log::append_change;
 use super::{Store, Ts, on_pool};
 use crate::domain::event::Change;
-use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
+use crate::domain::evidence::{EvidenceLink, EvidenceRole};
 use crate::domain::signals::Signal;
 use crate::error::{Error, Result};
 
@@ -28,29 +28,16 @@ struct LinkRow {
     signals: Json<Vec<Signal>>,
 }
 
-impl Store {
-    /// Links new evidence to every check record of its unit that expects
-    /// its bytes.
-    pub async fn link_expecting_records(&self, e: &Evidence, at: DateTime<Utc>) -> Result<u64> {
-        Ok(on_pool!(&self.db, |p| {
-            sqlx::query(
-                "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
-                 SELECT $1, 'check_record', x.check_record_id, x.role, $2, $3
-                 FROM check_expected_evidence x JOIN check_records c ON c.id = x.check_record_id
-                 WHERE x.sha256 = $4 AND c.unit_code = $5
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(e.id)
-            .bind(&e.uploader)
-            .bind(Ts(at))
-            .bind(&e.sha256)
-            .bind(&e.unit_code)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?)
-    }
+/// Links new evidence ($1, uploaded by $2 at $3, of SHA-256 $4 in unit $5)
+/// to every check record of its unit that expects its bytes.
+pub(super) const LINK_EXPECTING_RECORDS: &str = "INSERT INTO evidence_links
+        (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
+    SELECT $1, 'check_record', x.check_record_id, x.role, $2, $3
+    FROM check_expected_evidence x JOIN check_records c ON c.id = x.check_record_id
+    WHERE x.sha256 = $4 AND c.unit_code = $5
+    ON CONFLICT DO NOTHING";
 
+impl Store {
     /// Links to a check record the evidence its unit already holds of the
     /// bytes the record expects.
     pub async fn link_expected_evidence(
