@@ -24,15 +24,20 @@ pub use put_stream::PutStream;
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     kind: &'static str,
-    /// Presigns URLs; S3 only.
-    signer: Option<Arc<AmazonS3>>,
-    /// Sends streamed puts to presigned URLs; S3 only.
-    http: Option<reqwest::Client>,
+    /// Presigned URLs and the client that sends streamed puts to them;
+    /// S3 only.
+    presigning: Option<Presigning>,
     /// Concatenations running at once.
     concats: Arc<tokio::sync::Semaphore>,
 }
 
 const CONCATS_AT_ONCE: usize = 4;
+
+#[derive(Clone, Debug)]
+struct Presigning {
+    signer: Arc<AmazonS3>,
+    http: reqwest::Client,
+}
 
 impl BlobStore {
     pub fn open(settings: &ObjectStoreSettings) -> anyhow::Result<BlobStore> {
@@ -44,8 +49,7 @@ impl BlobStore {
                 Ok(BlobStore {
                     inner: Arc::new(fs),
                     kind: "local",
-                    signer: None,
-                    http: None,
+                    presigning: None,
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
@@ -78,8 +82,7 @@ impl BlobStore {
                 Ok(BlobStore {
                     inner: s3.clone(),
                     kind: "s3",
-                    signer: Some(s3),
-                    http: Some(http),
+                    presigning: Some(Presigning { signer: s3, http }),
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
@@ -224,11 +227,12 @@ impl BlobStore {
         media_type: &str,
         ttl: std::time::Duration,
     ) -> Result<Option<String>> {
-        let Some(s3) = &self.signer else {
+        let Some(p) = &self.presigning else {
             return Ok(None);
         };
         let options = SignedUrlOptions::new().with_query([("response-content-type", media_type)]);
-        let url = s3
+        let url = p
+            .signer
             .signed_url_opts(Method::GET, &ObjectPath::from(key), ttl, &options)
             .await
             .map_err(|e| store_err(e, key))?;

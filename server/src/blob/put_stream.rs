@@ -51,7 +51,7 @@ impl BlobStore {
     /// Starts a create-only PUT of `len` bytes to `key`; None for a store
     /// that cannot take one (the local folder).
     pub async fn put_stream(&self, key: &str, len: u64) -> Result<Option<PutStream>> {
-        let (Some(signer), Some(http)) = (&self.signer, &self.http) else {
+        let Some(super::Presigning { signer, http }) = &self.presigning else {
             return Ok(None);
         };
         let url = signer
