@@ -179,6 +179,8 @@ impl Client {
             .ok_or_else(|| tonic::Status::internal("FinishUpload answered without evidence"))?)
     }
 
+    /// Sends the upload's bytes from where the server stands, resuming
+    /// after broken streams; the evidence if the last write finished it.
     async fn resume_upload(
         &self,
         id: &str,
@@ -193,6 +195,7 @@ impl Client {
             .clamp(1, server_max.max(1));
         let mut committed = 0u64;
         let mut failures = 0u32;
+        let mut finished = None;
         while committed < size {
             let from = committed;
             let (src, upload_id) = (source.clone(), id.to_string());
@@ -221,13 +224,8 @@ impl Client {
             match self.evidence().write_upload(messages.boxed()).await {
                 Ok(r) => {
                     let r = r.into_inner();
-                    if let Some(e) = r.evidence {
-                        if let Some(p) = &opts.progress {
-                            p(size, size);
-                        }
-                        return Ok(Some(e));
-                    }
                     committed = r.committed_offset as u64;
+                    finished = r.evidence;
                     failures = 0;
                 }
                 Err(s) if s.code() == Code::Aborted && committed_in(&s).is_some() => {
@@ -267,7 +265,7 @@ impl Client {
                 return Err(tonic::Status::internal("the server took no bytes").into());
             }
         }
-        Ok(None)
+        Ok(finished)
     }
 
     /// Writes the original bytes of evidence to `out`; returns how many.

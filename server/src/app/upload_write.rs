@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 use super::App;
@@ -88,11 +89,7 @@ impl App {
             } else {
                 None
             };
-        let mut held: Vec<Bytes> = Vec::new();
-        let mut held_len = 0usize;
-        let mut hashing: Option<RunningHash> = None;
-        let mut permits = Vec::new();
-        let mut held_start = first.offset;
+        let mut held = Held::default();
         let mut finish = false;
         let mut next = Some(Ok(first));
         while let Some(item) = next {
@@ -110,15 +107,12 @@ impl App {
                 Err(e) => {
                     // Keep what arrived intact before the break or the
                     // damaged chunk, so the client resends only the rest.
-                    if held_len > 0 {
-                        let _ = self
-                            .store_chunk(&up, held_start, held, hashing, streaming)
-                            .await;
+                    if !held.is_empty() {
+                        let _ = self.store_held(&up, held, streaming).await;
                     }
                     return Err(e);
                 }
             };
-            let contiguous = chunk.offset == held_start + held_len as i64;
             // Bytes held across all streams stay within a budget; past it,
             // each chunk is stored as it comes, in smaller segments.
             let budget = self
@@ -126,31 +120,20 @@ impl App {
                 .clone()
                 .try_acquire_many_owned(kib(chunk.data.len()))
                 .ok();
-            let full = held_len + chunk.data.len() > max || budget.is_none();
-            if held_len > 0 && (!contiguous || full) {
-                let parts = std::mem::take(&mut held);
-                held_len = 0;
-                permits.clear();
+            let full = held.len + chunk.data.len() > max || budget.is_none();
+            if !held.is_empty() && (chunk.offset != held.end() || full) {
                 up.committed_offset = self
-                    .store_chunk(&up, held_start, parts, hashing.take(), streaming.take())
+                    .store_held(&up, std::mem::take(&mut held), streaming.take())
                     .await?;
             }
             match budget {
                 Some(permit) => {
-                    if held_len == 0 {
-                        held_start = chunk.offset;
-                    }
                     if let Some(s) = streaming.as_mut()
                         && chunk.offset as u64 == s.sent()
                     {
                         s.send(chunk.data.clone());
                     }
-                    hashing
-                        .get_or_insert_with(RunningHash::start)
-                        .update(chunk.data.clone());
-                    held_len += chunk.data.len();
-                    held.push(chunk.data);
-                    permits.push(permit);
+                    held.push(chunk.offset, chunk.data, permit);
                 }
                 None => {
                     streaming = None;
@@ -161,9 +144,17 @@ impl App {
             }
             next = chunks.next().await;
         }
-        if held_len > 0
+        // The budget's permits go once the bytes are stored.
+        let Held {
+            start,
+            parts,
+            len,
+            hashing,
+            permits: _permits,
+        } = held;
+        if len > 0
             && let Some(kept) = self
-                .keep_bytes(&up, held_start, held, hashing, streaming)
+                .keep_bytes(&up, start, parts, hashing, streaming)
                 .await?
         {
             // A whole, verified file that finishes the upload is recorded
@@ -178,6 +169,24 @@ impl App {
             up.committed_offset = self.commit_segment(&up, kept).await?;
         }
         self.finish_if_asked(caller, up, finish).await
+    }
+
+    /// Stores held chunks as `store_chunk` does, releasing their share of
+    /// the budget once they are stored.
+    async fn store_held(
+        &self,
+        up: &Upload,
+        held: Held,
+        streamed: Option<PutStream>,
+    ) -> Result<i64> {
+        let Held {
+            start,
+            parts,
+            hashing,
+            permits: _permits,
+            ..
+        } = held;
+        self.store_chunk(up, start, parts, hashing, streamed).await
     }
 
     /// Keeps `parts` (contiguous, from `offset`) as a segment object, then
@@ -321,6 +330,41 @@ impl App {
             self.blobs.put_new(key, parts).await?;
         }
         Ok(read.ok())
+    }
+}
+
+/// Chunks of a stream held for its next segment, contiguous from `start`,
+/// with the running hash of what they hold and their share of the budget
+/// of held bytes.
+#[derive(Default)]
+struct Held {
+    start: i64,
+    parts: Vec<Bytes>,
+    len: usize,
+    hashing: Option<RunningHash>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset the next contiguous chunk starts at.
+    fn end(&self) -> i64 {
+        self.start + self.len as i64
+    }
+
+    fn push(&mut self, offset: i64, data: Bytes, permit: OwnedSemaphorePermit) {
+        if self.is_empty() {
+            self.start = offset;
+        }
+        self.hashing
+            .get_or_insert_with(RunningHash::start)
+            .update(data.clone());
+        self.len += data.len();
+        self.parts.push(data);
+        self.permits.push(permit);
     }
 }
 

@@ -59,9 +59,7 @@ impl S3Server {
         l.s3_secret_access_key = Some(SECRET_KEY.into());
         l.s3_path_style = Some(true);
     }
-}
 
-impl S3Server {
     /// The keys of the objects in the bucket, sorted.
     pub fn keys(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
