@@ -16,7 +16,7 @@ use ducha_proto::v1::supervision_service_client::SupervisionServiceClient;
 use ducha_proto::v1::unit_service_client::UnitServiceClient;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
-use crate::channel::{AuthChannel, Credentials, Session};
+use crate::channel::{AuthChannel, CallPolicy, Credentials, Session};
 use crate::error::Error;
 
 /// Largest message the typed clients accept or send.
@@ -29,6 +29,7 @@ pub struct ClientBuilder {
     tls: Option<ClientTlsConfig>,
     token: Option<String>,
     connect_timeout: Duration,
+    policy: CallPolicy,
 }
 
 impl ClientBuilder {
@@ -47,6 +48,19 @@ impl ClientBuilder {
 
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
+        self
+    }
+
+    /// The overall deadline of each unary call, retries included
+    /// [default: 30 s].
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.policy.timeout = d;
+        self
+    }
+
+    /// Deadlines and retries of calls; see [`CallPolicy`].
+    pub fn call_policy(mut self, policy: CallPolicy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -69,7 +83,7 @@ impl ClientBuilder {
         }
         let channel = ep.connect().await?;
         let creds = self.token.map_or(Credentials::None, Credentials::Static);
-        Ok(Client::from_channel(channel, creds))
+        Ok(Client::from_channel(channel, creds, self.policy))
     }
 }
 
@@ -79,6 +93,7 @@ impl ClientBuilder {
 pub struct Client {
     channel: Channel,
     session: Arc<Session>,
+    policy: CallPolicy,
 }
 
 impl Client {
@@ -88,6 +103,7 @@ impl Client {
             tls: None,
             token: None,
             connect_timeout: Duration::from_secs(10),
+            policy: CallPolicy::default(),
         }
     }
 
@@ -96,10 +112,11 @@ impl Client {
         Client::builder(endpoint).connect().await
     }
 
-    fn from_channel(channel: Channel, creds: Credentials) -> Client {
+    fn from_channel(channel: Channel, creds: Credentials, policy: CallPolicy) -> Client {
         Client {
             session: Arc::new(Session::new(channel.clone(), creds)),
             channel,
+            policy,
         }
     }
 
@@ -142,7 +159,7 @@ impl Client {
     }
 
     fn channel(&self) -> AuthChannel {
-        AuthChannel::new(self.channel.clone(), self.session.clone())
+        AuthChannel::new(self.channel.clone(), self.session.clone(), self.policy)
     }
 
     pub fn auth(&self) -> AuthServiceClient<AuthChannel> {

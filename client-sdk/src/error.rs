@@ -57,15 +57,10 @@ pub fn retry_after(status: &Status) -> Option<Duration> {
     status.get_details_retry_info().and_then(|r| r.retry_delay)
 }
 
-/// Whether a failed call is worth retrying once the connection is back.
+/// Whether a failed call is worth trying again once the connection is
+/// back: the server was unavailable or the connection broke (which the
+/// channel reports as UNAVAILABLE). INTERNAL, UNKNOWN and CANCELLED are
+/// answers, not outages, and are not retried.
 pub(crate) fn transient(s: &Status) -> bool {
-    use tonic::Code;
-    matches!(
-        s.code(),
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Unknown
-            | Code::Cancelled
-            | Code::Internal
-    )
+    s.code() == tonic::Code::Unavailable
 }

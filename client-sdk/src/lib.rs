@@ -11,7 +11,9 @@
 //! After `login`, every call carries a valid access token: the client
 //! refreshes it shortly before it expires, without the caller noticing.
 //! Errors are `tonic::Status` values with their details intact; see
-//! [`field_violations`] and [`retry_after`].
+//! [`field_violations`] and [`retry_after`]. Each unary call has an overall
+//! deadline, and one that failed with UNAVAILABLE is sent again when the
+//! contract marks it safe to repeat; see [`CallPolicy`].
 
 mod channel;
 mod client;
@@ -19,7 +21,7 @@ mod error;
 mod events;
 mod upload;
 
-pub use channel::AuthChannel;
+pub use channel::{AuthChannel, CallPolicy};
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, FieldViolation, field_violations, retry_after};
 pub use upload::{Progress, UploadMetadata, UploadOptions, attestation_payload};

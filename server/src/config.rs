@@ -87,6 +87,10 @@ pub struct SettingsLayer {
     /// Time an upload may stay unfinished before it is cleaned up [default: 7d]
     #[arg(long, env = "DUCHA_UPLOAD_TTL")]
     pub upload_ttl: Option<String>,
+    /// How often this process removes expired uploads and their bytes
+    /// [default: 1m]
+    #[arg(long, env = "DUCHA_UPLOAD_SWEEP_INTERVAL")]
+    pub upload_sweep_interval: Option<String>,
     /// A photo farther than this from its check's location is flagged, in
     /// metres [default: 500]
     #[arg(long, env = "DUCHA_SIGNAL_DISTANCE_M")]
@@ -185,6 +189,7 @@ impl SettingsLayer {
             s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
+            upload_sweep_interval,
             signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
             derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, personal_data_keys,
             petition_accept_days, petition_reply_days, petition_repeat_distance_m, public_url, download_url_max_ttl,
@@ -248,6 +253,13 @@ fn duration(name: &str, value: Option<String>, default: &str) -> anyhow::Result<
     let v = value.unwrap_or_else(|| default.to_string());
     humantime::parse_duration(&v)
         .with_context(|| format!("{name}: '{v}' is not a duration like 15m or 30d"))
+}
+
+fn nonzero(d: Duration, name: &str) -> anyhow::Result<Duration> {
+    if d.is_zero() {
+        bail!("{name}: must not be zero");
+    }
+    Ok(d)
 }
 
 fn delta(d: Duration) -> chrono::TimeDelta {
@@ -359,14 +371,14 @@ impl Settings {
                     n => n,
                 },
                 retry_delay: duration("job_retry_delay", l.job_retry_delay, "30s")?,
-                overdue_scan_interval: match duration(
+                overdue_scan_interval: nonzero(
+                    duration("overdue_scan_interval", l.overdue_scan_interval, "5m")?,
                     "overdue_scan_interval",
-                    l.overdue_scan_interval,
-                    "5m",
-                )? {
-                    d if d.is_zero() => bail!("overdue_scan_interval: must not be zero"),
-                    d => d,
-                },
+                )?,
+                upload_sweep_interval: nonzero(
+                    duration("upload_sweep_interval", l.upload_sweep_interval, "1m")?,
+                    "upload_sweep_interval",
+                )?,
             },
             downloads: DownloadPolicy {
                 public_url: match l.public_url {

@@ -36,6 +36,9 @@ pub enum Error {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// A request message over its method's limit.
+    #[error("a request message of {bytes} bytes is over the limit of {limit} bytes")]
+    MessageTooLarge { bytes: usize, limit: usize },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

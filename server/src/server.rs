@@ -17,7 +17,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::api::{FileLinksLayer, Services};
+use crate::api::{
+    AuthnLayer, DeadlineLayer, DetachLayer, FileLinksLayer, MessageLimitLayer, Services,
+};
 use crate::app::App;
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
@@ -70,6 +72,9 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),
         upload_heads: Default::default(),
+        writers: Default::default(),
+        writes: Default::default(),
+        stopping: Default::default(),
         webhook_client: reqwest::Client::builder()
             .timeout(crate::app::WEBHOOK_TIMEOUT)
             .build()
@@ -117,6 +122,13 @@ pub async fn serve(
         app.downloads.public_url = Some(format!("{scheme}://{addr}"));
     }
     let services = Services::new(app.clone(), settings.max_message_bytes);
+    let message_limits = MessageLimitLayer {
+        max_message_bytes: settings.max_message_bytes,
+        max_evidence_message_bytes: Services::max_evidence_message_bytes(
+            &app,
+            settings.max_message_bytes,
+        ),
+    };
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in [
         "",
@@ -178,6 +190,12 @@ pub async fn serve(
         .layer(FileLinksLayer { app: app.clone() })
         .layer(option_layer(cors(&settings.grpc_web_origins)?))
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(DeadlineLayer)
+        .layer(DetachLayer {
+            tasks: app.writes.clone(),
+        })
+        .layer(AuthnLayer { app: app.clone() })
+        .layer(message_limits)
         .add_service(health)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
@@ -230,6 +248,17 @@ pub async fn serve(
             tracing::warn!(?grace, "calls still in flight after the shutdown grace; stopping anyway");
         }
     }
+    // Write streams still open store what they hold before the process
+    // goes; their stores are bounded by the database and object store
+    // timeouts.
+    app.stopping.cancel();
+    app.writes.close();
+    if tokio::time::timeout(WRITES_SETTLE, app.writes.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("write streams still storing after {WRITES_SETTLE:?}; stopping anyway");
+    }
     sweeper.abort();
     derivatives.abort();
     overdue.abort();
@@ -240,12 +269,17 @@ pub async fn serve(
 }
 
 const STREAM_WINDOW: u32 = 1024 * 1024;
+/// The longest the server waits on stopping for write streams to store
+/// what they hold.
+const WRITES_SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
 
-/// Removes expired uploads now and then. Every replica may run it: the
+/// Removes expired uploads every `upload_sweep_interval`, so their bytes
+/// are gone within one interval of expiring. Every replica may run it: the
 /// work is idempotent.
 async fn sweep_expired_uploads(app: App) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+    let mut every = tokio::time::interval(app.jobs.upload_sweep_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         match app.clean_expired_uploads(crate::store::time_now()).await {

@@ -683,9 +683,9 @@ async fn oversized_message_is_refused() {
         .create_check_record(create(r))
         .await
         .unwrap_err();
-    assert!(
-        matches!(e.code(), Code::OutOfRange | Code::ResourceExhausted),
-        "{e:?}"
-    );
-    assert!(e.message().contains("too large"), "{e:?}");
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("limit of 65536 bytes"), "{e:?}");
+    let info = tonic_types::StatusExt::get_details_error_info(&e).expect("ErrorInfo");
+    assert_eq!(info.reason, "MESSAGE_TOO_LARGE");
+    assert_eq!(info.metadata["limit_bytes"], "65536");
 }

@@ -363,7 +363,7 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
 #[tokio::test]
 async fn the_sdk_follows_the_feed_across_a_broken_connection() {
     let t = team().await;
-    let proxy = crate::support::proxy::CuttingProxy::start(&t.srv.url).await;
+    let proxy = crate::support::proxy::Proxy::start(&t.srv.url).await;
     let (_, name) = t.srv.user(Role::Coordinator, &["*"]).await;
     let far = Client::connect(proxy.url.clone()).await.unwrap();
     far.login(&name, support::PASSWORD).await.unwrap();

@@ -329,8 +329,8 @@ async fn racing_streams_finish_an_upload_once_on_s3() {
 
 /// Two streams of one upload, as a retry racing the stream it replaces,
 /// each sending the whole photo and asking to finish: one evidence, which
-/// every stream that finished answers with; the other stream learns that
-/// all the bytes are in.
+/// every stream that finished answers with; a stream taken over by the
+/// other learns the committed offset as it left it.
 async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
     let c = srv.client(Role::Inspector, &["331102"]).await;
     let bytes = photo();
@@ -351,10 +351,8 @@ async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
             }
             Err(s) if s.code() == Code::Aborted => {
                 let info = s.get_details_error_info().expect("ErrorInfo");
-                assert_eq!(
-                    info.metadata.get("committed_offset"),
-                    Some(&bytes.len().to_string())
-                );
+                let at: usize = info.metadata["committed_offset"].parse().unwrap();
+                assert!(at <= bytes.len(), "{at}");
             }
             Err(s) => {
                 assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
@@ -690,7 +688,7 @@ fn meta(unit: &str) -> ducha_sdk::UploadMetadata {
 async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
     let srv = support::spawn_with(|l| l.upload_chunk_bytes = Some(16 * 1024)).await;
     let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
-    let proxy = support::proxy::CuttingProxy::start(&srv.url).await;
+    let proxy = support::proxy::Proxy::start(&srv.url).await;
     let c = Client::connect(proxy.url.clone()).await.unwrap();
     c.login(&name, support::PASSWORD).await.unwrap();
 

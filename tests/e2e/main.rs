@@ -4,6 +4,7 @@
 mod accountability;
 mod auth;
 mod blob;
+mod broken_uploads;
 mod campaigns;
 mod checks;
 mod cli;
@@ -15,6 +16,7 @@ mod evidence_links;
 mod ledger;
 mod petitions;
 mod rectification;
+mod refusals;
 mod sdk;
 mod server;
 mod supervision;

@@ -16,7 +16,7 @@ impl AuditService for Audit {
         &self,
         req: Request<pb::VerifyChainRequest>,
     ) -> Result<Response<pb::VerifyChainResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let report = self.app.verify_audit_chain_as(&c).await?;
         let (first_bad_seq, reason) = report
             .first_break

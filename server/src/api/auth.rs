@@ -48,7 +48,7 @@ impl AuthService for Auth {
         &self,
         req: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         self.app.logout(&c, &req.get_ref().refresh_token).await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
@@ -57,7 +57,7 @@ impl AuthService for Auth {
         &self,
         req: Request<pb::WhoAmIRequest>,
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let (unit_codes, all_units) = match &c.scope {
             Scope::All => (vec![], true),
             Scope::Units(u) => (u.iter().cloned().collect(), false),

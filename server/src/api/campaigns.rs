@@ -81,7 +81,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::CreateCampaignResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let draft = draft_in(req.into_inner().campaign.unwrap_or_default());
         let campaign = self.app.create_campaign(&c, draft).await?;
         Ok(Response::new(pb::CreateCampaignResponse {
@@ -93,7 +93,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::GetCampaignRequest>,
     ) -> Result<Response<pb::GetCampaignResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let campaign = self.app.get_campaign(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetCampaignResponse {
             campaign: Some(campaign_out(campaign)),
@@ -104,7 +104,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::ListCampaignsRequest>,
     ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let all = self.app.list_campaigns(&c).await?;
         Ok(Response::new(pb::ListCampaignsResponse {
             campaigns: all.into_iter().map(campaign_out).collect(),
@@ -115,7 +115,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::UpdateCampaignRequest>,
     ) -> Result<Response<pb::UpdateCampaignResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let campaign = req.into_inner().campaign.unwrap_or_default();
         let (id, etag) = (campaign.id.clone(), campaign.etag.clone());
         let updated = self
@@ -131,7 +131,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::AdvanceCampaignRequest>,
     ) -> Result<Response<pb::AdvanceCampaignResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let campaign = self.app.advance_campaign(&c, &r.id, &r.etag).await?;
         Ok(Response::new(pb::AdvanceCampaignResponse {
@@ -143,7 +143,7 @@ impl CampaignService for Campaigns {
         &self,
         req: Request<pb::GetFeedbackReportRequest>,
     ) -> Result<Response<pb::GetFeedbackReportResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let report = self
             .app

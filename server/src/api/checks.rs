@@ -177,7 +177,7 @@ impl CheckService for Checks {
         &self,
         req: Request<pb::CreateCheckRecordRequest>,
     ) -> Result<Response<pb::CreateCheckRecordResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let draft = draft_in(r.check_record.unwrap_or_default());
         let rec = self
@@ -193,7 +193,7 @@ impl CheckService for Checks {
         &self,
         req: Request<pb::GetCheckRecordRequest>,
     ) -> Result<Response<pb::GetCheckRecordResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let rec = self.app.get_check(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetCheckRecordResponse {
             check_record: Some(record_out(rec)),
@@ -204,7 +204,7 @@ impl CheckService for Checks {
         &self,
         req: Request<pb::ListCheckRecordsRequest>,
     ) -> Result<Response<pb::ListCheckRecordsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let page = self
             .app
@@ -220,7 +220,7 @@ impl CheckService for Checks {
         &self,
         req: Request<pb::UpdateCheckRecordRequest>,
     ) -> Result<Response<pb::UpdateCheckRecordResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let rec = r.check_record.unwrap_or_default();
         let (id, etag) = (rec.id.clone(), rec.etag.clone());

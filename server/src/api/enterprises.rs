@@ -75,7 +75,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::RegisterEnterpriseRequest>,
     ) -> Result<Response<pb::RegisterEnterpriseResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let e = req.into_inner().enterprise.unwrap_or_default();
         let draft = EnterpriseDraft {
             credit_code: e.credit_code,
@@ -94,7 +94,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::GetEnterpriseRequest>,
     ) -> Result<Response<pb::GetEnterpriseResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let (e, accidents) = self
             .app
             .get_enterprise(&c, &req.get_ref().credit_code)
@@ -109,7 +109,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::ListEnterprisesRequest>,
     ) -> Result<Response<pb::ListEnterprisesResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let all = self
             .app
@@ -124,7 +124,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::RecordAccidentRequest>,
     ) -> Result<Response<pb::RecordAccidentResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let a = r.accident.unwrap_or_default();
         let draft = AccidentDraft {
@@ -146,7 +146,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::UpdateAccidentRequest>,
     ) -> Result<Response<pb::UpdateAccidentResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let update = AccidentUpdate {
             conditions: conditions_in(r.conditions),
@@ -167,7 +167,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::PutOnPublicListRequest>,
     ) -> Result<Response<pb::PutOnPublicListResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let e = self
             .app
@@ -182,7 +182,7 @@ impl EnterpriseService for Enterprises {
         &self,
         req: Request<pb::ExportPublicListRequest>,
     ) -> Result<Response<pb::ExportPublicListResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let csv = self.app.public_list_csv(&c).await?;
         Ok(Response::new(pb::ExportPublicListResponse {
             csv: csv.into(),

@@ -62,7 +62,7 @@ impl EventService for Events {
         &self,
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let events = self.app.watch_events(
             &c,
@@ -83,7 +83,7 @@ impl EventService for Events {
         &self,
         req: Request<pb::CreateWebhookRequest>,
     ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let w = req.into_inner().webhook.unwrap_or_default();
         let (w, secret) = self.app.create_webhook(&c, &w.url, w.event_kinds).await?;
         Ok(Response::new(pb::CreateWebhookResponse {
@@ -96,7 +96,7 @@ impl EventService for Events {
         &self,
         req: Request<pb::ListWebhooksRequest>,
     ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let hooks = self.app.list_webhooks(&c).await?;
         Ok(Response::new(pb::ListWebhooksResponse {
             webhooks: hooks.into_iter().map(webhook_out).collect(),
@@ -107,7 +107,7 @@ impl EventService for Events {
         &self,
         req: Request<pb::DeleteWebhookRequest>,
     ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         self.app.delete_webhook(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::DeleteWebhookResponse {}))
     }
@@ -116,7 +116,7 @@ impl EventService for Events {
         &self,
         req: Request<pb::ListWebhookDeliveriesRequest>,
     ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let deliveries = self
             .app

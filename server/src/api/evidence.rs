@@ -160,7 +160,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::BeginUploadRequest>,
     ) -> Result<Response<pb::BeginUploadResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let answer = match self
             .app
             .begin_upload(&c, draft_in(req.into_inner()))
@@ -182,7 +182,12 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<Streaming<pb::WriteUploadRequest>>,
     ) -> Result<Response<pb::WriteUploadResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
+        let gone = req
+            .extensions()
+            .get::<super::layers::CallGone>()
+            .cloned()
+            .unwrap_or_default();
         let chunks = req.into_inner().map(|m| {
             m.map(|m| Chunk {
                 upload_id: m.upload_id,
@@ -191,9 +196,9 @@ impl EvidenceService for Evidences {
                 crc32c: m.crc32c,
                 finish: m.finish,
             })
-            .map_err(|s| Error::Unavailable(format!("the stream broke: {}", s.message())))
+            .map_err(|s| super::status::stream_error(&s))
         });
-        let w = self.app.write_upload(&c, chunks).await?;
+        let w = self.app.write_upload(&c, chunks, gone.0).await?;
         Ok(Response::new(pb::WriteUploadResponse {
             committed_offset: w.committed_offset,
             evidence: w.evidence.map(evidence_out),
@@ -204,7 +209,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::AppendUploadRequest>,
     ) -> Result<Response<pb::AppendUploadResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let m = req.into_inner();
         let chunk = Chunk {
             upload_id: m.upload_id,
@@ -224,7 +229,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::GetUploadStatusRequest>,
     ) -> Result<Response<pb::GetUploadStatusResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let u = self.app.upload_status(&c, &req.get_ref().upload_id).await?;
         Ok(Response::new(pb::GetUploadStatusResponse {
             upload: Some(upload_out(u, self.app.uploads.max_chunk_bytes)),
@@ -235,7 +240,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::FinishUploadRequest>,
     ) -> Result<Response<pb::FinishUploadResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let e = self.app.finish_upload(&c, &req.get_ref().upload_id).await?;
         Ok(Response::new(pb::FinishUploadResponse {
             evidence: Some(evidence_out(e)),
@@ -246,7 +251,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::GetEvidenceRequest>,
     ) -> Result<Response<pb::GetEvidenceResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let e = self.app.get_evidence(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetEvidenceResponse {
             evidence: Some(evidence_out(e)),
@@ -259,7 +264,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::DownloadEvidenceRequest>,
     ) -> Result<Response<Download>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let bytes = self
             .app
@@ -282,7 +287,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::GetDownloadUrlRequest>,
     ) -> Result<Response<pb::GetDownloadUrlResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let ttl = r
             .ttl
@@ -304,7 +309,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::LinkEvidenceRequest>,
     ) -> Result<Response<pb::LinkEvidenceResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let link = self
             .app
@@ -324,7 +329,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::UnlinkEvidenceRequest>,
     ) -> Result<Response<pb::UnlinkEvidenceResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         self.app
             .unlink_evidence(&c, &r.evidence_id, &r.check_record_id)
@@ -336,7 +341,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::RegisterDeviceRequest>,
     ) -> Result<Response<pb::RegisterDeviceResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let at = self
             .app
@@ -352,7 +357,7 @@ impl EvidenceService for Evidences {
         &self,
         req: Request<pb::ListEvidenceRequest>,
     ) -> Result<Response<pb::ListEvidenceResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let page = self
             .app

@@ -121,7 +121,7 @@ impl FindingService for Findings {
         &self,
         req: Request<pb::CreateFindingRequest>,
     ) -> Result<Response<pb::CreateFindingResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let draft = draft_in(r.finding.unwrap_or_default());
         let f = self
@@ -137,7 +137,7 @@ impl FindingService for Findings {
         &self,
         req: Request<pb::GetFindingRequest>,
     ) -> Result<Response<pb::GetFindingResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let f = self.app.get_finding(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetFindingResponse {
             finding: Some(finding_out(f)),
@@ -148,7 +148,7 @@ impl FindingService for Findings {
         &self,
         req: Request<pb::ListFindingsRequest>,
     ) -> Result<Response<pb::ListFindingsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let page = self
             .app

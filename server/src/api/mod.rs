@@ -11,6 +11,7 @@ mod events;
 mod evidence;
 mod files;
 mod findings;
+mod layers;
 mod petitions;
 mod rectification;
 mod status;
@@ -32,24 +33,19 @@ use ducha_proto::v1::unit_service_server::UnitServiceServer;
 use tonic::Request;
 
 pub use files::FileLinksLayer;
+pub use layers::{AuthnLayer, DeadlineLayer, DetachLayer, MessageLimitLayer};
 
 use crate::app::App;
 use crate::domain::access::Caller;
 use crate::error::Result;
 
-/// The bearer token of a call, if it carries one.
-fn bearer<T>(req: &Request<T>) -> Option<&str> {
-    let v = req.metadata().get("authorization")?.to_str().ok()?;
-    v.strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("bearer "))
-        .map(str::trim)
-}
-
-/// Authenticates the call and notes the caller on its trace span.
-async fn caller<T>(app: &App, req: &Request<T>) -> Result<Caller> {
-    let c = app.authenticate(bearer(req)).await?;
-    tracing::Span::current().record("subject", c.subject.as_str());
-    Ok(c)
+/// The caller of a call, authenticated by `AuthnLayer` before the request
+/// was read.
+fn caller<T>(req: &Request<T>) -> Result<Caller> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| crate::error::Error::internal("a call reached its handler unauthenticated"))
 }
 
 /// The ducha.v1 services, each limited to `max_message_bytes` per message.
@@ -69,6 +65,12 @@ pub struct Services {
 }
 
 impl Services {
+    /// The largest message of EvidenceService: a chunk of the largest
+    /// allowed size, plus its envelope.
+    pub fn max_evidence_message_bytes(app: &App, max_message_bytes: usize) -> usize {
+        max_message_bytes.max(app.uploads.max_chunk_bytes as usize + 64 * 1024)
+    }
+
     pub fn new(app: App, max_message_bytes: usize) -> Services {
         Services {
             auth: AuthServiceServer::new(auth::Auth { app: app.clone() })
@@ -98,11 +100,11 @@ impl Services {
                 app: app.clone(),
             })
             .max_decoding_message_size(max_message_bytes),
-            // A chunk of the largest allowed size, plus its envelope.
             evidence: EvidenceServiceServer::new(evidence::Evidences { app: app.clone() })
-                .max_decoding_message_size(
-                    max_message_bytes.max(app.uploads.max_chunk_bytes as usize + 64 * 1024),
-                ),
+                .max_decoding_message_size(Self::max_evidence_message_bytes(
+                    &app,
+                    max_message_bytes,
+                )),
         }
     }
 }

@@ -148,7 +148,7 @@ impl Petitions {
         etag: &str,
         step: PetitionStep,
     ) -> Result<Option<pb::Petition>, Status> {
-        let c = caller(&self.app, req).await?;
+        let c = caller(req)?;
         let v = self.app.take_petition_step(&c, id, etag, step).await?;
         Ok(Some(petition_out(v)))
     }
@@ -160,7 +160,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::CreatePetitionRequest>,
     ) -> Result<Response<pb::CreatePetitionResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let complainant = r.complainant.unwrap_or_default();
         let draft = PetitionDraft {
@@ -188,7 +188,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::GetPetitionRequest>,
     ) -> Result<Response<pb::GetPetitionResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let v = self.app.get_petition(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetPetitionResponse {
             petition: Some(petition_out(v)),
@@ -199,7 +199,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::ListPetitionsRequest>,
     ) -> Result<Response<pb::ListPetitionsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut f = filter_in(&r.unit_codes, &r.states, &r.campaign_id)?;
         f.key_only = r.key_only;
@@ -347,7 +347,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::SampleForSpotCheckRequest>,
     ) -> Result<Response<pb::SampleForSpotCheckResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let found = self
             .app
@@ -375,7 +375,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::GetPetitionStatisticsRequest>,
     ) -> Result<Response<pb::GetPetitionStatisticsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
         let from = date_in(r.from_date.as_ref()).required("from_date", &mut v);
@@ -413,7 +413,7 @@ impl PetitionService for Petitions {
         &self,
         req: Request<pb::ExportPetitionsRequest>,
     ) -> Result<Response<pb::ExportPetitionsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let f = filter_in(&r.unit_codes, &r.states, &r.campaign_id)?;
         let csv = self.app.export_petitions(&c, f).await?;

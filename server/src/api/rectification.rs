@@ -169,7 +169,7 @@ impl Rectification {
         step: Step,
         evidence: &[String],
     ) -> Result<Option<pb::RectificationItem>, Status> {
-        let c: Caller = caller(&self.app, req).await?;
+        let c: Caller = caller(req)?;
         let view = self.app.take_step(&c, id, etag, step, evidence).await?;
         Ok(Some(item_out(view)))
     }
@@ -188,7 +188,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::CreateRectificationItemRequest>,
     ) -> Result<Response<pb::CreateRectificationItemResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let draft = draft_in(r.item.unwrap_or_default());
         let item = self
@@ -204,7 +204,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::GetRectificationItemRequest>,
     ) -> Result<Response<pb::GetRectificationItemResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let item = self.app.get_item(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetRectificationItemResponse {
             item: Some(item_out(item)),
@@ -215,7 +215,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::ListRectificationItemsRequest>,
     ) -> Result<Response<pb::ListRectificationItemsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let page = self
             .app
@@ -337,7 +337,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::GetVerificationViewRequest>,
     ) -> Result<Response<pb::GetVerificationViewResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let v = self.app.verification_view(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetVerificationViewResponse {
             item: Some(item_out(v.item)),
@@ -363,7 +363,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::GetRectificationStatisticsRequest>,
     ) -> Result<Response<pb::GetRectificationStatisticsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
         let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);
@@ -381,7 +381,7 @@ impl RectificationService for Rectification {
         &self,
         req: Request<pb::ExportRectificationLedgerRequest>,
     ) -> Result<Response<pb::ExportRectificationLedgerResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
         let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);

@@ -41,6 +41,17 @@ impl From<Error> for Status {
                 ),
                 None => Status::resource_exhausted(message),
             },
+            e @ Error::MessageTooLarge { bytes, limit } => {
+                let details = ErrorDetails::with_error_info(
+                    MESSAGE_TOO_LARGE,
+                    "ducha.v1",
+                    [
+                        ("limit_bytes".to_string(), limit.to_string()),
+                        ("message_bytes".to_string(), bytes.to_string()),
+                    ],
+                );
+                Status::with_error_details(Code::ResourceExhausted, e.to_string(), details)
+            }
             Error::Unavailable(m) => Status::unavailable(m),
             Error::Internal(e) => {
                 // The cause goes to the log, not to the caller.
@@ -49,6 +60,28 @@ impl From<Error> for Status {
             }
         }
     }
+}
+
+const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";
+
+/// The error a request stream ended with: its own refusal when the
+/// message limit ended it, otherwise a broken stream.
+pub fn stream_error(s: &Status) -> Error {
+    if let Some(info) = s.get_details_error_info()
+        && info.reason == MESSAGE_TOO_LARGE
+    {
+        let number = |k: &str| {
+            info.metadata
+                .get(k)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        return Error::MessageTooLarge {
+            bytes: number("message_bytes"),
+            limit: number("limit_bytes"),
+        };
+    }
+    Error::Unavailable(format!("the stream broke: {}", s.message()))
 }
 
 /// The same mapping for the plain HTTP answers of download links.
@@ -62,6 +95,7 @@ pub fn http_status(e: &Error) -> http::StatusCode {
         Error::PermissionDenied(_) => S::FORBIDDEN,
         Error::Unauthenticated(_) => S::UNAUTHORIZED,
         Error::ResourceExhausted { .. } => S::TOO_MANY_REQUESTS,
+        Error::MessageTooLarge { .. } => S::PAYLOAD_TOO_LARGE,
         Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
         Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
     }

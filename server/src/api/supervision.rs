@@ -135,7 +135,7 @@ impl Supervision {
         etag: &str,
         step: CaseStep,
     ) -> Result<Option<pb::SupervisionCase>, Status> {
-        let c = caller(&self.app, req).await?;
+        let c = caller(req)?;
         let case = self.app.take_case_step(&c, id, etag, step).await?;
         Ok(Some(case_out(case)))
     }
@@ -147,7 +147,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::OpenCaseRequest>,
     ) -> Result<Response<pb::OpenCaseResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
         let kind = named_enum_in!(
@@ -171,7 +171,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::GetCaseResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let case = self.app.get_case(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetCaseResponse {
             supervision_case: Some(case_out(case)),
@@ -182,7 +182,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
         let mut states = Vec::new();
@@ -260,7 +260,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::RecordAccountabilityRequest>,
     ) -> Result<Response<pb::RecordAccountabilityResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.into_inner();
         let official = r.official.unwrap_or_default();
         let draft = AccountabilityDraft {
@@ -295,7 +295,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::ConfirmAccountabilityRequest>,
     ) -> Result<Response<pb::ConfirmAccountabilityResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let v = self.app.confirm_accountability(&c, &r.id, &r.etag).await?;
         Ok(Response::new(pb::ConfirmAccountabilityResponse {
@@ -307,7 +307,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::ListAccountabilityRequest>,
     ) -> Result<Response<pb::ListAccountabilityResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let found = self
             .app
@@ -322,7 +322,7 @@ impl SupervisionService for Supervision {
         &self,
         req: Request<pb::GetAssessmentRequest>,
     ) -> Result<Response<pb::GetAssessmentResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let facts = self.app.assessment(&c, &r.unit_code, r.year).await?;
         Ok(Response::new(pb::GetAssessmentResponse {

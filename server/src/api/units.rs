@@ -46,7 +46,7 @@ impl UnitService for Units {
         &self,
         req: Request<pb::ListUnitsRequest>,
     ) -> Result<Response<pb::ListUnitsResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let units = self
             .app
@@ -61,7 +61,7 @@ impl UnitService for Units {
         &self,
         req: Request<pb::GetUnitRequest>,
     ) -> Result<Response<pb::GetUnitResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let u = self.app.get_unit(&c, &req.get_ref().code).await?;
         Ok(Response::new(pb::GetUnitResponse {
             unit: Some(unit_out(u)),
@@ -72,7 +72,7 @@ impl UnitService for Units {
         &self,
         req: Request<pb::CreateUnitRequest>,
     ) -> Result<Response<pb::CreateUnitResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let u = self
             .app
@@ -87,7 +87,7 @@ impl UnitService for Units {
         &self,
         req: Request<pb::RenameUnitRequest>,
     ) -> Result<Response<pb::RenameUnitResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let r = req.get_ref();
         let u = self.app.rename_unit(&c, &r.code, &r.name).await?;
         Ok(Response::new(pb::RenameUnitResponse {
@@ -99,7 +99,7 @@ impl UnitService for Units {
         &self,
         req: Request<pb::DeactivateUnitRequest>,
     ) -> Result<Response<pb::DeactivateUnitResponse>, Status> {
-        let c = caller(&self.app, &req).await?;
+        let c = caller(&req)?;
         let u = self.app.deactivate_unit(&c, &req.get_ref().code).await?;
         Ok(Response::new(pb::DeactivateUnitResponse {
             unit: Some(unit_out(u)),

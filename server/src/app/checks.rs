@@ -197,7 +197,7 @@ impl App {
     ) -> Result<Page<CheckView>> {
         caller.require(READ)?;
         let limit = page::page_size(page_size)?;
-        let query = page::query_digest(&filter);
+        let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<CheckCursor> = page::decode_token(page_token, &query)?;
         // Narrow to the scope after the digest, so that the token stays
         // bound to what the client asked for.

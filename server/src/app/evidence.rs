@@ -56,6 +56,10 @@ fn parse_id(field: &str, s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
+pub(super) fn parse_upload_id(s: &str) -> Result<Uuid> {
+    parse_id("upload_id", s)
+}
+
 impl App {
     pub async fn begin_upload(&self, caller: &Caller, draft: UploadDraft) -> Result<Begun> {
         caller.require(UPLOAD)?;
@@ -81,6 +85,19 @@ impl App {
             return Ok(Begun::Existing(Box::new(e)));
         }
         let now = time_now();
+        // The same declaration again (a phone that restarted, or a retry
+        // whose answer was lost) resumes the upload it began.
+        if let Some(up) = self
+            .store
+            .open_uploads_of(&caller.subject, &req.sha256, now)
+            .await?
+            .into_iter()
+            .find(|u| u.request == req)
+        {
+            self.writers.settled(up.id).await;
+            let up = self.store.get_upload(up.id).await?.unwrap_or(up);
+            return Ok(Begun::Upload(Box::new(up)));
+        }
         let open = self.store.count_open_uploads(&caller.subject, now).await?;
         if open >= self.uploads.max_open_per_user {
             return Err(Error::ResourceExhausted {
@@ -104,10 +121,13 @@ impl App {
         Ok(Begun::Upload(Box::new(upload)))
     }
 
-    /// An upload of the caller's; anyone else's is NOT_FOUND.
+    /// An upload of the caller's; anyone else's is NOT_FOUND. A write
+    /// stream of this process that is storing its last bytes is waited
+    /// for, so the answer includes them.
     async fn own_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
         caller.require(UPLOAD)?;
         let id = parse_id("upload_id", id)?;
+        self.writers.settled(id).await;
         let up = self
             .store
             .get_upload(id)
@@ -381,7 +401,7 @@ impl App {
     ) -> Result<super::Page<Evidence>> {
         caller.require(READ)?;
         let limit = page::page_size(page_size)?;
-        let query = page::query_digest(&filter);
+        let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<EvidenceCursor> = page::decode_token(page_token, &query)?;
         filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
         let mut items = self.store.list_evidence(&filter, cursor, limit + 1).await?;

@@ -226,7 +226,7 @@ impl App {
         caller.require(READ)?;
         filter.validate()?;
         let limit = page::page_size(page_size)?;
-        let query = page::query_digest(&filter);
+        let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<FindingCursor> = page::decode_token(page_token, &query)?;
         filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
         filter.today = Some(china_date(time_now()));

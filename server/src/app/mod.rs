@@ -26,6 +26,7 @@ mod supervision;
 mod units;
 mod upload_heads;
 mod upload_write;
+mod upload_writers;
 mod verification;
 mod webhooks;
 
@@ -43,6 +44,7 @@ pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
 pub use upload_heads::UploadHeads;
 pub use upload_write::{Chunk, Written};
+pub use upload_writers::UploadWriters;
 pub use verification::{ShownEvidence, VerificationView};
 pub use webhooks::TIMEOUT as WEBHOOK_TIMEOUT;
 
@@ -73,6 +75,14 @@ pub struct App {
     /// before storing them (see `HELD_UPLOAD_BYTES`).
     pub held_upload_bytes: Arc<tokio::sync::Semaphore>,
     pub upload_heads: Arc<UploadHeads>,
+    /// The write streams of this process, one per upload.
+    pub writers: Arc<UploadWriters>,
+    /// The tasks that read write streams; the server waits for them to
+    /// store what they hold before it stops.
+    pub writes: tokio_util::task::TaskTracker,
+    /// Cancelled when the server stops: write streams store what they hold
+    /// and end.
+    pub stopping: tokio_util::sync::CancellationToken,
     /// Sends webhook deliveries; shares connections across them.
     pub webhook_client: reqwest::Client,
     /// Wakes this process's derivative workers when a photo is stored.
@@ -93,6 +103,8 @@ pub struct JobPolicy {
     /// Wait after the first failure; doubles with each.
     pub retry_delay: Duration,
     pub overdue_scan_interval: Duration,
+    /// How often expired uploads and their bytes are removed.
+    pub upload_sweep_interval: Duration,
 }
 
 /// Deadlines and repeat detection of petitions.

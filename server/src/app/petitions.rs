@@ -288,7 +288,7 @@ impl App {
     ) -> Result<Page<PetitionView>> {
         caller.require(ANY_ROLE)?;
         let limit = page::page_size(page_size)?;
-        let query = page::query_digest(&filter);
+        let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<PetitionCursor> = page::decode_token(page_token, &query)?;
         let mut found = self
             .petitions_in_scope(caller, filter, cursor, limit + 1)

@@ -234,7 +234,7 @@ impl App {
     ) -> Result<Page<ItemView>> {
         caller.require(READ)?;
         let limit = page::page_size(page_size)?;
-        let query = page::query_digest(&filter);
+        let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<ItemCursor> = page::decode_token(page_token, &query)?;
         filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
         let today = china_date(time_now());

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::App;
@@ -60,18 +61,33 @@ impl App {
     }
 
     /// Takes a stream of chunks, keeping them in segments of up to the chunk
-    /// limit. What arrived before a broken stream is kept. Chunks are held
-    /// as received, never copied, so a stream holds at most one segment's
-    /// bytes in memory.
+    /// limit. However the stream ends (it ends, breaks, its call is `gone`
+    /// because the client cancelled or the deadline passed, another stream
+    /// of the upload takes over, the server stops), the chunks that arrived
+    /// whole are stored and committed, so a resume sends only what was in
+    /// flight. The caller must run this where a dropped call does not drop
+    /// it (see `api::DetachLayer`).
     pub async fn write_upload(
         &self,
         caller: &Caller,
         mut chunks: impl Stream<Item = Result<Chunk>> + Unpin,
+        gone: CancellationToken,
     ) -> Result<Written> {
-        let first = match chunks.next().await {
-            Some(c) => c?,
-            None => return Err(Error::invalid("upload_id", "the stream sent no chunk")),
+        let first = tokio::select! {
+            biased;
+            c = chunks.next() => match c {
+                Some(c) => c?,
+                None => return Err(Error::invalid("upload_id", "the stream sent no chunk")),
+            },
+            () = gone.cancelled() => return Err(Error::Aborted("the call ended".into())),
         };
+        let writing = self
+            .writers
+            .enter(
+                super::evidence::parse_upload_id(&first.upload_id)?,
+                &self.stopping,
+            )
+            .await;
         let mut up = self.open_upload(caller, &first.upload_id).await?;
         let max = self.uploads.max_chunk_bytes as usize;
         // A file that starts here and fits one segment (most photos) is
@@ -91,6 +107,7 @@ impl App {
             };
         let mut held = Held::default();
         let mut finish = false;
+        let mut ended = None;
         let mut next = Some(Ok(first));
         while let Some(item) = next {
             let checked = item.and_then(|c| {
@@ -107,6 +124,7 @@ impl App {
                 Err(e) => {
                     // Keep what arrived intact before the break or the
                     // damaged chunk, so the client resends only the rest.
+                    writing.settling();
                     if !held.is_empty() {
                         let _ = self.store_held(&up, held, streaming).await;
                     }
@@ -142,7 +160,41 @@ impl App {
                         .await?;
                 }
             }
-            next = chunks.next().await;
+            // Chunks already here are taken before a stop is heeded.
+            next = tokio::select! {
+                biased;
+                c = chunks.next() => c,
+                () = writing.stop.cancelled() => {
+                    ended = Some(if self.stopping.is_cancelled() {
+                        Cut::ServerStopping
+                    } else {
+                        Cut::TakenOver
+                    });
+                    None
+                }
+                () = gone.cancelled() => {
+                    ended = Some(Cut::CallGone);
+                    None
+                }
+            };
+        }
+        writing.settling();
+        if let Some(cut) = ended {
+            // Not the whole file (the stream did not end): stored as a
+            // segment, the put begun on the side broken off.
+            if !held.is_empty() {
+                drop(streaming);
+                up.committed_offset = self.store_held(&up, held, None).await?;
+            }
+            return Err(match cut {
+                Cut::TakenOver => Error::UploadOffset {
+                    committed: up.committed_offset,
+                },
+                Cut::ServerStopping => Error::Unavailable(
+                    "the server is shutting down; resume from the committed offset".into(),
+                ),
+                Cut::CallGone => Error::Aborted("the call ended".into()),
+            });
         }
         // The budget's permits go once the bytes are stored.
         let Held {
@@ -331,6 +383,16 @@ impl App {
         }
         Ok(read.ok())
     }
+}
+
+/// Why a write stream stopped reading before its end.
+enum Cut {
+    /// A newer stream of the upload took over.
+    TakenOver,
+    ServerStopping,
+    /// The call went away: cancelled, its connection broken, or its
+    /// deadline passed.
+    CallGone,
 }
 
 /// Chunks of a stream held for its next segment, contiguous from `start`,

@@ -26,9 +26,10 @@ struct Token<C> {
     c: C,
 }
 
-/// Digest of a query's filter, so a token cannot be replayed on another one.
-pub fn query_digest<F: Serialize>(filter: &F) -> String {
-    let json = serde_json::to_vec(filter).expect("filter serialises");
+/// Digest of a query's caller and filter, so a token cannot be replayed
+/// on another query, nor by another caller.
+pub fn query_digest<F: Serialize>(caller: &str, filter: &F) -> String {
+    let json = serde_json::to_vec(&(caller, filter)).expect("filter serialises");
     hex::encode(&Sha256::digest(json)[..12])
 }
 
@@ -52,7 +53,7 @@ pub fn decode_token<C: DeserializeOwned>(token: &str, query: &str) -> Result<Opt
     if t.q != query {
         return Err(Error::invalid(
             "page_token",
-            "belongs to a query with other filters; start again without a page token",
+            "belongs to another query (other filters, or another caller's); start again without a page token",
         ));
     }
     Ok(Some(t.c))

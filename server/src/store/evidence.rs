@@ -164,6 +164,30 @@ impl Store {
         Ok(n)
     }
 
+    /// The uploader's unfinished, unexpired uploads of the bytes `sha256`,
+    /// oldest first.
+    pub async fn open_uploads_of(
+        &self,
+        uploader: &str,
+        sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Upload>> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads
+             WHERE uploader = $1 AND sha256 = $2 AND evidence_id IS NULL AND expires_at > $3
+             ORDER BY created_at"
+        );
+        let rows: Vec<UploadRow> = on_pool!(&self.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(uploader)
+                .bind(sha256)
+                .bind(Ts(now))
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows.into_iter().map(Upload::from).collect())
+    }
+
     pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
         let r = &u.request;
         on_pool!(&self.db, |p| {

@@ -2,6 +2,8 @@
 //! SQLite file (or, when DUCHA_TEST_DATABASE_URL is set, its own PostgreSQL
 //! database) and its own data folder, driven through the SDK.
 
+// Some of its faults serve only the benchmarks that include it.
+#[allow(dead_code)]
 pub mod proxy;
 pub mod s3;
 

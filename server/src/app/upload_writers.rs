@@ -1,0 +1,188 @@
+//! The write streams of this process, at most one per upload. A phone that
+//! lost its connection comes back with a new stream, often before the
+//! server noticed the old one is dead (a frozen link sends no reset). The
+//! new stream takes over: the old one stops reading, stores and commits
+//! what it holds, and only then does the new one start, from the offset
+//! that now holds. A status read waits for a stream that is already
+//! storing its last bytes, so that a resume starts from them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The longest a new stream or a status read waits for an old stream to
+/// store what it holds; its own store is bounded by the database and
+/// object store timeouts, so this is only a backstop.
+const SETTLE_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+pub struct UploadWriters {
+    slots: Mutex<HashMap<Uuid, Slot>>,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Tells the stream to stop reading.
+    stop: CancellationToken,
+    /// True once the stream stopped reading and stores what it holds;
+    /// closed when it is done.
+    settling: watch::Receiver<bool>,
+    /// Tells this slot from a later one of the same upload.
+    serial: u64,
+}
+
+/// A stream's hold on its upload; released on drop.
+pub struct Writing {
+    writers: Arc<UploadWriters>,
+    upload: Uuid,
+    serial: u64,
+    /// Cancelled when another stream takes over or the server stops.
+    pub stop: CancellationToken,
+    settling: watch::Sender<bool>,
+}
+
+impl UploadWriters {
+    /// Takes the upload over from any stream of this process that writes
+    /// it, once that one has stored what it holds. `stopping` cancels the
+    /// new stream as well (the server shuts down).
+    pub async fn enter(self: &Arc<Self>, upload: Uuid, stopping: &CancellationToken) -> Writing {
+        loop {
+            let old = self
+                .slots
+                .lock()
+                .expect("writers lock")
+                .get(&upload)
+                .cloned();
+            match old {
+                Some(old) => {
+                    old.stop.cancel();
+                    wait_closed(old.settling).await;
+                    // Released by its own drop; clear it if that is late.
+                    let mut slots = self.slots.lock().expect("writers lock");
+                    if slots.get(&upload).is_some_and(|s| s.serial == old.serial) {
+                        slots.remove(&upload);
+                    }
+                }
+                None => {
+                    let mut slots = self.slots.lock().expect("writers lock");
+                    if slots.contains_key(&upload) {
+                        continue;
+                    }
+                    let serial = rand::random();
+                    let stop = stopping.child_token();
+                    let (settling, watching) = watch::channel(false);
+                    slots.insert(
+                        upload,
+                        Slot {
+                            stop: stop.clone(),
+                            settling: watching,
+                            serial,
+                        },
+                    );
+                    return Writing {
+                        writers: self.clone(),
+                        upload,
+                        serial,
+                        stop,
+                        settling,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Waits until a stream of the upload that stopped reading has stored
+    /// what it holds; returns at once when none is storing.
+    pub async fn settled(&self, upload: Uuid) {
+        let slot = self
+            .slots
+            .lock()
+            .expect("writers lock")
+            .get(&upload)
+            .cloned();
+        if let Some(s) = slot
+            && *s.settling.borrow()
+        {
+            wait_closed(s.settling).await;
+        }
+    }
+}
+
+async fn wait_closed(mut rx: watch::Receiver<bool>) {
+    let closed = async { while rx.changed().await.is_ok() {} };
+    let _ = tokio::time::timeout(SETTLE_WAIT, closed).await;
+}
+
+impl Writing {
+    /// The stream stopped reading: what it holds is being stored.
+    pub fn settling(&self) {
+        self.settling.send_replace(true);
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut slots = self.writers.slots.lock().expect("writers lock");
+        if slots
+            .get(&self.upload)
+            .is_some_and(|s| s.serial == self.serial)
+        {
+            slots.remove(&self.upload);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_stream_starts_once_the_old_one_has_stored_what_it_holds() {
+        let writers = Arc::new(UploadWriters::default());
+        let stopping = CancellationToken::new();
+        let id = Uuid::now_v7();
+        let old = writers.enter(id, &stopping).await;
+        let mut taking = Box::pin(writers.enter(id, &stopping));
+        assert!(futures::poll!(&mut taking).is_pending());
+        assert!(old.stop.is_cancelled(), "the old stream was told to stop");
+        old.settling();
+        assert!(futures::poll!(&mut taking).is_pending(), "it is storing");
+        drop(old);
+        let new = taking.await;
+        assert!(!new.stop.is_cancelled());
+        // Another upload is not held up.
+        assert!(
+            writers
+                .enter(Uuid::now_v7(), &stopping)
+                .now_or_never()
+                .is_some()
+        );
+        // The server stopping stops the stream too.
+        stopping.cancel();
+        assert!(new.stop.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_status_read_waits_only_for_a_stream_that_is_storing() {
+        let writers = Arc::new(UploadWriters::default());
+        let stopping = CancellationToken::new();
+        let id = Uuid::now_v7();
+        let w = writers.enter(id, &stopping).await;
+        assert!(
+            writers.settled(id).now_or_never().is_some(),
+            "still reading"
+        );
+        w.settling();
+        let mut waiting = Box::pin(writers.settled(id));
+        assert!(futures::poll!(&mut waiting).is_pending());
+        drop(w);
+        waiting.await;
+        assert!(writers.settled(id).now_or_never().is_some(), "none left");
+    }
+}

@@ -1,0 +1,222 @@
+//! However a write stream ends (its connection cut, the client cancelling,
+//! the server stopping, a newer stream taking over), the chunks that arrived
+//! whole are kept, so a resume sends only what was in flight; an upload
+//! that never finishes is gone, bytes and all, within one sweep.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use ducha::domain::access::Role;
+use ducha_sdk::{Client, pb};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::evidence::{begin, finish, photo, start};
+use crate::support::{self, TestServer, proxy::Proxy};
+
+const CHUNK: usize = 10_000;
+
+fn chunk(id: &str, bytes: &Bytes, n: usize) -> pb::WriteUploadRequest {
+    let data = bytes.slice(n * CHUNK..((n + 1) * CHUNK).min(bytes.len()));
+    pb::WriteUploadRequest {
+        upload_id: id.into(),
+        offset: (n * CHUNK) as i64,
+        crc32c: crc32c::crc32c(&data),
+        data,
+        finish: false,
+    }
+}
+
+/// A write stream the test feeds chunk by chunk; its call runs on.
+struct OpenStream {
+    feed: mpsc::Sender<pb::WriteUploadRequest>,
+    call: tokio::task::JoinHandle<Result<pb::WriteUploadResponse, tonic::Status>>,
+}
+
+fn open_stream(c: &Client) -> OpenStream {
+    let (feed, chunks) = mpsc::channel(16);
+    let mut evidence = c.evidence();
+    let call = tokio::spawn(async move {
+        evidence
+            .write_upload(ReceiverStream::new(chunks))
+            .await
+            .map(|r| r.into_inner())
+    });
+    OpenStream { feed, call }
+}
+
+/// Waits until the server's write streams hold exactly `kib` KiB of
+/// chunks that arrived and are not stored yet.
+async fn held(srv: &TestServer, kib: usize) {
+    let budget = ducha::app::HELD_UPLOAD_BYTES / 1024;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while budget - srv.app.held_upload_bytes.available_permits() != kib {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never held {kib} KiB"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn committed(c: &Client, id: &str) -> i64 {
+    c.evidence()
+        .get_upload_status(pb::GetUploadStatusRequest {
+            upload_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .upload
+        .unwrap()
+        .committed_offset
+}
+
+#[tokio::test]
+async fn a_cut_connection_keeps_every_chunk_that_arrived_whole() {
+    let srv = support::spawn().await;
+    let (direct, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let proxy = Proxy::start(&srv.url).await;
+    let far = Client::connect(proxy.url.clone()).await.unwrap();
+    far.login(&name, support::PASSWORD).await.unwrap();
+    let bytes = photo();
+    let up = start(&direct, "331102", &bytes).await;
+    // Four chunks arrive; then the link goes.
+    let s = open_stream(&far);
+    for n in 0..4 {
+        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
+    }
+    held(&srv, 40).await;
+    proxy.cut_now();
+    let e = s.call.await.unwrap().unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    held(&srv, 0).await;
+    assert_eq!(committed(&direct, &up.id).await, 4 * CHUNK as i64);
+}
+
+#[tokio::test]
+async fn a_cancelled_stream_keeps_what_arrived() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let s = open_stream(&c);
+    for n in 0..3 {
+        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
+    }
+    held(&srv, 30).await;
+    // The app gives up on the call: the client resets the stream.
+    s.call.abort();
+    held(&srv, 0).await;
+    assert_eq!(committed(&c, &up.id).await, 3 * CHUNK as i64);
+}
+
+#[tokio::test]
+async fn a_stopping_server_keeps_what_arrived_on_open_streams() {
+    let srv = support::spawn_with(|l| l.shutdown_grace = Some("100ms".into())).await;
+    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let c = srv.anonymous().await;
+    c.login(&name, support::PASSWORD).await.unwrap();
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let s = open_stream(&c);
+    for n in 0..3 {
+        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
+    }
+    held(&srv, 30).await;
+    // The stream is still open when the grace runs out.
+    let srv = srv.restart().await;
+    drop(s);
+    let c = srv.anonymous().await;
+    c.login(&name, support::PASSWORD).await.unwrap();
+    assert_eq!(committed(&c, &up.id).await, 3 * CHUNK as i64);
+}
+
+#[tokio::test]
+async fn a_new_stream_takes_over_from_one_the_server_thinks_alive() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    // The phone's first stream hangs (its link froze, no reset came).
+    let old = open_stream(&c);
+    for n in 0..3 {
+        old.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
+    }
+    held(&srv, 30).await;
+    // The phone starts again from where it last knew: nothing committed.
+    assert_eq!(committed(&c, &up.id).await, 0);
+    let new = crate::evidence::stream(&c, &up.id, &bytes, 0, 64 * 1024, true)
+        .await
+        .unwrap();
+    let e = new.evidence.expect("the new stream finishes the upload");
+    assert_eq!(e.sha256, crate::evidence::sha256(&bytes));
+    // The old stream stored its chunks first and was told where things
+    // stood then.
+    let answer = old.call.await.unwrap().unwrap_err();
+    assert_eq!(answer.code(), Code::Aborted, "{answer:?}");
+    let info = answer.get_details_error_info().unwrap();
+    assert_eq!(info.metadata["committed_offset"], (3 * CHUNK).to_string());
+}
+
+#[tokio::test]
+async fn the_same_declaration_resumes_the_upload_it_began() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    crate::evidence::send(&c, &up.id, &bytes[..20_000], 0, 10_000).await;
+    // The phone restarted: it declares the same photo again.
+    let again = start(&c, "331102", &bytes).await;
+    assert_eq!(again.id, up.id);
+    assert_eq!(again.committed_offset, 20_000);
+    // Declared otherwise, it is another upload.
+    let mut other = begin("331102", &bytes);
+    other.file_name = "IMG_0001.jpg".into();
+    let another = crate::evidence::start_with(&c, other).await;
+    assert_ne!(another.id, up.id);
+    assert_eq!(another.committed_offset, 0);
+    // Someone else's upload of the same bytes is never handed out.
+    let colleague = srv.client(Role::Inspector, &["331102"]).await;
+    let theirs = start(&colleague, "331102", &bytes).await;
+    assert_ne!(theirs.id, up.id);
+    crate::evidence::send(&c, &up.id, &bytes, 20_000, 50_000).await;
+    assert_eq!(
+        finish(&c, &up.id).await.unwrap().size_bytes,
+        bytes.len() as i64
+    );
+}
+
+#[tokio::test]
+async fn an_expired_upload_is_gone_within_one_sweep_interval() {
+    let sweep = Duration::from_millis(300);
+    let srv = support::spawn_with(|l| {
+        l.upload_ttl = Some("1s".into());
+        l.upload_sweep_interval = Some("300ms".into());
+    })
+    .await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    crate::evidence::send(&c, &up.id, &bytes[..10_000], 0, 10_000).await;
+    let segments = srv.dir.path().join("objects/uploads");
+    let count = || std::fs::read_dir(&segments).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(count(), 1, "the segment is stored");
+    let expire = up.expire_time.unwrap();
+    let expires = chrono::DateTime::from_timestamp(expire.seconds, expire.nanos as u32).unwrap();
+    // Gone once the upload expired and one sweep ran, with a little room
+    // for the sweep's own work.
+    let by = expires + chrono::TimeDelta::from_std(sweep + Duration::from_millis(500)).unwrap();
+    while count() > 0 {
+        assert!(chrono::Utc::now() < by, "the bytes outlived the sweep");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let e = c
+        .evidence()
+        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+}
