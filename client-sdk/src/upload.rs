@@ -37,9 +37,13 @@ pub struct UploadOptions {
     /// small enough that a phone loses little when the signal drops, and
     /// that the server holds little of each upload in memory.
     pub chunk_bytes: Option<usize>,
-    /// Broken connections tolerated in a row before giving up.
+    /// Broken connections tolerated in a row with no byte committed in
+    /// between, before giving up. While each attempt moves the upload
+    /// forward, there is no limit.
     pub max_retries: u32,
-    /// First wait after a broken connection; doubles up to 30 s.
+    /// Longest first wait after a broken connection; each wait is a random
+    /// part of it, and it doubles with each attempt in a row that moved
+    /// nothing, up to 30 s.
     pub first_backoff: Duration,
     pub progress: Option<Progress>,
 }
@@ -56,6 +60,7 @@ impl Default for UploadOptions {
 }
 
 const DEFAULT_CHUNK: usize = 256 * 1024;
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Bytes to send, read by offset.
 enum Source {
@@ -157,13 +162,7 @@ impl Client {
             tonic::Status::internal("BeginUpload answered with neither evidence nor upload")
         })?;
         let finished = self
-            .resume_upload(
-                &upload.id,
-                Arc::new(source),
-                size,
-                upload.max_chunk_bytes as usize,
-                &opts,
-            )
+            .resume_upload(&upload, Arc::new(source), size, &opts)
             .await?;
         if let Some(e) = finished {
             return Ok(e);
@@ -183,18 +182,21 @@ impl Client {
     /// after broken streams; the evidence if the last write finished it.
     async fn resume_upload(
         &self,
-        id: &str,
+        upload: &pb::Upload,
         source: Arc<Source>,
         size: u64,
-        server_max: usize,
         opts: &UploadOptions,
     ) -> Result<Option<pb::Evidence>, Error> {
+        let id = upload.id.as_str();
         let chunk = opts
             .chunk_bytes
             .unwrap_or(DEFAULT_CHUNK)
-            .clamp(1, server_max.max(1));
-        let mut committed = 0u64;
-        let mut failures = 0u32;
+            .clamp(1, (upload.max_chunk_bytes as usize).max(1));
+        // A resumed upload (the same file declared again) goes on from
+        // what the server already holds.
+        let mut committed = upload.committed_offset.max(0) as u64;
+        // Broken attempts in a row that moved nothing.
+        let mut stalled = 0u32;
         let mut finished = None;
         while committed < size {
             let from = committed;
@@ -226,43 +228,59 @@ impl Client {
                     let r = r.into_inner();
                     committed = r.committed_offset as u64;
                     finished = r.evidence;
-                    failures = 0;
+                    if committed == from {
+                        return Err(tonic::Status::internal("the server took no bytes").into());
+                    }
                 }
                 Err(s) if s.code() == Code::Aborted && committed_in(&s).is_some() => {
                     committed = committed_in(&s).expect("checked");
                 }
                 Err(s) if transient(&s) => {
-                    failures += 1;
-                    if failures > opts.max_retries {
-                        return Err(s.into());
-                    }
-                    let wait = opts.first_backoff * 2u32.saturating_pow(failures - 1);
-                    tracing::debug!(upload = id, ?wait, error = %s, "upload interrupted; resuming");
-                    tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
-                    match self
-                        .evidence()
-                        .get_upload_status(pb::GetUploadStatusRequest {
-                            upload_id: id.to_string(),
-                        })
-                        .await
-                    {
-                        Ok(st) => {
-                            committed = st
-                                .into_inner()
-                                .upload
-                                .map_or(committed, |u| u.committed_offset as u64)
+                    // The server kept what arrived whole: learn how much,
+                    // after a pause that grows only while nothing moves.
+                    loop {
+                        let ceiling = opts
+                            .first_backoff
+                            .saturating_mul(1 << stalled.min(16))
+                            .min(MAX_BACKOFF);
+                        let wait = ceiling.mul_f64(rand::random::<f64>());
+                        tracing::debug!(upload = id, committed, ?wait, error = %s, "upload interrupted; resuming");
+                        tokio::time::sleep(wait).await;
+                        let status = self
+                            .evidence()
+                            .get_upload_status(pb::GetUploadStatusRequest {
+                                upload_id: id.to_string(),
+                            })
+                            .await;
+                        match status {
+                            Ok(st) => {
+                                let now = st
+                                    .into_inner()
+                                    .upload
+                                    .map_or(committed, |u| u.committed_offset as u64);
+                                if now > committed {
+                                    stalled = 0;
+                                } else {
+                                    stalled += 1;
+                                }
+                                committed = now;
+                                break;
+                            }
+                            Err(again) if transient(&again) => stalled += 1,
+                            Err(other) => return Err(other.into()),
                         }
-                        Err(s) if transient(&s) => continue,
-                        Err(s) => return Err(s.into()),
+                        if stalled > opts.max_retries {
+                            return Err(s.into());
+                        }
+                    }
+                    if stalled > opts.max_retries {
+                        return Err(s.into());
                     }
                 }
                 Err(s) => return Err(s.into()),
             }
             if let Some(p) = &opts.progress {
                 p(committed, size);
-            }
-            if committed == from && failures == 0 {
-                return Err(tonic::Status::internal("the server took no bytes").into());
             }
         }
         Ok(finished)

@@ -34,6 +34,10 @@ pub struct SettingsLayer {
     /// Connections in the database pool [default: 10]
     #[arg(long, env = "DUCHA_DATABASE_MAX_CONNECTIONS")]
     pub database_max_connections: Option<u32>,
+    /// The longest a call waits for a database connection, and for each
+    /// answer of the database, before it is UNAVAILABLE [default: 3s]
+    #[arg(long, env = "DUCHA_DATABASE_TIMEOUT")]
+    pub database_timeout: Option<String>,
     /// S3 bucket for evidence; the local data folder is used when unset
     #[arg(long, env = "DUCHA_S3_BUCKET")]
     pub s3_bucket: Option<String>,
@@ -53,6 +57,18 @@ pub struct SettingsLayer {
     /// Garage need [default: true when an endpoint is set]
     #[arg(long, env = "DUCHA_S3_PATH_STYLE", value_parser = clap::builder::BoolishValueParser::new())]
     pub s3_path_style: Option<bool>,
+    /// The longest wait to connect to the object store [default: 3s]
+    #[arg(long, env = "DUCHA_S3_CONNECT_TIMEOUT")]
+    pub s3_connect_timeout: Option<String>,
+    /// The longest wait for each answer of the object store (and for a
+    /// request's retries together), before a call is UNAVAILABLE
+    /// [default: 10s]
+    #[arg(long, env = "DUCHA_S3_TIMEOUT")]
+    pub s3_timeout: Option<String>,
+    /// How often the database and the object store are probed for the
+    /// health service [default: 2s]
+    #[arg(long, env = "DUCHA_HEALTH_PROBE_INTERVAL")]
+    pub health_probe_interval: Option<String>,
     /// Serve gRPC server reflection (v1 and v1alpha) [default: true]
     #[arg(long, env = "DUCHA_REFLECTION", value_parser = clap::builder::BoolishValueParser::new())]
     pub reflection: Option<bool>,
@@ -186,7 +202,8 @@ impl SettingsLayer {
     /// `top`'s values win where present.
     pub fn overlay(mut self, top: SettingsLayer) -> SettingsLayer {
         overlay!(self, top; data_dir, listen_addr, database_url, database_max_connections,
-            s3_bucket, s3_endpoint, s3_region, s3_access_key_id, s3_secret_access_key, s3_path_style,
+            database_timeout, s3_bucket, s3_endpoint, s3_region, s3_access_key_id,
+            s3_secret_access_key, s3_path_style, s3_connect_timeout, s3_timeout, health_probe_interval,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
             upload_sweep_interval,
@@ -211,6 +228,9 @@ pub enum ObjectStoreSettings {
         access_key_id: Option<String>,
         secret_access_key: Option<SecretString>,
         path_style: bool,
+        connect_timeout: Duration,
+        /// For each answer, and a request's retries together.
+        timeout: Duration,
     },
 }
 
@@ -227,7 +247,9 @@ pub struct Settings {
     pub listen_addr: SocketAddr,
     pub database_url: SecretString,
     pub database_max_connections: u32,
+    pub database_timeout: Duration,
     pub object_store: ObjectStoreSettings,
+    pub health_probe_interval: Duration,
     pub reflection: bool,
     pub token_issuer: String,
     pub token_audience: String,
@@ -288,6 +310,11 @@ impl Settings {
                 region: l.s3_region.unwrap_or_else(|| "us-east-1".into()),
                 access_key_id: l.s3_access_key_id,
                 secret_access_key: l.s3_secret_access_key.map(SecretString::from),
+                connect_timeout: nonzero(
+                    duration("s3_connect_timeout", l.s3_connect_timeout, "3s")?,
+                    "s3_connect_timeout",
+                )?,
+                timeout: nonzero(duration("s3_timeout", l.s3_timeout, "10s")?, "s3_timeout")?,
             },
             None => ObjectStoreSettings::Local {
                 root: data_dir.join("objects"),
@@ -308,7 +335,15 @@ impl Settings {
                 .unwrap_or_else(|| "127.0.0.1:50051".parse().expect("literal address")),
             database_url: SecretString::from(database_url),
             database_max_connections: l.database_max_connections.unwrap_or(10),
+            database_timeout: nonzero(
+                duration("database_timeout", l.database_timeout, "3s")?,
+                "database_timeout",
+            )?,
             object_store,
+            health_probe_interval: nonzero(
+                duration("health_probe_interval", l.health_probe_interval, "2s")?,
+                "health_probe_interval",
+            )?,
             reflection: l.reflection.unwrap_or(true),
             token_issuer: l.token_issuer.unwrap_or_else(|| "ducha".into()),
             token_audience: l.token_audience.unwrap_or_else(|| "ducha".into()),

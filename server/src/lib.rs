@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod health;
 pub mod media;
 pub mod server;
 pub mod store;

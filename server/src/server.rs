@@ -11,7 +11,6 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic_health::ServingStatus;
 use tower::util::option_layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -34,6 +33,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let store = Store::connect(
         settings.database_url.expose_secret(),
         settings.database_max_connections,
+        settings.database_timeout,
     )
     .await?;
     store
@@ -42,7 +42,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         .context("running database migrations")?;
     let blobs = BlobStore::open(&settings.object_store)?;
     blobs
-        .probe()
+        .probe(std::time::Duration::from_secs(10))
         .await
         .context("object store does not answer")?;
     let keys = KeyRing::load(
@@ -130,25 +130,13 @@ pub async fn serve(
         ),
     };
     let (reporter, health) = tonic_health::server::health_reporter();
-    for name in [
-        "",
-        "ducha.v1.AuthService",
-        "ducha.v1.UnitService",
-        "ducha.v1.CheckService",
-        "ducha.v1.EvidenceService",
-        "ducha.v1.FindingService",
-        "ducha.v1.RectificationService",
-        "ducha.v1.AuditService",
-        "ducha.v1.EventService",
-        "ducha.v1.CampaignService",
-        "ducha.v1.EnterpriseService",
-        "ducha.v1.SupervisionService",
-        "ducha.v1.PetitionService",
-    ] {
-        reporter
-            .set_service_status(name, ServingStatus::Serving)
-            .await;
-    }
+    let draining = tokio_util::sync::CancellationToken::new();
+    let health_keeper = tokio::spawn(crate::health::keep(
+        app.clone(),
+        reporter,
+        settings.health_probe_interval,
+        draining.clone(),
+    ));
 
     let reflection = if settings.reflection {
         let b = || {
@@ -220,9 +208,9 @@ pub async fn serve(
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: refusing new calls, finishing calls in flight");
-        reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        draining.cancel();
+        // Every service reports NOT_SERVING before new calls are refused.
+        let _ = health_keeper.await;
         let _ = stopping_tx.send(());
     };
     tracing::info!(

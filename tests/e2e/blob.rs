@@ -6,8 +6,10 @@ use ducha::config::{ObjectStoreSettings, Settings, SettingsLayer};
 
 use crate::support::{self, s3::S3Server};
 
+const PROBE: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn round_trip(store: &BlobStore) {
-    store.probe().await.unwrap();
+    store.probe(PROBE).await.unwrap();
     let bytes = Bytes::from((0..300_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>());
     store
         .put("evidence/sha256/ab/abcdef", bytes.clone())
@@ -55,7 +57,10 @@ async fn s3_with_wrong_secret_fails_the_probe() {
     layer.s3_secret_access_key = Some("wrong".into());
     let settings = Settings::resolve(layer).unwrap();
     let store = BlobStore::open(&settings.object_store).unwrap();
-    assert!(store.probe().await.is_err());
+    // The store refuses the credentials: unavailable, not a fault of
+    // the call.
+    let e = store.probe(PROBE).await.unwrap_err();
+    assert!(matches!(e, ducha::error::Error::Unavailable(_)), "{e:?}");
 }
 
 #[tokio::test]

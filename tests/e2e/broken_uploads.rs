@@ -190,6 +190,35 @@ async fn the_same_declaration_resumes_the_upload_it_began() {
 }
 
 #[tokio::test]
+async fn a_segment_the_object_store_lost_is_asked_for_again() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    crate::evidence::send(&c, &up.id, &bytes, 0, 50_000).await;
+    // The store loses the second segment (its name starts with its offset).
+    let folder = srv.dir.path().join("objects/uploads").join(&up.id);
+    let mut segments: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segments.sort();
+    assert!(segments.len() >= 3, "{segments:?}");
+    std::fs::remove_file(&segments[1]).unwrap();
+    let e = finish(&c, &up.id).await.unwrap_err();
+    assert_eq!(e.code(), Code::Aborted, "{e:?}");
+    let info = e.get_details_error_info().unwrap();
+    assert_eq!(info.metadata["committed_offset"], "50000");
+    assert_eq!(committed(&c, &up.id).await, 50_000);
+    crate::evidence::send(&c, &up.id, &bytes, 50_000, 50_000).await;
+    let ev = finish(&c, &up.id).await.unwrap();
+    assert_eq!(
+        crate::evidence::download(&c, &ev.id).await.unwrap(),
+        bytes.to_vec()
+    );
+}
+
+#[tokio::test]
 async fn an_expired_upload_is_gone_within_one_sweep_interval() {
     let sweep = Duration::from_millis(300);
     let srv = support::spawn_with(|l| {

@@ -86,7 +86,9 @@ impl App {
         }
         let now = time_now();
         // The same declaration again (a phone that restarted, or a retry
-        // whose answer was lost) resumes the upload it began.
+        // whose answer was lost) resumes the upload it began. A stream of
+        // it still open here belongs to the attempt given up: it stores
+        // what it holds first.
         if let Some(up) = self
             .store
             .open_uploads_of(&caller.subject, &req.sha256, now)
@@ -94,7 +96,7 @@ impl App {
             .into_iter()
             .find(|u| u.request == req)
         {
-            self.writers.settled(up.id).await;
+            self.writers.stop(up.id).await;
             let up = self.store.get_upload(up.id).await?.unwrap_or(up);
             return Ok(Begun::Upload(Box::new(up)));
         }
@@ -183,7 +185,10 @@ impl App {
             [only] => (only.object_key.clone(), only.sha256.clone()),
             _ => {
                 let whole = format!("uploads/{}/whole-{}", up.id, Uuid::new_v4().simple());
-                let sha = self.blobs.concat(&scratch, &whole).await?;
+                let sha = match self.blobs.concat(&scratch, &whole).await {
+                    Err(Error::NotFound(_)) => return Err(self.resend_lost(&up).await?),
+                    r => r?,
+                };
                 scratch.push(whole.clone());
                 (whole, sha)
             }
@@ -201,7 +206,10 @@ impl App {
         let head_len = HEAD_BYTES.min(up.request.size_bytes as u64);
         let (head, reading) = match self.upload_heads.take(up.id, head_len) {
             Some(kept) => kept,
-            None => (self.blobs.head_bytes(&key, head_len).await?, None),
+            None => match self.blobs.head_bytes(&key, head_len).await {
+                Err(Error::NotFound(_)) => return Err(self.resend_lost(&up).await?),
+                r => (r?, None),
+            },
         };
         let verified = Verified {
             from: up.committed_offset,
@@ -325,6 +333,30 @@ impl App {
         self.derivatives_due.notify_one();
         tracing::info!(actor = %caller.subject, evidence = %stored.id, sha256 = %stored.sha256, "evidence stored");
         Ok(stored)
+    }
+
+    /// Repairs an upload whose committed bytes the object store lost (a
+    /// lifecycle rule, a restore from an older backup): its offset goes
+    /// back to the first segment missing, and the answer asks the client
+    /// to send from there.
+    async fn resend_lost(&self, up: &Upload) -> Result<Error> {
+        for seg in self.store.segments(up.id).await? {
+            if !self.blobs.exists(&seg.object_key).await? {
+                tracing::warn!(
+                    upload = %up.id,
+                    key = seg.object_key,
+                    "a segment of an upload is missing from the object store; asking for it again"
+                );
+                self.store.truncate_upload(up.id, seg.start_offset).await?;
+                return Ok(Error::UploadOffset {
+                    committed: seg.start_offset,
+                });
+            }
+        }
+        Err(Error::internal(format!(
+            "an object of upload {} went missing while it was finished",
+            up.id
+        )))
     }
 
     /// Removes an upload and its objects. An original it wrote straight

@@ -86,6 +86,7 @@ impl App {
             .enter(
                 super::evidence::parse_upload_id(&first.upload_id)?,
                 &self.stopping,
+                &gone,
             )
             .await;
         let mut up = self.open_upload(caller, &first.upload_id).await?;
@@ -100,6 +101,7 @@ impl App {
                     .put_stream(
                         &original_key(&up.request.sha256),
                         up.request.size_bytes as u64,
+                        &up.request.sha256,
                     )
                     .await?
             } else {

@@ -3,8 +3,8 @@
 //! server noticed the old one is dead (a frozen link sends no reset). The
 //! new stream takes over: the old one stops reading, stores and commits
 //! what it holds, and only then does the new one start, from the offset
-//! that now holds. A status read waits for a stream that is already
-//! storing its last bytes, so that a resume starts from them.
+//! that now holds. A status read waits for a stream whose call is gone or
+//! that is storing its last bytes, so that a resume starts from them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,9 @@ struct Slot {
     /// True once the stream stopped reading and stores what it holds;
     /// closed when it is done.
     settling: watch::Receiver<bool>,
+    /// Cancelled when the stream's call went away (its connection broke):
+    /// it will store what it holds as soon as it notices.
+    gone: CancellationToken,
     /// Tells this slot from a later one of the same upload.
     serial: u64,
 }
@@ -48,8 +51,14 @@ pub struct Writing {
 impl UploadWriters {
     /// Takes the upload over from any stream of this process that writes
     /// it, once that one has stored what it holds. `stopping` cancels the
-    /// new stream as well (the server shuts down).
-    pub async fn enter(self: &Arc<Self>, upload: Uuid, stopping: &CancellationToken) -> Writing {
+    /// new stream as well (the server shuts down); `gone` is cancelled when
+    /// its call goes away.
+    pub async fn enter(
+        self: &Arc<Self>,
+        upload: Uuid,
+        stopping: &CancellationToken,
+        gone: &CancellationToken,
+    ) -> Writing {
         loop {
             let old = self
                 .slots
@@ -80,6 +89,7 @@ impl UploadWriters {
                         Slot {
                             stop: stop.clone(),
                             settling: watching,
+                            gone: gone.clone(),
                             serial,
                         },
                     );
@@ -95,8 +105,24 @@ impl UploadWriters {
         }
     }
 
-    /// Waits until a stream of the upload that stopped reading has stored
-    /// what it holds; returns at once when none is storing.
+    /// Stops the upload's stream in this process, if any, and waits until
+    /// it has stored what it holds: its client has started over.
+    pub async fn stop(&self, upload: Uuid) {
+        let slot = self
+            .slots
+            .lock()
+            .expect("writers lock")
+            .get(&upload)
+            .cloned();
+        if let Some(s) = slot {
+            s.stop.cancel();
+            wait_closed(s.settling).await;
+        }
+    }
+
+    /// Waits until a stream of the upload that stopped reading, or whose
+    /// call is gone, has stored what it holds; returns at once when there
+    /// is none, or it is alive and reading.
     pub async fn settled(&self, upload: Uuid) {
         let slot = self
             .slots
@@ -105,7 +131,7 @@ impl UploadWriters {
             .get(&upload)
             .cloned();
         if let Some(s) = slot
-            && *s.settling.borrow()
+            && (*s.settling.borrow() || s.gone.is_cancelled())
         {
             wait_closed(s.settling).await;
         }
@@ -147,8 +173,11 @@ mod tests {
         let writers = Arc::new(UploadWriters::default());
         let stopping = CancellationToken::new();
         let id = Uuid::now_v7();
-        let old = writers.enter(id, &stopping).await;
-        let mut taking = Box::pin(writers.enter(id, &stopping));
+        let old = writers
+            .enter(id, &stopping, &CancellationToken::new())
+            .await;
+        let fresh = CancellationToken::new();
+        let mut taking = Box::pin(writers.enter(id, &stopping, &fresh));
         assert!(futures::poll!(&mut taking).is_pending());
         assert!(old.stop.is_cancelled(), "the old stream was told to stop");
         old.settling();
@@ -159,7 +188,7 @@ mod tests {
         // Another upload is not held up.
         assert!(
             writers
-                .enter(Uuid::now_v7(), &stopping)
+                .enter(Uuid::now_v7(), &stopping, &CancellationToken::new())
                 .now_or_never()
                 .is_some()
         );
@@ -173,7 +202,9 @@ mod tests {
         let writers = Arc::new(UploadWriters::default());
         let stopping = CancellationToken::new();
         let id = Uuid::now_v7();
-        let w = writers.enter(id, &stopping).await;
+        let w = writers
+            .enter(id, &stopping, &CancellationToken::new())
+            .await;
         assert!(
             writers.settled(id).now_or_never().is_some(),
             "still reading"
@@ -184,5 +215,20 @@ mod tests {
         drop(w);
         waiting.await;
         assert!(writers.settled(id).now_or_never().is_some(), "none left");
+    }
+
+    #[tokio::test]
+    async fn a_status_read_waits_for_a_stream_whose_call_is_gone() {
+        let writers = Arc::new(UploadWriters::default());
+        let (stopping, gone) = (CancellationToken::new(), CancellationToken::new());
+        let id = Uuid::now_v7();
+        // Busy storing a segment when its connection broke: it has not
+        // noticed yet.
+        let w = writers.enter(id, &stopping, &gone).await;
+        gone.cancel();
+        let mut waiting = Box::pin(writers.settled(id));
+        assert!(futures::poll!(&mut waiting).is_pending());
+        drop(w);
+        waiting.await;
     }
 }

@@ -7,11 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::signer::{Method, SignedUrlOptions, Signer};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::ObjectStoreSettings;
@@ -37,6 +40,8 @@ const CONCATS_AT_ONCE: usize = 4;
 struct Presigning {
     signer: Arc<AmazonS3>,
     http: reqwest::Client,
+    /// The longest wait for the store's answer once a body is sent.
+    timeout: std::time::Duration,
 }
 
 impl BlobStore {
@@ -60,11 +65,31 @@ impl BlobStore {
                 access_key_id,
                 secret_access_key,
                 path_style,
+                connect_timeout,
+                timeout,
             } => {
+                // A store that does not answer fails the call within
+                // `timeout` (retries included), instead of hanging it; a
+                // download may take as long as its client reads, as long
+                // as bytes keep coming.
+                let client = ClientOptions::new()
+                    .with_connect_timeout(*connect_timeout)
+                    .with_read_timeout(*timeout)
+                    .with_timeout_disabled();
+                let retry = RetryConfig {
+                    backoff: BackoffConfig::default(),
+                    max_retries: 2,
+                    retry_timeout: *timeout,
+                };
                 let mut b = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
                     .with_region(region)
-                    .with_virtual_hosted_style_request(!path_style);
+                    .with_virtual_hosted_style_request(!path_style)
+                    .with_client_options(client)
+                    .with_retry(retry)
+                    // Every put carries the SHA-256 of its body, which the
+                    // store checks before it keeps anything.
+                    .with_checksum_algorithm(Checksum::SHA256);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
                 }
@@ -76,13 +101,17 @@ impl BlobStore {
                 }
                 let s3 = Arc::new(b.build().context("configuring S3")?);
                 let http = reqwest::Client::builder()
-                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .connect_timeout(*connect_timeout)
                     .build()
                     .context("configuring the S3 client")?;
                 Ok(BlobStore {
                     inner: s3.clone(),
                     kind: "s3",
-                    presigning: Some(Presigning { signer: s3, http }),
+                    presigning: Some(Presigning {
+                        signer: s3,
+                        http,
+                        timeout: *timeout,
+                    }),
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
@@ -105,9 +134,7 @@ impl BlobStore {
                 parts.into_iter().collect::<PutPayload>(),
             )
             .await
-            .map_err(|e| {
-                Error::Internal(anyhow::Error::new(e).context(format!("storing {key}")))
-            })?;
+            .map_err(|e| store_err(e, key))?;
         Ok(())
     }
 
@@ -135,13 +162,18 @@ impl BlobStore {
     /// The object's bytes, or None when there is no such object.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         match self.inner.get(&ObjectPath::from(key)).await {
-            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| {
-                Error::Internal(anyhow::Error::new(e).context(format!("reading {key}")))
-            })?)),
+            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| store_err(e, key))?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::Internal(
-                anyhow::Error::new(e).context(format!("reading {key}")),
-            )),
+            Err(e) => Err(store_err(e, key)),
+        }
+    }
+
+    /// Whether an object is at `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.inner.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(store_err(e, key)),
         }
     }
 
@@ -247,19 +279,43 @@ impl BlobStore {
         }
     }
 
-    /// Whether the store answers: a lookup of a key that need not exist.
-    pub async fn probe(&self) -> Result<()> {
-        match self.inner.head(&ObjectPath::from("health/probe")).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(Error::Unavailable(format!("object store: {e}"))),
+    /// Whether the store answers within `limit`: a lookup of a key that
+    /// need not exist.
+    pub async fn probe(&self, limit: std::time::Duration) -> Result<()> {
+        let key = ObjectPath::from("health/probe");
+        match tokio::time::timeout(limit, self.inner.head(&key)).await {
+            Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(store_err(e, "health/probe")),
+            Err(_) => Err(Error::Unavailable(format!(
+                "the object store did not answer within {limit:?}"
+            ))),
         }
     }
 }
 
-fn store_err(e: object_store::Error, key: &str) -> Error {
+/// An error of the object store as the caller should see it: a missing
+/// object is NOT_FOUND (callers that can repair what refers to it do so);
+/// a store that is down, unreachable, slow, refusing our credentials or
+/// refusing a damaged body is UNAVAILABLE, with the cause in the log for
+/// the operator; what can only be a fault of Ducha is INTERNAL.
+/// Precondition failures (a create-only put that found the object) are
+/// races the callers handle before this.
+pub(crate) fn store_err(e: object_store::Error, key: &str) -> Error {
+    use object_store::Error as E;
     match e {
-        object_store::Error::NotFound { .. } => {
-            Error::Internal(anyhow::anyhow!("object {key} is missing"))
+        E::NotFound { .. } => Error::NotFound(format!("object {key} in the object store")),
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+            tracing::error!(key, error = %e, "the object store refuses Ducha's credentials");
+            Error::Unavailable("the object store refuses access; the operator was told".into())
+        }
+        E::Precondition { .. } | E::AlreadyExists { .. } => {
+            Error::Aborted(format!("object {key} changed meanwhile; retry"))
+        }
+        E::Generic { .. } => {
+            tracing::warn!(key, error = %e, "object store unavailable");
+            Error::Unavailable(
+                "the object store cannot be reached or did not answer; retry later".into(),
+            )
         }
         e => Error::Internal(anyhow::Error::new(e).context(format!("object store, {key}"))),
     }

@@ -3,11 +3,13 @@
 //! of following one another. S3 only: it goes through a presigned URL,
 //! because `object_store` puts only payloads that are whole in memory.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use object_store::path::Path as ObjectPath;
-use object_store::signer::{Method, Signer};
+use object_store::signer::{Method, SignedUrlOptions, Signer};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, IF_NONE_MATCH};
+use reqwest::header::{CONTENT_LENGTH, HeaderName, HeaderValue, IF_NONE_MATCH};
 use tokio::sync::mpsc;
 
 use super::BlobStore;
@@ -16,6 +18,8 @@ use crate::error::{Error, Result};
 /// How long the presigned URL may be presented; S3 checks it only when the
 /// request starts, however long the body then takes.
 const URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+const CHECKSUM_SHA256: &str = "x-amz-checksum-sha256";
 
 /// An object being written create-only, with a known length. Until
 /// [`PutStream::finish`] sends the last byte, the object does not exist;
@@ -28,6 +32,8 @@ pub struct PutStream {
     /// Set once bytes were held back: later ones would be out of order.
     held_back: bool,
     put: tokio::task::JoinHandle<Result<()>>,
+    /// The longest wait for the store's answer once the body is sent.
+    timeout: std::time::Duration,
 }
 
 /// The request body's sender. Dropped before the body is complete, it
@@ -48,20 +54,34 @@ impl Drop for Body {
 }
 
 impl BlobStore {
-    /// Starts a create-only PUT of `len` bytes to `key`; None for a store
-    /// that cannot take one (the local folder).
-    pub async fn put_stream(&self, key: &str, len: u64) -> Result<Option<PutStream>> {
-        let Some(super::Presigning { signer, http }) = &self.presigning else {
+    /// Starts a create-only PUT of `len` bytes whose SHA-256 (hex) is to be
+    /// `sha256` to `key`; None for a store that cannot take one (the local
+    /// folder). The store checks the body against that SHA-256, signed into
+    /// the URL, before it keeps anything.
+    pub async fn put_stream(&self, key: &str, len: u64, sha256: &str) -> Result<Option<PutStream>> {
+        let Some(super::Presigning {
+            signer,
+            http,
+            timeout,
+        }) = &self.presigning
+        else {
             return Ok(None);
         };
+        let digest = hex::decode(sha256)
+            .map_err(|_| Error::internal(format!("{sha256} is not a hex SHA-256")))?;
+        let checksum = HeaderValue::try_from(BASE64.encode(digest))
+            .map_err(|e| Error::internal(format!("checksum header: {e}")))?;
+        let options = SignedUrlOptions::new()
+            .with_signed_header(HeaderName::from_static(CHECKSUM_SHA256), checksum.clone());
         let url = signer
-            .signed_url(Method::PUT, &ObjectPath::from(key), URL_TTL)
+            .signed_url_opts(Method::PUT, &ObjectPath::from(key), URL_TTL, &options)
             .await
             .map_err(|e| super::store_err(e, key))?;
         let (body, chunks) = mpsc::unbounded_channel();
         let request = http
             .put(url)
             .header(CONTENT_LENGTH, len)
+            .header(CHECKSUM_SHA256, checksum)
             // Keys written this way are content-addressed: an object
             // already there holds these bytes.
             .header(IF_NONE_MATCH, "*")
@@ -70,7 +90,11 @@ impl BlobStore {
             ));
         let key = key.to_string();
         let put = tokio::spawn(async move {
-            let failed = |why: String| Error::Internal(anyhow::anyhow!("storing {key}: {why}"));
+            // The caller falls back to a put of its own on any failure.
+            let failed = |why: String| {
+                tracing::warn!(key, why, "a streamed put to the object store failed");
+                Error::Unavailable(format!("the object store did not take {key}"))
+            };
             let response = request.send().await.map_err(|e| failed(e.to_string()))?;
             match response.status() {
                 s if s.is_success() || s == StatusCode::PRECONDITION_FAILED => Ok(()),
@@ -89,6 +113,7 @@ impl BlobStore {
             sent: 0,
             held_back: false,
             put,
+            timeout: *timeout,
         }))
     }
 }
@@ -141,8 +166,14 @@ impl PutStream {
         }
         self.body.complete = true;
         drop(self.body);
-        self.put
-            .await
-            .map_err(|e| Error::internal(format!("storing a streamed put: {e}")))?
+        match tokio::time::timeout(self.timeout, self.put).await {
+            Ok(done) => {
+                done.map_err(|e| Error::internal(format!("storing a streamed put: {e}")))?
+            }
+            Err(_) => Err(Error::Unavailable(format!(
+                "the object store did not answer a put within {:?}",
+                self.timeout
+            ))),
+        }
     }
 }

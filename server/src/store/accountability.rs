@@ -69,7 +69,7 @@ impl Store {
         change: &Change,
     ) -> Result<()> {
         let postgres = self.is_postgres();
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query(
@@ -102,7 +102,7 @@ impl Store {
 
     pub async fn get_accountability(&self, id: Uuid) -> Result<Option<AccountabilityRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM accountability_records WHERE id = $1");
-        let row: Option<RecordRow> = on_pool!(&self.db, |p| {
+        let row: Option<RecordRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_optional(p)
@@ -118,7 +118,7 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AccountabilityRecord>> {
-        let rows: Vec<RecordRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<RecordRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {COLUMNS} FROM accountability_records WHERE decided_on >= "
             ));
@@ -141,7 +141,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let saved = on_pool!(&self.db, |p| {
+        let saved = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(

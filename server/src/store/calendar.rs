@@ -20,7 +20,7 @@ impl Store {
         let first = NaiveDate::from_ymd_opt(year, 1, 1)
             .ok_or_else(|| Error::invalid("year", "out of range"))?;
         let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year has 31 December");
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query("DELETE FROM calendar_days WHERE day >= $1 AND day <= $2")
@@ -54,23 +54,22 @@ impl Store {
 
     /// The calendar from `from` to `to`, with the years loaded.
     pub async fn calendar(&self, from: NaiveDate, to: NaiveDate) -> Result<Calendar> {
-        let (days, years): (Vec<(NaiveDate, String, String)>, Vec<i32>) =
-            on_pool!(&self.db, |p| {
-                async {
-                    let days = sqlx::query_as(
-                        "SELECT day, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2",
-                    )
-                    .bind(from)
-                    .bind(to)
+        let (days, years): (Vec<(NaiveDate, String, String)>, Vec<i32>) = on_pool!(self, |p| {
+            async {
+                let days = sqlx::query_as(
+                    "SELECT day, kind, name FROM calendar_days WHERE day >= $1 AND day <= $2",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(p)
+                .await?;
+                let years = sqlx::query_scalar("SELECT year FROM calendar_years")
                     .fetch_all(p)
                     .await?;
-                    let years = sqlx::query_scalar("SELECT year FROM calendar_years")
-                        .fetch_all(p)
-                        .await?;
-                    Ok::<_, sqlx::Error>((days, years))
-                }
-                .await
-            })?;
+                Ok::<_, sqlx::Error>((days, years))
+            }
+            .await
+        })?;
         let days = days
             .into_iter()
             .map(|(day, kind, name)| {

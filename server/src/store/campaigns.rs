@@ -65,7 +65,7 @@ impl Store {
     pub async fn insert_campaign(&self, c: &Campaign, change: &Change) -> Result<()> {
         let postgres = self.is_postgres();
         let p = &c.plan;
-        let r = on_pool!(&self.db, |pool| {
+        let r = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
@@ -106,7 +106,7 @@ impl Store {
     pub async fn update_campaign(&self, c: &Campaign, change: &Change) -> Result<bool> {
         let postgres = self.is_postgres();
         let p = &c.plan;
-        let r = on_pool!(&self.db, |pool| {
+        let r = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let n = sqlx::query(
@@ -152,7 +152,7 @@ impl Store {
 
     pub async fn get_campaign(&self, id: Uuid) -> Result<Option<Campaign>> {
         let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
-        let row: Option<CampaignRow> = on_pool!(&self.db, |p| {
+        let row: Option<CampaignRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_optional(p)
@@ -164,7 +164,7 @@ impl Store {
     /// Every campaign, newest year first (one a year: the list is short).
     pub async fn list_campaigns(&self) -> Result<Vec<Campaign>> {
         let sql = format!("SELECT {COLUMNS} FROM campaigns ORDER BY year DESC");
-        let rows: Vec<CampaignRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<CampaignRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .fetch_all(p)
                 .await

@@ -138,7 +138,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let inserted = on_pool!(&self.db, |p| {
+        let inserted = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = bind_record!(
@@ -180,7 +180,7 @@ impl Store {
 
     pub async fn get_check(&self, id: Uuid) -> Result<Option<StoredCheck>> {
         let sql = format!("SELECT {COLUMNS} FROM check_records WHERE id = $1");
-        let row: Option<CheckRow> = on_pool!(&self.db, |p| {
+        let row: Option<CheckRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(p)
@@ -197,7 +197,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM check_records WHERE created_by = $1 AND request_id = $2"
         );
-        let row: Option<CheckRow> = on_pool!(&self.db, |p| {
+        let row: Option<CheckRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(created_by)
                 .bind(request_id)
@@ -211,7 +211,7 @@ impl Store {
     /// writing nothing, when another update got there first.
     pub async fn update_check(&self, rec: &CheckRecord, change: &Change) -> Result<bool> {
         let postgres = self.is_postgres();
-        let updated = on_pool!(&self.db, |p| {
+        let updated = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = bind_record!(
@@ -260,7 +260,7 @@ impl Store {
         cursor: Option<CheckCursor>,
         limit: usize,
     ) -> Result<Vec<CheckRecord>> {
-        let rows: Vec<CheckRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<CheckRow> = on_pool!(self, |p| {
             let mut q =
                 QueryBuilder::new(format!("SELECT {COLUMNS} FROM check_records WHERE TRUE"));
             push_unit_filter!(q, &f.unit_codes);

@@ -14,7 +14,7 @@ impl Store {
         key: &[u8],
         at: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO devices (username, device_id, public_key, registered_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (username, device_id)
@@ -32,7 +32,7 @@ impl Store {
     }
 
     pub async fn device_key(&self, username: &str, device_id: &str) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>,)> = on_pool!(&self.db, |p| {
+        let row: Option<(Vec<u8>,)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT public_key FROM devices WHERE username = $1 AND device_id = $2")
                 .bind(username)
                 .bind(device_id)

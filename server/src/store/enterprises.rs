@@ -118,7 +118,7 @@ impl Store {
         let postgres = self.is_postgres();
         let i = &e.info;
         let wgs = i.location.map(|l| l.to_wgs84());
-        let r = on_pool!(&self.db, |p| {
+        let r = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query(
@@ -164,7 +164,7 @@ impl Store {
 
     pub async fn get_enterprise(&self, code: &str) -> Result<Option<Enterprise>> {
         let sql = format!("SELECT {COLUMNS} FROM enterprises WHERE credit_code = $1");
-        let row: Option<EnterpriseRow> = on_pool!(&self.db, |p| {
+        let row: Option<EnterpriseRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(code)
                 .fetch_optional(p)
@@ -180,7 +180,7 @@ impl Store {
         units: Option<&[String]>,
         listed_only: bool,
     ) -> Result<Vec<Enterprise>> {
-        let rows: Vec<EnterpriseRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<EnterpriseRow> = on_pool!(self, |p| {
             let mut q =
                 sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM enterprises WHERE TRUE"));
             push_unit_filter!(q, units);
@@ -196,7 +196,7 @@ impl Store {
     pub async fn insert_accident(&self, a: &Accident, change: &Change) -> Result<()> {
         let postgres = self.is_postgres();
         let f = &a.facts;
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query(
@@ -238,7 +238,7 @@ impl Store {
     ) -> Result<bool> {
         let postgres = self.is_postgres();
         let f = &a.facts;
-        let saved = on_pool!(&self.db, |p| {
+        let saved = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(
@@ -273,7 +273,7 @@ impl Store {
 
     pub async fn get_accident(&self, id: Uuid) -> Result<Option<Accident>> {
         let sql = format!("SELECT {ACCIDENT_COLUMNS} FROM accidents WHERE id = $1");
-        let rows: Vec<AccidentRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<AccidentRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_all(p)
@@ -287,7 +287,7 @@ impl Store {
         let sql = format!(
             "SELECT {ACCIDENT_COLUMNS} FROM accidents WHERE credit_code = $1 ORDER BY occurred_on, id"
         );
-        let rows: Vec<AccidentRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<AccidentRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(code)
                 .fetch_all(p)
@@ -338,7 +338,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let listed = on_pool!(&self.db, |p| {
+        let listed = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(

@@ -126,7 +126,7 @@ impl Store {
             "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE sha256 = $1
              ORDER BY CASE WHEN unit_code = $2 THEN 0 ELSE 1 END, created_at"
         );
-        let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<EvidenceRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(sha256)
                 .bind(first)
@@ -141,7 +141,7 @@ impl Store {
 
     pub async fn get_evidence(&self, id: Uuid) -> Result<Option<Evidence>> {
         let sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE id = $1");
-        let row: Option<EvidenceRow> = on_pool!(&self.db, |p| {
+        let row: Option<EvidenceRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(p)
@@ -151,7 +151,7 @@ impl Store {
     }
 
     pub async fn count_open_uploads(&self, uploader: &str, now: DateTime<Utc>) -> Result<i64> {
-        let (n,): (i64,) = on_pool!(&self.db, |p| {
+        let (n,): (i64,) = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT COUNT(*) FROM uploads
                  WHERE uploader = $1 AND evidence_id IS NULL AND expires_at > $2",
@@ -177,7 +177,7 @@ impl Store {
              WHERE uploader = $1 AND sha256 = $2 AND evidence_id IS NULL AND expires_at > $3
              ORDER BY created_at"
         );
-        let rows: Vec<UploadRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<UploadRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(uploader)
                 .bind(sha256)
@@ -190,7 +190,7 @@ impl Store {
 
     pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
         let r = &u.request;
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO uploads (id, uploader, unit_code, sha256, size_bytes, declared_media_type,
                     file_name, capture, committed_offset, created_at, expires_at)
@@ -216,7 +216,7 @@ impl Store {
 
     pub async fn get_upload(&self, id: Uuid) -> Result<Option<Upload>> {
         let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
-        let row: Option<UploadRow> = on_pool!(&self.db, |p| {
+        let row: Option<UploadRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(p)
@@ -229,7 +229,7 @@ impl Store {
     /// past it, if the offset is still `from`. Returns false, writing
     /// nothing, when another writer moved it first.
     pub async fn add_segment(&self, upload: Uuid, from: i64, seg: &Segment) -> Result<bool> {
-        let done = on_pool!(&self.db, |p| {
+        let done = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let moved = sqlx::query(
@@ -264,8 +264,37 @@ impl Store {
         Ok(done)
     }
 
+    /// Moves an unfinished upload's committed offset back to `to`, the
+    /// start of one of its segments, forgetting that segment and those
+    /// after it: their bytes are to be sent again.
+    pub async fn truncate_upload(&self, upload: Uuid, to: i64) -> Result<()> {
+        on_pool!(self, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                sqlx::query(
+                    "DELETE FROM upload_segments WHERE upload_id = $1 AND start_offset >= $2",
+                )
+                .bind(upload)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE uploads SET committed_offset = $2
+                     WHERE id = $1 AND evidence_id IS NULL AND committed_offset > $2",
+                )
+                .bind(upload)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await
+            }
+            .await
+        })?;
+        Ok(())
+    }
+
     pub async fn segments(&self, upload: Uuid) -> Result<Vec<Segment>> {
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT start_offset, length, object_key, sha256 FROM upload_segments
                  WHERE upload_id = $1 ORDER BY start_offset",
@@ -292,7 +321,7 @@ impl Store {
         change: &Change,
     ) -> Result<Option<(Evidence, u64)>> {
         let postgres = self.is_postgres();
-        let recorded = on_pool!(&self.db, |p| {
+        let recorded = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let new_blob = sqlx::query(
@@ -395,7 +424,7 @@ impl Store {
     /// Removes an upload and its segment records (their objects are the
     /// caller's to delete).
     pub async fn delete_upload(&self, id: Uuid) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
@@ -415,7 +444,7 @@ impl Store {
 
     /// Unfinished uploads whose time ran out.
     pub async fn expired_uploads(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
-        let rows: Vec<(Uuid,)> = on_pool!(&self.db, |p| {
+        let rows: Vec<(Uuid,)> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT id FROM uploads WHERE evidence_id IS NULL AND expires_at <= $1
                  ORDER BY expires_at LIMIT $2",
@@ -435,7 +464,7 @@ impl Store {
         cursor: Option<EvidenceCursor>,
         limit: usize,
     ) -> Result<Vec<Evidence>> {
-        let rows: Vec<EvidenceRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<EvidenceRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE TRUE"
             ));
@@ -473,7 +502,7 @@ impl Store {
     /// What the derivatives of a content are made from: its media type and
     /// the metadata read from it.
     pub async fn derivative_source(&self, sha256: &str) -> Result<Option<(String, FileMetadata)>> {
-        let row: Option<(String, Json<FileMetadata>)> = on_pool!(&self.db, |p| {
+        let row: Option<(String, Json<FileMetadata>)> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT b.media_type, e.metadata FROM blobs b JOIN evidence e ON e.sha256 = b.sha256
                  WHERE b.sha256 = $1 LIMIT 1",
@@ -494,7 +523,7 @@ impl Store {
         phash: Option<u64>,
         job: &ClaimedJob,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query("UPDATE blobs SET derivatives = $2, phash = $3 WHERE sha256 = $1")
@@ -532,7 +561,7 @@ impl Store {
     /// Contents whose perceptual hash shares a band with `phash`, other
     /// than `sha256` itself, with their hashes.
     pub async fn phash_candidates(&self, sha256: &str, phash: u64) -> Result<Vec<(String, u64)>> {
-        let rows: Vec<(String, i64)> = on_pool!(&self.db, |p| {
+        let rows: Vec<(String, i64)> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT DISTINCT b.sha256, b.phash FROM phash_bands pb
                  JOIN blobs b ON b.sha256 = pb.sha256
@@ -557,7 +586,7 @@ impl Store {
 
     /// The perceptual hash of a content, once its derivatives are made.
     pub async fn phash_of(&self, sha256: &str) -> Result<Option<u64>> {
-        let row: Option<(Option<i64>,)> = on_pool!(&self.db, |p| {
+        let row: Option<(Option<i64>,)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT phash FROM blobs WHERE sha256 = $1")
                 .bind(sha256)
                 .fetch_optional(p)
@@ -569,7 +598,7 @@ impl Store {
     /// Whether the original of `sha256`, at `key`, is recorded as stored
     /// bytes or is a segment of an upload other than `except`.
     pub async fn original_in_use(&self, sha256: &str, key: &str, except: Uuid) -> Result<bool> {
-        let row: Option<(i32,)> = on_pool!(&self.db, |p| {
+        let row: Option<(i32,)> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT 1 FROM blobs WHERE sha256 = $1
                  UNION ALL

@@ -107,7 +107,7 @@ impl Store {
         let postgres = self.is_postgres();
         let c = &f.content;
         let wgs = c.location_wgs84();
-        let inserted = on_pool!(&self.db, |p| {
+        let inserted = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(
@@ -171,7 +171,7 @@ impl Store {
 
     pub async fn get_finding(&self, id: Uuid) -> Result<Option<StoredFinding>> {
         let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = $1");
-        let rows: Vec<FindingRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<FindingRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_all(p)
@@ -187,7 +187,7 @@ impl Store {
     ) -> Result<Option<StoredFinding>> {
         let sql =
             format!("SELECT {COLUMNS} FROM findings WHERE created_by = $1 AND request_id = $2");
-        let rows: Vec<FindingRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<FindingRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(creator)
                 .bind(request_id)
@@ -220,7 +220,7 @@ impl Store {
         if findings.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows: Vec<(Uuid, i64, i64, i64, i64)> = on_pool!(&self.db, |p| {
+        let rows: Vec<(Uuid, i64, i64, i64, i64)> = on_pool!(self, |p| {
             let mut q = QueryBuilder::new(
                 "SELECT finding_id, COUNT(*),
                     SUM(CASE WHEN state = 'verified' THEN 1 ELSE 0 END),
@@ -262,7 +262,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Finding>> {
         let today = f.today.expect("the filter carries today's date");
-        let rows: Vec<FindingRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<FindingRow> = on_pool!(self, |p| {
             let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM findings WHERE TRUE"));
             push_unit_filter!(q, &f.unit_codes);
             if let Some(c) = f.campaign_id {

@@ -51,7 +51,7 @@ impl Store {
             "UPDATE jobs SET locked_until = $3, attempts = attempts + 1
              WHERE (kind, subject) IN ({PICK}{skip_locked}) RETURNING subject, attempts"
         );
-        let jobs = super::on_pool!(&self.db, |p| {
+        let jobs = super::on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(kind)
                 .bind(Ts(now))
@@ -71,7 +71,7 @@ impl Store {
         run_after: DateTime<Utc>,
         error: &str,
     ) -> Result<()> {
-        super::on_pool!(&self.db, |p| {
+        super::on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE jobs SET locked_until = NULL, run_after = $4, last_error = $5
                  WHERE kind = $1 AND subject = $2 AND attempts = $3",

@@ -47,7 +47,7 @@ impl Store {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<u64> {
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
                  SELECT e.id, 'check_record', x.check_record_id, x.role, $2, $3
@@ -76,7 +76,7 @@ impl Store {
         change: &Change,
     ) -> Result<()> {
         let postgres = self.is_postgres();
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 sqlx::query(
@@ -111,7 +111,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let deleted = on_pool!(&self.db, |p| {
+        let deleted = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
@@ -144,7 +144,7 @@ impl Store {
         if subjects.is_empty() {
             return Ok(vec![]);
         }
-        let rows: Vec<LinkRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<LinkRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT l.subject_id, l.evidence_id, e.sha256, l.role, l.linked_by, l.linked_at, l.signals
                  FROM evidence_links l JOIN evidence e ON e.id = l.evidence_id
@@ -180,7 +180,7 @@ impl Store {
     /// Every check-record link of evidence with these bytes, in any unit:
     /// (record, evidence) pairs.
     pub async fn check_links_of_bytes(&self, sha256: &str) -> Result<Vec<(Uuid, Uuid)>> {
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT l.subject_id, l.evidence_id FROM evidence_links l
                  JOIN evidence e ON e.id = l.evidence_id
@@ -199,7 +199,7 @@ impl Store {
         subject: Uuid,
         signals: &[Signal],
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE evidence_links SET signals = $4
                  WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3",

@@ -99,7 +99,7 @@ struct EventRow {
 impl Store {
     /// Audit entries after `after`, in order, at most `limit`.
     pub async fn audit_entries(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows: Vec<AuditRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<AuditRow> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT seq, at, actor, action, subject_kind, subject_id, digest, prev_hash, hash
                  FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -135,7 +135,7 @@ impl Store {
         units: Option<&[String]>,
         limit: i64,
     ) -> Result<Vec<Event>> {
-        let rows: Vec<EventRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<EventRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT id, at, kind, subject_kind, subject_id, unit_code, data FROM events WHERE id > ",
             );

@@ -47,17 +47,37 @@ pub use users::User;
 
 use crate::error::Error;
 
-/// Runs `$body` with `$pool` bound to the open pool, whichever database it
-/// is. The body is compiled once per driver, so it needs no generic bounds.
+/// Runs `$body` with `$pool` bound to the store's open pool, whichever
+/// database it is, within the store's timeout: a database that does not
+/// answer makes the call UNAVAILABLE instead of hanging it. The body is
+/// compiled once per driver, so it needs no generic bounds.
 macro_rules! on_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
-            $crate::store::Db::Postgres($pool) => $body,
-        }
+    ($store:expr, |$pool:ident| $body:expr) => {
+        $crate::store::bounded(($store).timeout, async {
+            match &($store).db {
+                $crate::store::Db::Sqlite($pool) => $body,
+                $crate::store::Db::Postgres($pool) => $body,
+            }
+        })
+        .await
     };
 }
 pub(crate) use on_pool;
+
+/// `op` within `limit`; past it, the error a connection gets that timed out.
+/// A transaction cut off here was never committed and rolls back.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    op: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    match tokio::time::timeout(limit, op).await {
+        Ok(r) => r,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the database did not answer within {limit:?}"),
+        ))),
+    }
+}
 
 /// Narrows a list query to `units` (`Option<Vec<String>>`): no filter for
 /// None, nothing for an empty list. The column is `unit_code` unless named.
@@ -92,16 +112,48 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// The longest an operation waits for a connection and for the
+    /// database's answer.
+    timeout: Duration,
+    /// One connection of its own for the health probe, so that a busy pool
+    /// is not taken for an unreachable database.
+    probe: Db,
     /// Wakes this process's event watchers when a change it made commits.
     pub appended: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut => Error::Unavailable("database is busy; retry".into()),
-            e => Error::Internal(anyhow::Error::new(e).context("database")),
+        if is_outage(&e) {
+            // The caller may retry; the operator needs the cause.
+            tracing::warn!(error = %e, "database unavailable");
+            return Error::Unavailable(
+                "the database cannot be reached or is busy; retry later".into(),
+            );
         }
+        Error::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+/// Whether `e` means the database cannot answer now (down, unreachable,
+/// overloaded, locked, shutting down) rather than a fault of the query.
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // PostgreSQL: connection exception (08), too many connections,
+            // out of resources (53), shutting down or starting (57P0x);
+            // SQLite: busy and locked, with their extended codes.
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P0")
+                || matches!(&*c, "5" | "6" | "261" | "262" | "517" | "773")
+        }),
+        _ => false,
     }
 }
 
@@ -131,38 +183,58 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 impl Store {
-    /// Opens `url` (`sqlite://PATH` or `postgres://...`).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
-        let db = if url.starts_with("sqlite:") {
+    /// Opens `url` (`sqlite://PATH` or `postgres://...`). No operation waits
+    /// longer than `timeout` for a connection or an answer.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> anyhow::Result<Store> {
+        let (db, probe) = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("bad SQLite URL {url}"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(timeout)
                 .foreign_keys(true);
-            Db::Sqlite(
+            let pool = |n| {
                 SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .connect_with(opts)
-                    .await
-                    .context("opening the SQLite database")?,
+                    .max_connections(n)
+                    .acquire_timeout(timeout)
+            };
+            (
+                Db::Sqlite(
+                    pool(max_connections)
+                        .connect_with(opts.clone())
+                        .await
+                        .context("opening the SQLite database")?,
+                ),
+                Db::Sqlite(pool(1).connect_lazy_with(opts)),
             )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).context("bad PostgreSQL URL")?;
-            Db::Postgres(
+            let pool = |n| {
                 PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .context("connecting to PostgreSQL")?,
+                    .max_connections(n)
+                    .acquire_timeout(timeout)
+            };
+            (
+                Db::Postgres(
+                    pool(max_connections)
+                        .connect_with(opts.clone())
+                        .await
+                        .context("connecting to PostgreSQL")?,
+                ),
+                Db::Postgres(pool(1).connect_lazy_with(opts)),
             )
         } else {
             anyhow::bail!("database URL must start with sqlite: or postgres:, got {url}");
         };
         Ok(Store {
             db,
+            timeout,
+            probe,
             appended: Default::default(),
         })
     }
@@ -184,15 +256,25 @@ impl Store {
         }
     }
 
-    pub async fn ping(&self) -> Result<(), Error> {
-        on_pool!(&self.db, |p| sqlx::query("SELECT 1")
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+    /// Whether the database answers within `limit`, on a connection of its
+    /// own.
+    pub async fn probe(&self, limit: Duration) -> Result<(), Error> {
+        bounded(limit, async {
+            match &self.probe {
+                Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+                Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop),
+            }
+        })
+        .await?;
         Ok(())
     }
 
     pub async fn close(&self) {
-        on_pool!(&self.db, |p| p.close().await)
+        for db in [&self.db, &self.probe] {
+            match db {
+                Db::Sqlite(p) => p.close().await,
+                Db::Postgres(p) => p.close().await,
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ impl Store {
         units: Option<&[String]>,
         count: i64,
     ) -> Result<Vec<Petition>> {
-        let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<PetitionRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {COLUMNS} FROM petitions
                  WHERE state = 'closed' AND is_key AND spot_check IS NULL"
@@ -36,7 +36,7 @@ impl Store {
         today: NaiveDate,
     ) -> Result<Vec<UnitFigures>> {
         type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let rows: Vec<Row> = on_pool!(&self.db, |p| {
+        let rows: Vec<Row> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT unit_code, COUNT(*),
                     SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),

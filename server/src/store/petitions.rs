@@ -144,7 +144,7 @@ impl Store {
     ) -> Result<bool> {
         let postgres = self.is_postgres();
         let wgs = p.intake.location.map(|l| l.to_wgs84());
-        let inserted = on_pool!(&self.db, |pool| {
+        let inserted = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let n = sqlx::query(
@@ -220,7 +220,7 @@ impl Store {
             row: PetitionRow,
             intake_digest: Option<String>,
         }
-        let found: Option<WithDigest> = on_pool!(&self.db, |p| {
+        let found: Option<WithDigest> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(receiver)
                 .bind(request_id)
@@ -239,7 +239,7 @@ impl Store {
 
     pub async fn get_petition(&self, id: Uuid) -> Result<Option<Petition>> {
         let sql = format!("SELECT {COLUMNS} FROM petitions WHERE id = $1");
-        let row: Option<PetitionRow> = on_pool!(&self.db, |p| {
+        let row: Option<PetitionRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_optional(p)
@@ -257,7 +257,7 @@ impl Store {
         cursor: Option<PetitionCursor>,
         limit: i64,
     ) -> Result<Vec<Petition>> {
-        let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<PetitionRow> = on_pool!(self, |p| {
             let mut q =
                 sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM petitions WHERE TRUE"));
             push_unit_filter!(q, f.units.as_ref());
@@ -310,7 +310,7 @@ impl Store {
         credit_code: Option<&str>,
         near: Option<BoundingBox>,
     ) -> Result<Vec<Petition>> {
-        let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<PetitionRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {COLUMNS} FROM petitions
                  WHERE state NOT IN ('declined', 'merged', 'closed') AND (FALSE"
@@ -337,7 +337,7 @@ impl Store {
 
     /// The petitions merged into `id`.
     pub async fn merged_petitions(&self, id: Uuid) -> Result<Vec<Uuid>> {
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query_scalar(
                 "SELECT id FROM petitions WHERE merged_into = $1 ORDER BY received_at",
             )
@@ -348,7 +348,7 @@ impl Store {
     }
 
     pub async fn petition_history(&self, id: Uuid) -> Result<Vec<HistoryEntry>> {
-        let rows: Vec<HistoryRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<HistoryRow> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT at, actor, action, from_state, to_state, note FROM petition_history
                  WHERE petition_id = $1 ORDER BY seq",
@@ -396,7 +396,7 @@ impl Store {
             .spot_check
             .as_ref()
             .map(|s| if s.passed { "passed" } else { "failed" });
-        let saved = on_pool!(&self.db, |pool| {
+        let saved = on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let n = sqlx::query(
@@ -504,7 +504,7 @@ impl Store {
              WHERE state = 'dispatched' AND reply_due < $1 AND reply_overdue_since IS NULL
              ORDER BY reply_due, id LIMIT $2"
         );
-        let rows: Vec<PetitionRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<PetitionRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(today)
                 .bind(limit)
@@ -524,7 +524,7 @@ impl Store {
         marked: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let opened = on_pool!(&self.db, |p| {
+        let opened = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(

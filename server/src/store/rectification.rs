@@ -143,7 +143,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(
@@ -199,7 +199,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(
@@ -255,7 +255,7 @@ impl Store {
 
     pub async fn get_item(&self, id: Uuid) -> Result<Option<StoredItem>> {
         let sql = format!("SELECT {COLUMNS} FROM rectification_items WHERE id = $1");
-        let row: Option<ItemRow> = on_pool!(&self.db, |p| {
+        let row: Option<ItemRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_optional(p)
@@ -272,7 +272,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM rectification_items WHERE created_by = $1 AND request_id = $2"
         );
-        let row: Option<ItemRow> = on_pool!(&self.db, |p| {
+        let row: Option<ItemRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(creator)
                 .bind(request_id)
@@ -283,7 +283,7 @@ impl Store {
     }
 
     pub async fn item_history(&self, item: Uuid) -> Result<Vec<HistoryEntry>> {
-        let rows: Vec<HistoryRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<HistoryRow> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT seq, at, actor, action, from_state, to_state, note, evidence, due_before, due_after
                  FROM rectification_history WHERE item_id = $1 ORDER BY seq",
@@ -322,7 +322,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<RectificationItem>> {
         let today = f.today.expect("the filter carries today's date");
-        let rows: Vec<ItemRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<ItemRow> = on_pool!(self, |p| {
             let mut q = QueryBuilder::new(format!(
                 "SELECT {COLUMNS} FROM rectification_items WHERE TRUE"
             ));
@@ -381,7 +381,7 @@ impl Store {
              WHERE state NOT IN ('verified', 'cancelled') AND due_date < $1 AND overdue_since IS NULL
              ORDER BY due_date, id LIMIT $2"
         );
-        let rows: Vec<ItemRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<ItemRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(today)
                 .bind(limit)
@@ -403,7 +403,7 @@ impl Store {
     ) -> Result<bool> {
         let opened = &case.change();
         let postgres = self.is_postgres();
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(

@@ -45,7 +45,7 @@ impl Store {
             let sql = format!(
                 "SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {newest} DESC LIMIT 1"
             );
-            let v: Option<String> = on_pool!(&self.db, |p| {
+            let v: Option<String> = on_pool!(self, |p| {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
                     .fetch_optional(p)
                     .await
@@ -59,7 +59,7 @@ impl Store {
     pub async fn sealed_values(&self, col: SealedColumn) -> Result<Vec<(Uuid, String)>> {
         let (table, column, _) = col.sql_names();
         let sql = format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL");
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .fetch_all(p)
                 .await
@@ -70,7 +70,7 @@ impl Store {
     pub async fn reseal(&self, col: SealedColumn, id: Uuid, old: &str, new: &str) -> Result<bool> {
         let (table, column, _) = col.sql_names();
         let sql = format!("UPDATE {table} SET {column} = $3 WHERE id = $1 AND {column} = $2");
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .bind(old)

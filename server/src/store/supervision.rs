@@ -120,7 +120,7 @@ impl Store {
     pub async fn open_case(&self, case: &NewCase) -> Result<bool> {
         let change = &case.change();
         let postgres = self.is_postgres();
-        let opened = on_pool!(&self.db, |p| {
+        let opened = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let opened = insert_case!(tx, case);
@@ -140,7 +140,7 @@ impl Store {
 
     pub async fn get_case(&self, id: Uuid) -> Result<Option<SupervisionCase>> {
         let sql = format!("SELECT {COLUMNS} FROM supervision_cases WHERE id = $1");
-        let row: Option<CaseRow> = on_pool!(&self.db, |p| {
+        let row: Option<CaseRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(id)
                 .fetch_optional(p)
@@ -159,7 +159,7 @@ impl Store {
             "SELECT {COLUMNS} FROM supervision_cases
              WHERE source_kind = $1 AND source_id = $2 ORDER BY opened_at, id"
         );
-        let rows: Vec<CaseRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<CaseRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(kind.as_str())
                 .bind(id)
@@ -177,7 +177,7 @@ impl Store {
         states: &[CaseState],
         limit: i64,
     ) -> Result<Vec<SupervisionCase>> {
-        let rows: Vec<CaseRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<CaseRow> = on_pool!(self, |p| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {COLUMNS} FROM supervision_cases WHERE TRUE"
             ));
@@ -206,7 +206,7 @@ impl Store {
         change: &Change,
     ) -> Result<bool> {
         let postgres = self.is_postgres();
-        let saved = on_pool!(&self.db, |p| {
+        let saved = on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 let n = sqlx::query(

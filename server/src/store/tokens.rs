@@ -20,7 +20,7 @@ pub enum RefreshUse {
 
 impl Store {
     pub async fn create_session(&self, id: Uuid, username: &str, now: DateTime<Utc>) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query("INSERT INTO sessions (id, username, created_at) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(username)
@@ -39,7 +39,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
                  VALUES ($1, $2, $3, $4)",
@@ -70,7 +70,7 @@ impl Store {
             used_at: Option<Ts>,
             revoked_at: Option<Ts>,
         }
-        let row: Option<Presented> = on_pool!(&self.db, |p| {
+        let row: Option<Presented> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT r.session_id, s.username, r.expires_at, r.used_at, s.revoked_at
                  FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
@@ -99,7 +99,7 @@ impl Store {
                 username,
             });
         }
-        let r = on_pool!(&self.db, |p| {
+        let r = on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
             )
@@ -124,7 +124,7 @@ impl Store {
 
     /// The session a refresh token belongs to, if the token is known.
     pub async fn refresh_token_session(&self, token_hash: &str) -> Result<Option<(Uuid, String)>> {
-        Ok(on_pool!(&self.db, |p| {
+        Ok(on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT r.session_id, s.username FROM refresh_tokens r
                  JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
@@ -136,7 +136,7 @@ impl Store {
     }
 
     pub async fn revoke_session(&self, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $2, revoked_reason = $3
                  WHERE id = $1 AND revoked_at IS NULL",
@@ -158,7 +158,7 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $2, revoked_reason = $3
                  WHERE username = $1 AND revoked_at IS NULL",
@@ -179,7 +179,7 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES ($1, $2, $3)
                  ON CONFLICT (jti) DO NOTHING",
@@ -202,7 +202,7 @@ impl Store {
         session_id: Option<Uuid>,
         local_user: Option<&str>,
     ) -> Result<bool> {
-        let (revoked,): (bool,) = on_pool!(&self.db, |p| {
+        let (revoked,): (bool,) = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)
                      OR EXISTS (SELECT 1 FROM sessions WHERE id = $2 AND revoked_at IS NOT NULL)
@@ -227,7 +227,7 @@ impl Store {
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO issued_tokens (jti, subject, role, unit_codes, issued_at, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -247,7 +247,7 @@ impl Store {
 
     /// When a minted token expires, if it was minted here.
     pub async fn issued_token_expiry(&self, jti: &str) -> Result<Option<DateTime<Utc>>> {
-        let row: Option<(Ts,)> = on_pool!(&self.db, |p| {
+        let row: Option<(Ts,)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT expires_at FROM issued_tokens WHERE jti = $1")
                 .bind(jti)
                 .fetch_optional(p)

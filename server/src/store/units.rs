@@ -36,7 +36,7 @@ const COLUMNS: &str = "code, name, kind, parent_code, active, created_at, update
 impl Store {
     pub async fn list_units(&self, include_inactive: bool) -> Result<Vec<Unit>> {
         let sql = format!("SELECT {COLUMNS} FROM units WHERE active OR $1 ORDER BY code");
-        let rows: Vec<UnitRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<UnitRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(include_inactive)
                 .fetch_all(p)
@@ -47,7 +47,7 @@ impl Store {
 
     pub async fn get_unit(&self, code: &str) -> Result<Option<Unit>> {
         let sql = format!("SELECT {COLUMNS} FROM units WHERE code = $1");
-        let row: Option<UnitRow> = on_pool!(&self.db, |p| {
+        let row: Option<UnitRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(code)
                 .fetch_optional(p)
@@ -58,7 +58,7 @@ impl Store {
 
     /// Inserts a unit; ALREADY_EXISTS when the code is taken.
     pub async fn insert_unit(&self, u: &Unit) -> Result<()> {
-        let res = on_pool!(&self.db, |p| {
+        let res = on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO units (code, name, kind, parent_code, active, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -95,7 +95,7 @@ impl Store {
         let sql = format!(
             "UPDATE units SET name = $2, active = $3, updated_at = $4 WHERE code = $1 RETURNING {COLUMNS}"
         );
-        let row: Option<UnitRow> = on_pool!(&self.db, |p| {
+        let row: Option<UnitRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(code)
                 .bind(name)

@@ -34,7 +34,7 @@ impl Store {
         unit_codes: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let res = on_pool!(&self.db, |p| {
+        let res = on_pool!(self, |p| {
             sqlx::query(
                 "INSERT INTO users (username, password_hash, role, unit_codes, disabled, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, FALSE, $5, $5)",
@@ -58,7 +58,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, username: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = on_pool!(&self.db, |p| {
+        let row: Option<UserRow> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT username, password_hash, role, unit_codes, disabled FROM users WHERE username = $1",
             )
@@ -82,7 +82,7 @@ impl Store {
         hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let r = on_pool!(&self.db, |p| {
+        let r = on_pool!(self, |p| {
             sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE username = $1")
                 .bind(username)
                 .bind(hash)
@@ -101,7 +101,7 @@ impl Store {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let r = on_pool!(&self.db, |p| {
+        let r = on_pool!(self, |p| {
             sqlx::query("UPDATE users SET disabled = $2, updated_at = $3 WHERE username = $1")
                 .bind(username)
                 .bind(disabled)
@@ -115,7 +115,7 @@ impl Store {
 
     /// Until when logins of `username` are refused, if they are.
     pub async fn login_locked_until(&self, username: &str) -> Result<Option<DateTime<Utc>>> {
-        let row: Option<(Option<Ts>,)> = on_pool!(&self.db, |p| {
+        let row: Option<(Option<Ts>,)> = on_pool!(self, |p| {
             sqlx::query_as("SELECT locked_until FROM login_failures WHERE username = $1")
                 .bind(username)
                 .fetch_optional(p)
@@ -132,7 +132,7 @@ impl Store {
         now: DateTime<Utc>,
         quiet: chrono::TimeDelta,
     ) -> Result<i64> {
-        let (n,): (i64,) = on_pool!(&self.db, |p| {
+        let (n,): (i64,) = on_pool!(self, |p| {
             sqlx::query_as(
                 "INSERT INTO login_failures (username, failures, last_failure_at) VALUES ($1, 1, $2)
                  ON CONFLICT (username) DO UPDATE
@@ -151,7 +151,7 @@ impl Store {
     }
 
     pub async fn lock_login(&self, username: &str, until: DateTime<Utc>) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query("UPDATE login_failures SET locked_until = $2 WHERE username = $1")
                 .bind(username)
                 .bind(Ts(until))
@@ -163,7 +163,7 @@ impl Store {
     }
 
     pub async fn clear_login_failures(&self, username: &str) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query("DELETE FROM login_failures WHERE username = $1")
                 .bind(username)
                 .execute(p)

@@ -57,7 +57,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(id), 0) FROM events), 0, $5, $6, $5)
              RETURNING {COLUMNS}"
         );
-        let row: WebhookRow = on_pool!(&self.db, |p| {
+        let row: WebhookRow = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(w.id)
                 .bind(&w.url)
@@ -73,7 +73,7 @@ impl Store {
 
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>> {
         let sql = format!("SELECT {COLUMNS} FROM webhooks ORDER BY created_at, id");
-        let rows: Vec<WebhookRow> = on_pool!(&self.db, |p| {
+        let rows: Vec<WebhookRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .fetch_all(p)
                 .await
@@ -82,7 +82,7 @@ impl Store {
     }
 
     pub async fn delete_webhook(&self, id: Uuid) -> Result<bool> {
-        let n = on_pool!(&self.db, |p| {
+        let n = on_pool!(self, |p| {
             sqlx::query("DELETE FROM webhooks WHERE id = $1")
                 .bind(id)
                 .execute(p)
@@ -105,7 +105,7 @@ impl Store {
              ORDER BY next_attempt_at LIMIT 1";
         // Every process polls each second: a read first, so that an idle
         // feed takes no write lock (SQLite has one writer for everything).
-        let due: Option<Uuid> = on_pool!(&self.db, |p| {
+        let due: Option<Uuid> = on_pool!(self, |p| {
             sqlx::query_scalar(DUE)
                 .bind(Ts(now))
                 .fetch_optional(p)
@@ -122,7 +122,7 @@ impl Store {
             "UPDATE webhooks SET locked_until = $2 WHERE id IN ({DUE}{skip_locked})
              RETURNING {COLUMNS}"
         );
-        let row: Option<WebhookRow> = on_pool!(&self.db, |p| {
+        let row: Option<WebhookRow> = on_pool!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(Ts(now))
                 .bind(Ts(now + delta(lease)))
@@ -140,7 +140,7 @@ impl Store {
         d: &Delivery,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
                 if d.delivered {
@@ -186,7 +186,7 @@ impl Store {
 
     /// Moves the cursor past events the webhook does not take.
     pub async fn skip_to(&self, webhook: Uuid, event: i64) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query(
                 "UPDATE webhooks SET delivered_through = $2 WHERE id = $1 AND delivered_through < $2",
             )
@@ -201,7 +201,7 @@ impl Store {
 
     /// Ends this process's claim on a webhook.
     pub async fn release_webhook(&self, webhook: Uuid) -> Result<()> {
-        on_pool!(&self.db, |p| {
+        on_pool!(self, |p| {
             sqlx::query("UPDATE webhooks SET locked_until = NULL WHERE id = $1")
                 .bind(webhook)
                 .execute(p)
@@ -213,7 +213,7 @@ impl Store {
 
     /// The latest delivery attempts of a webhook, newest first.
     pub async fn webhook_deliveries(&self, webhook: Uuid, limit: i64) -> Result<Vec<Delivery>> {
-        let rows: Vec<(i64, Ts, i32, bool, i32, String)> = on_pool!(&self.db, |p| {
+        let rows: Vec<(i64, Ts, i32, bool, i32, String)> = on_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT event_id, at, attempt, delivered, status_code, error FROM webhook_deliveries
                  WHERE webhook_id = $1 ORDER BY at DESC, event_id DESC, attempt DESC LIMIT $2",

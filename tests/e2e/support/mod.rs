@@ -3,6 +3,8 @@
 //! database) and its own data folder, driven through the SDK.
 
 // Some of its faults serve only the benchmarks that include it.
+pub mod lossy;
+pub mod photos;
 #[allow(dead_code)]
 pub mod proxy;
 pub mod s3;

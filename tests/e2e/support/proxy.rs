@@ -116,14 +116,29 @@ impl Proxy {
     /// Listens again on the same port, and lets frozen connections go on.
     pub async fn restart(&self) {
         self.shared.frozen.send_replace(false);
-        let mut listener = self.listener.lock().unwrap();
-        if listener.is_none() {
-            let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.set_reuseaddr(true).unwrap();
-            socket.bind(self.addr).unwrap();
-            let l = socket.listen(128).unwrap();
-            *listener = Some(tokio::spawn(accept(l, self.shared.clone())));
+        if self.listener.lock().unwrap().is_none() {
+            let link = *self.shared.link.lock().unwrap();
+            self.listen(link.map(|l| l.read_ahead as u32)).await;
         }
+    }
+
+    /// Listens on the proxy's port anew, with the receive buffer of the
+    /// connections it accepts set to `receive_buffer` when given.
+    async fn listen(&self, receive_buffer: Option<u32>) {
+        let old = self.listener.lock().unwrap().take();
+        if let Some(old) = old {
+            old.abort();
+            // The port is free once the old listener is dropped.
+            let _ = old.await;
+        }
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        socket.bind(self.addr).unwrap();
+        let l = socket.listen(128).unwrap();
+        *self.listener.lock().unwrap() = Some(tokio::spawn(accept(l, self.shared.clone())));
     }
 
     /// Cuts every open connection now, as a phone going out of signal.
@@ -145,9 +160,13 @@ impl Proxy {
         *self.shared.cut_points.lock().unwrap() = p.into();
     }
 
-    /// Shapes every connection opened from now on as `link`.
-    pub fn shape(&self, link: Link) {
+    /// Shapes every connection opened from now on as `link`. The kernel
+    /// takes in no more of a client's bytes than the link holds either: a
+    /// large receive buffer would let a client hand over megabytes that the
+    /// link has not carried.
+    pub async fn shape(&self, link: Link) {
         *self.shared.link.lock().unwrap() = Some(link);
+        self.listen(Some(link.read_ahead as u32)).await;
     }
 
     /// Flips one byte in the body of the next `times` HTTP/1.1 requests
@@ -297,9 +316,11 @@ async fn pass(
                 return;
             }
             if from_client {
-                shared
+                let total = shared
                     .forwarded_from_client
-                    .fetch_add(pass as u64, Ordering::SeqCst);
+                    .fetch_add(pass as u64, Ordering::SeqCst)
+                    + pass as u64;
+                shared.forwarded.send_modify(|f| *f = (*f).max(total));
                 if pass < len {
                     shared.cut_all();
                     return;

@@ -1,6 +1,14 @@
 //! A real S3 protocol server (s3s-fs) on a loopback port, backed by a
-//! temporary folder, with access-key authentication.
+//! temporary folder, with access-key authentication. Like real S3, it
+//! checks a body against the `x-amz-checksum-sha256` it came with before it
+//! keeps anything (s3s-fs by itself writes the object first, then checks).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -16,6 +24,7 @@ pub struct S3Server {
     pub bucket: String,
     root: TempDir,
     task: tokio::task::JoinHandle<()>,
+    refused: Arc<AtomicUsize>,
 }
 
 impl S3Server {
@@ -26,9 +35,15 @@ impl S3Server {
         let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
         let mut b = S3ServiceBuilder::new(fs);
         b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        let service = b.build();
+        let s3 = b.build();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let refused = Arc::new(AtomicUsize::new(0));
+        let counted = refused.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let (s3, refused) = (s3.clone(), counted.clone());
+            async move { verify_then_serve(s3, req, &refused).await }
+        });
         let task = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
@@ -48,7 +63,18 @@ impl S3Server {
             bucket,
             root,
             task,
+            refused,
         }
+    }
+
+    /// The file that holds the object at `key`.
+    pub fn path_of(&self, key: &str) -> std::path::PathBuf {
+        self.root.path().join(&self.bucket).join(key)
+    }
+
+    /// Bodies refused because they did not match their checksum.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
     }
 
     /// Settings that point a server at this S3 endpoint.
@@ -84,4 +110,38 @@ impl Drop for S3Server {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Serves `req` with `s3`, after checking a body that carries a SHA-256
+/// checksum against it; one that does not match is refused with S3's
+/// `BadDigest`, and nothing is stored.
+async fn verify_then_serve(
+    s3: s3s::service::S3Service,
+    req: http::Request<hyper::body::Incoming>,
+    refused: &AtomicUsize,
+) -> Result<http::Response<s3s::Body>, s3s::HttpError> {
+    let Some(declared) = req.headers().get("x-amz-checksum-sha256").cloned() else {
+        return s3.call(req.map(s3s::Body::from)).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Err(s3s::HttpError::new(Box::new(e))),
+    };
+    use sha2::Digest;
+    let actual = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    if declared.as_bytes() != actual.as_bytes() {
+        refused.fetch_add(1, Ordering::SeqCst);
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BadDigest</Code>\
+             <Message>The SHA256 you specified did not match the calculated checksum ({actual}).</Message></Error>"
+        );
+        return Ok(http::Response::builder()
+            .status(400)
+            .header("content-type", "application/xml")
+            .body(s3s::Body::from(xml))
+            .expect("a valid response"));
+    }
+    s3.call(http::Request::from_parts(parts, s3s::Body::from(bytes)))
+        .await
 }
