@@ -295,18 +295,7 @@ async fn attempt(
 
 /// The `grpc-timeout` a caller set on a request, if any.
 fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let v = headers.get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
+    ducha_proto::parse_grpc_timeout(headers.get("grpc-timeout")?.to_str().ok()?)
 }
 
 /// Whether the gRPC-framed message in `framed` has a non-empty string at

@@ -13,22 +13,18 @@
 #[path = "../../tests/e2e/support/lossy.rs"]
 mod lossy;
 #[allow(dead_code)]
-#[path = "../../tests/e2e/support/photos.rs"]
-mod photos;
-#[allow(dead_code)]
 #[path = "../../tests/e2e/support/proxy.rs"]
 mod proxy;
 #[allow(dead_code)]
 #[path = "../../tests/e2e/support/s3.rs"]
 mod s3;
+mod support;
 
-use ducha::app::NewUser;
-use ducha::config::{Settings, SettingsLayer};
-use ducha::domain::access::{Role, Scope};
+use ducha::config::SettingsLayer;
 use sha2::{Digest, Sha256};
+use support::{InProcess, PASSWORD, photos};
 
 const SEEDS: u64 = 20;
-const PASSWORD: &str = "correct horse battery";
 
 fn client() -> tokio::process::Command {
     let mut c = tokio::process::Command::new(std::env::current_exe().unwrap());
@@ -37,35 +33,8 @@ fn client() -> tokio::process::Command {
 }
 
 async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer), base: &[u8]) {
+    let server = InProcess::start(adjust).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut layer = SettingsLayer {
-        data_dir: Some(dir.path().to_path_buf()),
-        derivative_workers: Some(0),
-        ..Default::default()
-    };
-    adjust(&mut layer);
-    let settings = Settings::resolve(layer).unwrap();
-    let app = ducha::server::open_app(&settings).await.unwrap();
-    app.add_user(NewUser {
-        username: "bench".into(),
-        role: Role::Inspector,
-        scope: Scope::from_claim(&["331102".to_string()]),
-        password: PASSWORD.into(),
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ducha::server::serve(
-        settings,
-        app.clone(),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-
     println!(
         "\nobject store: {store}; a {:.1} MB photo, {SEEDS} seeds of random reset points",
         base.len() as f64 / 1e6
@@ -86,7 +55,8 @@ async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer), base: &[u
             } else {
                 lossy::random_points(rate, 64 * lossy::MIB, seed)
             };
-            let run = lossy::upload(&url, "bench", PASSWORD, &path, points, None, client).await;
+            let run =
+                lossy::upload(&server.url, "bench", PASSWORD, &path, points, None, client).await;
             assert_eq!(run.sha256, hex::encode(Sha256::digest(&bytes)));
             ratios.push(run.ratio());
             resets += run.resets;
@@ -106,8 +76,7 @@ async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer), base: &[u
             secs / n
         );
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::main]

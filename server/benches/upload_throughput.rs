@@ -15,50 +15,19 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ducha::app::NewUser;
-use ducha::config::{Settings, SettingsLayer};
-use ducha::domain::access::{Role, Scope};
+use ducha::config::SettingsLayer;
 use ducha_sdk::{Client, UploadMetadata, UploadOptions};
-use support::{photo, unique};
+use support::{InProcess, PASSWORD, photo, unique};
 
 const PHOTOS: usize = 48;
 const IN_FLIGHT: usize = 4;
 const ROUNDS: usize = 3;
 
 async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut layer = SettingsLayer {
-        data_dir: Some(dir.path().to_path_buf()),
-        derivative_workers: Some(0),
-        ..Default::default()
-    };
-    adjust(&mut layer);
-    let settings = Settings::resolve(layer).unwrap();
-    let app = ducha::server::open_app(&settings).await.unwrap();
-    app.add_user(NewUser {
-        username: "bench".into(),
-        role: Role::Inspector,
-        scope: Scope::from_claim(&["331102".to_string()]),
-        password: "correct horse battery".into(),
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ducha::server::serve(
-        settings,
-        app.clone(),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let client = Client::connect(url).await.unwrap();
-    client
-        .login("bench", "correct horse battery")
-        .await
-        .unwrap();
+    let server = InProcess::start(adjust).await;
+    let app = server.app.clone();
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    client.login("bench", PASSWORD).await.unwrap();
 
     // A 12 MP photo of just under 4 MB: the quality that gives it.
     let base = (88..=98)
@@ -165,8 +134,7 @@ async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
         "ratio: {:.2} (goal: at least 0.8)",
         plain_put_parallel.as_secs_f64() / through_grpc_parallel.as_secs_f64()
     );
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 async fn upload(client: &Client, bytes: Bytes) {

@@ -170,9 +170,14 @@ pub async fn serve(
     // HTTP/2's default 64 KiB flow-control window makes a 4 MB photo wait
     // for a window update every 64 KiB; a larger one lets it stream. The
     // connection window bounds what one client may have in flight.
+    // A phone that vanished without a reset (its link froze) is noticed by
+    // the keepalive, so its stream stores what it holds in a minute rather
+    // than when TCP gives up, hours later.
     let router = builder
         .initial_stream_window_size(Some(STREAM_WINDOW))
         .initial_connection_window_size(Some(CONNECTION_WINDOW))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .accept_http1(true)
         .layer(trace)
         .layer(FileLinksLayer { app: app.clone() })
@@ -257,6 +262,8 @@ pub async fn serve(
 }
 
 const STREAM_WINDOW: u32 = 1024 * 1024;
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// The longest the server waits on stopping for write streams to store
 /// what they hold.
 const WRITES_SETTLE: std::time::Duration = std::time::Duration::from_secs(30);

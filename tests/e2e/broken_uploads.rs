@@ -47,6 +47,17 @@ fn open_stream(c: &Client) -> OpenStream {
     OpenStream { feed, call }
 }
 
+/// A write stream of `upload` that sent the first `n` chunks of `bytes`,
+/// which the server now holds.
+async fn sent(srv: &TestServer, c: &Client, upload: &str, bytes: &Bytes, n: usize) -> OpenStream {
+    let s = open_stream(c);
+    for i in 0..n {
+        s.feed.send(chunk(upload, bytes, i)).await.unwrap();
+    }
+    held(srv, n * CHUNK.div_ceil(1024)).await;
+    s
+}
+
 /// Waits until the server's write streams hold exactly `kib` KiB of
 /// chunks that arrived and are not stored yet.
 async fn held(srv: &TestServer, kib: usize) {
@@ -79,16 +90,11 @@ async fn a_cut_connection_keeps_every_chunk_that_arrived_whole() {
     let srv = support::spawn().await;
     let (direct, name) = srv.user(Role::Inspector, &["331102"]).await;
     let proxy = Proxy::start(&srv.url).await;
-    let far = Client::connect(proxy.url.clone()).await.unwrap();
-    far.login(&name, support::PASSWORD).await.unwrap();
+    let far = srv.sign_in(&proxy.url, &name, Default::default()).await;
     let bytes = photo();
     let up = start(&direct, "331102", &bytes).await;
     // Four chunks arrive; then the link goes.
-    let s = open_stream(&far);
-    for n in 0..4 {
-        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
-    }
-    held(&srv, 40).await;
+    let s = sent(&srv, &far, &up.id, &bytes, 4).await;
     proxy.cut_now();
     let e = s.call.await.unwrap().unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
@@ -102,11 +108,7 @@ async fn a_cancelled_stream_keeps_what_arrived() {
     let c = srv.client(Role::Inspector, &["331102"]).await;
     let bytes = photo();
     let up = start(&c, "331102", &bytes).await;
-    let s = open_stream(&c);
-    for n in 0..3 {
-        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
-    }
-    held(&srv, 30).await;
+    let s = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The app gives up on the call: the client resets the stream.
     s.call.abort();
     held(&srv, 0).await;
@@ -121,11 +123,7 @@ async fn a_stopping_server_keeps_what_arrived_on_open_streams() {
     c.login(&name, support::PASSWORD).await.unwrap();
     let bytes = photo();
     let up = start(&c, "331102", &bytes).await;
-    let s = open_stream(&c);
-    for n in 0..3 {
-        s.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
-    }
-    held(&srv, 30).await;
+    let s = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The stream is still open when the grace runs out.
     let srv = srv.restart().await;
     drop(s);
@@ -141,11 +139,7 @@ async fn a_new_stream_takes_over_from_one_the_server_thinks_alive() {
     let bytes = photo();
     let up = start(&c, "331102", &bytes).await;
     // The phone's first stream hangs (its link froze, no reset came).
-    let old = open_stream(&c);
-    for n in 0..3 {
-        old.feed.send(chunk(&up.id, &bytes, n)).await.unwrap();
-    }
-    held(&srv, 30).await;
+    let old = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The phone starts again from where it last knew: nothing committed.
     assert_eq!(committed(&c, &up.id).await, 0);
     let new = crate::evidence::stream(&c, &up.id, &bytes, 0, 64 * 1024, true)
@@ -187,6 +181,44 @@ async fn the_same_declaration_resumes_the_upload_it_began() {
         finish(&c, &up.id).await.unwrap().size_bytes,
         bytes.len() as i64
     );
+}
+
+#[tokio::test]
+async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
+    let srv = support::spawn().await;
+    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let proxy = Proxy::start(&srv.url).await;
+    let bytes = photo();
+    let meta = ducha_sdk::UploadMetadata {
+        unit_code: "331102".into(),
+        media_type: "image/jpeg".into(),
+        file_name: "DSCN0010.jpg".into(),
+        capture: None,
+    };
+    // No broken connection in a row is tolerated, yet three breaks, each
+    // after some of the photo arrived, do not stop the upload.
+    let opts = ducha_sdk::UploadOptions {
+        chunk_bytes: Some(16 * 1024),
+        max_retries: 0,
+        first_backoff: Duration::from_millis(20),
+        ..Default::default()
+    };
+    // A link slow enough that each stream is under way before its cut.
+    proxy
+        .shape(crate::support::proxy::Link {
+            delay: Duration::from_millis(10),
+            bytes_per_second: 2 * 1024 * 1024,
+            read_ahead: 64 * 1024,
+        })
+        .await;
+    let far = srv.sign_in(&proxy.url, &name, Default::default()).await;
+    let at = proxy.forwarded_bytes();
+    proxy.cut_at([at + 50_000, at + 100_000, at + 150_000]);
+    let e = far.upload_bytes(bytes.clone(), meta, opts).await.unwrap();
+    assert_eq!(proxy.cuts(), 3);
+    assert_eq!(e.sha256, crate::evidence::sha256(&bytes));
+    // With nothing moving, the same options give up at the first break:
+    // see the object store outage in outages.rs.
 }
 
 #[tokio::test]

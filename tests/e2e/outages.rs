@@ -76,17 +76,12 @@ impl Health {
 
 /// A client that tries each call once, so that its answer is the server's.
 async fn once(srv: &TestServer, name: &str) -> Client {
-    let c = Client::builder(srv.url.clone())
-        .call_policy(CallPolicy {
-            max_attempts: 1,
-            timeout: Duration::from_secs(30),
-            ..Default::default()
-        })
-        .connect()
-        .await
-        .unwrap();
-    c.login(name, support::PASSWORD).await.unwrap();
-    c
+    let policy = CallPolicy {
+        max_attempts: 1,
+        timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
+    srv.sign_in(&srv.url, name, policy).await
 }
 
 /// `url` of PostgreSQL with its host and port replaced by `address`.

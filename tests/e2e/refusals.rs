@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use ducha::domain::access::Role;
-use ducha_sdk::{CallPolicy, Client, pb};
+use ducha_sdk::{CallPolicy, pb};
 use futures::StreamExt;
 use prost_reflect::{DescriptorPool, Value};
 use tonic::Code;
@@ -261,30 +261,19 @@ async fn a_page_token_works_only_for_the_caller_it_was_given_to() {
     assert_eq!(support::violated_fields(&e), ["page_token"]);
 }
 
-/// A client through `proxy` that tries a call at most three times within
-/// five seconds.
-async fn through(proxy: &Proxy, name: &str) -> Client {
+#[tokio::test]
+async fn the_sdk_sends_a_call_again_only_when_it_is_safe() {
+    let srv = support::spawn().await;
+    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let proxy = Proxy::start(&srv.url).await;
+    // At most three attempts of a call, within five seconds.
     let policy = CallPolicy {
         max_attempts: 3,
         timeout: std::time::Duration::from_secs(5),
         initial_backoff: std::time::Duration::from_millis(20),
         ..Default::default()
     };
-    let c = Client::builder(proxy.url.clone())
-        .call_policy(policy)
-        .connect()
-        .await
-        .unwrap();
-    c.login(name, support::PASSWORD).await.unwrap();
-    c
-}
-
-#[tokio::test]
-async fn the_sdk_sends_a_call_again_only_when_it_is_safe() {
-    let srv = support::spawn().await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
-    let proxy = Proxy::start(&srv.url).await;
-    let c = through(&proxy, &name).await;
+    let c = srv.sign_in(&proxy.url, &name, policy).await;
     let rec = support::create_record(&c, site_check("331102", T0)).await;
 
     // A read whose connection breaks before it reaches the server is sent

@@ -76,24 +76,10 @@ where
     }
 }
 
-/// The `grpc-timeout` of a call (PROTOCOL-HTTP2.md: at most 8 digits and a
-/// unit); None when absent or malformed, as gRPC servers treat it.
+/// The `grpc-timeout` of a call; None when absent or malformed, as gRPC
+/// servers treat it.
 fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get("grpc-timeout")?.to_str().ok()?;
-    if v.len() < 2 || v.len() > 9 {
-        return None;
-    }
-    let (digits, unit) = v.split_at(v.len() - 1);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
+    ducha_proto::parse_grpc_timeout(headers.get("grpc-timeout")?.to_str().ok()?)
 }
 
 /// The calls that bring evidence bytes. Each runs in a task of its own,
@@ -365,31 +351,4 @@ where
 
 fn too_large(bytes: usize, limit: usize) -> Status {
     Status::from(Error::MessageTooLarge { bytes, limit })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeouts_are_read_as_the_protocol_writes_them() {
-        let cases = [
-            ("5S", Some(Duration::from_secs(5))),
-            ("250m", Some(Duration::from_millis(250))),
-            ("2H", Some(Duration::from_secs(7200))),
-            ("99999999u", Some(Duration::from_micros(99_999_999))),
-            ("100n", Some(Duration::from_nanos(100))),
-            ("1M", Some(Duration::from_secs(60))),
-            ("123456789S", None),
-            ("5", None),
-            ("5s", None),
-            ("xS", None),
-        ];
-        for (header, want) in cases {
-            let mut h = HeaderMap::new();
-            h.insert("grpc-timeout", header.parse().unwrap());
-            assert_eq!(grpc_timeout(&h), want, "{header}");
-        }
-        assert_eq!(grpc_timeout(&HeaderMap::new()), None);
-    }
 }

@@ -244,6 +244,19 @@ impl TestServer {
         }
     }
 
+    /// A client of `name` (made by `user`) signed in at `url`, the
+    /// server's own or a proxy's in front of it, whose calls follow
+    /// `policy`.
+    pub async fn sign_in(&self, url: &str, name: &str, policy: ducha_sdk::CallPolicy) -> Client {
+        let c = Client::builder(url)
+            .call_policy(policy)
+            .connect()
+            .await
+            .expect("connect");
+        c.login(name, PASSWORD).await.expect("login");
+        c
+    }
+
     /// A client that has not signed in.
     pub async fn anonymous(&self) -> Client {
         Client::connect(self.url.clone()).await.expect("connect")
