@@ -121,8 +121,11 @@ impl Client {
     }
 
     /// Signs in with a local account; later calls carry its tokens.
+    /// A connection that fails or breaks is UNAVAILABLE, as for every call;
+    /// a login is not sent again by itself.
     pub async fn login(&self, username: &str, password: &str) -> Result<pb::TokenPair, Error> {
-        let answer = AuthServiceClient::new(self.channel.clone())
+        let answer = self
+            .auth()
             .login(pb::LoginRequest {
                 username: username.into(),
                 password: password.into(),

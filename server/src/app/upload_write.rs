@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::App;
 use super::evidence::Verified;
 use super::upload_heads::UploadHeads;
+use super::upload_writers::Writing;
 use crate::blob::PutStream;
 use crate::domain::access::Caller;
 use crate::domain::evidence::{self, Evidence, Placement, Upload, check_crc32c, original_key};
@@ -162,20 +163,10 @@ impl App {
                         .await?;
                 }
             }
-            // Chunks already here are taken before a stop is heeded.
-            next = tokio::select! {
-                biased;
-                c = chunks.next() => c,
-                () = writing.stop.cancelled() => {
-                    ended = Some(if self.stopping.is_cancelled() {
-                        Cut::ServerStopping
-                    } else {
-                        Cut::TakenOver
-                    });
-                    None
-                }
-                () = gone.cancelled() => {
-                    ended = Some(Cut::CallGone);
+            next = match self.next_chunk(&mut chunks, &writing, &gone).await {
+                Ok(next) => next,
+                Err(cut) => {
+                    ended = Some(cut);
                     None
                 }
             };
@@ -184,19 +175,11 @@ impl App {
         if let Some(cut) = ended {
             // Not the whole file (the stream did not end): stored as a
             // segment, the put begun on the side broken off.
+            drop(streaming);
             if !held.is_empty() {
-                drop(streaming);
                 up.committed_offset = self.store_held(&up, held, None).await?;
             }
-            return Err(match cut {
-                Cut::TakenOver => Error::UploadOffset {
-                    committed: up.committed_offset,
-                },
-                Cut::ServerStopping => Error::Unavailable(
-                    "the server is shutting down; resume from the committed offset".into(),
-                ),
-                Cut::CallGone => Error::Aborted("the call ended".into()),
-            });
+            return Err(cut.answer(up.committed_offset));
         }
         // The budget's permits go once the bytes are stored.
         let Held {
@@ -223,6 +206,26 @@ impl App {
             up.committed_offset = self.commit_segment(&up, kept).await?;
         }
         self.finish_if_asked(caller, up, finish).await
+    }
+
+    /// The stream's next chunk (None at its end), or why it is no longer
+    /// read. Chunks already here are taken before a stop is heeded.
+    async fn next_chunk(
+        &self,
+        chunks: &mut (impl Stream<Item = Result<Chunk>> + Unpin),
+        writing: &Writing,
+        gone: &CancellationToken,
+    ) -> std::result::Result<Option<Result<Chunk>>, Cut> {
+        tokio::select! {
+            biased;
+            c = chunks.next() => Ok(c),
+            () = writing.stop.cancelled() => Err(if self.stopping.is_cancelled() {
+                Cut::ServerStopping
+            } else {
+                Cut::TakenOver
+            }),
+            () = gone.cancelled() => Err(Cut::CallGone),
+        }
     }
 
     /// Stores held chunks as `store_chunk` does, releasing their share of
@@ -395,6 +398,20 @@ enum Cut {
     /// The call went away: cancelled, its connection broken, or its
     /// deadline passed.
     CallGone,
+}
+
+impl Cut {
+    /// The answer of a stream cut short, once what it held is stored at
+    /// `committed`.
+    fn answer(self, committed: i64) -> Error {
+        match self {
+            Cut::TakenOver => Error::UploadOffset { committed },
+            Cut::ServerStopping => Error::Unavailable(
+                "the server is shutting down; resume from the committed offset".into(),
+            ),
+            Cut::CallGone => Error::Aborted("the call ended".into()),
+        }
+    }
 }
 
 /// Chunks of a stream held for its next segment, contiguous from `start`,

@@ -32,7 +32,7 @@ impl Store {
             .split(',')
             .map(|c| format!("i.{}", c.trim()))
             .collect();
-        let rows: Vec<Row> = on_pool!(self, |p| {
+        let rows: Vec<Row> = on_pool!(self, report, |p| {
             let mut q = QueryBuilder::new(format!(
                 "SELECT {}, u.name AS unit_name, f.title AS finding_title, f.category, f.medium, f.severity
                  FROM rectification_items i

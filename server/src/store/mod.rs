@@ -53,7 +53,18 @@ use crate::error::Error;
 /// compiled once per driver, so it needs no generic bounds.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        $crate::store::bounded(($store).timeout, async {
+        $crate::store::on_pool!($store, ($store).timeout, |$pool| $body)
+    };
+    // A report that reads a whole register in one query gets longer.
+    ($store:expr, report, |$pool:ident| $body:expr) => {
+        $crate::store::on_pool!(
+            $store,
+            ($store).timeout * $crate::store::REPORT_TIMEOUTS,
+            |$pool| $body
+        )
+    };
+    ($store:expr, $limit:expr, |$pool:ident| $body:expr) => {
+        $crate::store::bounded($limit, async {
             match &($store).db {
                 $crate::store::Db::Sqlite($pool) => $body,
                 $crate::store::Db::Postgres($pool) => $body,
@@ -63,6 +74,9 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// How many times `database_timeout` a report may take.
+pub(crate) const REPORT_TIMEOUTS: u32 = 20;
 
 /// `op` within `limit`; past it, the error a connection gets that timed out.
 /// A transaction cut off here was never committed and rolls back.

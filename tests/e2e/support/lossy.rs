@@ -156,7 +156,15 @@ pub async fn client_main() {
     };
     let var = |k: &str| std::env::var(k).unwrap();
     let client = ducha_sdk::Client::connect(url).await.unwrap();
-    client.login(&var(USER), &var(PASSWORD)).await.unwrap();
+    // As an app would, it signs in again when the link broke on the way.
+    let mut tries = 0;
+    while let Err(e) = client.login(&var(USER), &var(PASSWORD)).await {
+        tries += 1;
+        let unavailable = e
+            .status()
+            .is_some_and(|s| s.code() == tonic::Code::Unavailable);
+        assert!(unavailable && tries < 10, "signing in: {e}");
+    }
     let file = PathBuf::from(var(FILE));
     let e = client
         .upload_file(
