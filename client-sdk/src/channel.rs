@@ -168,11 +168,25 @@ impl Service<http::Request<Body>> for AuthChannel {
         let inner = std::mem::replace(&mut self.inner, clone);
         let session = self.session.clone();
         let policy = self.policy;
+        // Public methods (Login, Refresh) carry no token, so signing in
+        // again never waits on a refresh of the session it replaces.
+        let public = ducha_proto::method_rules(req.uri().path()).is_some_and(|m| m.public);
         Box::pin(async move {
-            if let Some(token) = session.access_token().await? {
-                let v = HeaderValue::try_from(format!("Bearer {token}"))
-                    .map_err(|_| tonic::Status::internal("access token is not a valid header"))?;
-                req.headers_mut().insert(http::header::AUTHORIZATION, v);
+            if !public {
+                // A refresh is part of the call, within its deadline.
+                let token = tokio::time::timeout(policy.timeout, session.access_token())
+                    .await
+                    .map_err(|_| {
+                        tonic::Status::deadline_exceeded(
+                            "refreshing the access token took too long",
+                        )
+                    })??;
+                if let Some(token) = token {
+                    let v = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+                        tonic::Status::internal("access token is not a valid header")
+                    })?;
+                    req.headers_mut().insert(http::header::AUTHORIZATION, v);
+                }
             }
             Ok(send(inner, req, &policy).await?)
         })

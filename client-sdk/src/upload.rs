@@ -83,6 +83,24 @@ impl Source {
     }
 }
 
+/// An upload's own calls may take longer than the client's deadline of a
+/// call (a large file is finished by composing its segments, a status read
+/// waits for a broken stream to store what it holds): uploads are exempt
+/// from it.
+const UPLOAD_CALL_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn upload_call<T>(message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.set_timeout(UPLOAD_CALL_TIMEOUT);
+    r
+}
+
+fn report(progress: &Option<Progress>, committed: u64, size: u64) {
+    if let Some(p) = progress {
+        p(committed, size);
+    }
+}
+
 /// The committed offset an ABORTED answer carries.
 fn committed_in(s: &tonic::Status) -> Option<u64> {
     s.get_details_error_info()?
@@ -142,14 +160,14 @@ impl Client {
     ) -> Result<pb::Evidence, Error> {
         let begun = self
             .evidence()
-            .begin_upload(pb::BeginUploadRequest {
+            .begin_upload(upload_call(pb::BeginUploadRequest {
                 unit_code: meta.unit_code,
                 sha256,
                 size_bytes: size as i64,
                 media_type: meta.media_type,
                 file_name: meta.file_name,
                 capture: meta.capture,
-            })
+            }))
             .await?
             .into_inner();
         if let Some(e) = begun.evidence {
@@ -167,11 +185,16 @@ impl Client {
         if let Some(e) = finished {
             return Ok(e);
         }
+        self.finish(&upload.id).await
+    }
+
+    /// FinishUpload: the evidence, also when another attempt finished it.
+    async fn finish(&self, id: &str) -> Result<pb::Evidence, Error> {
         Ok(self
             .evidence()
-            .finish_upload(pb::FinishUploadRequest {
-                upload_id: upload.id,
-            })
+            .finish_upload(upload_call(pb::FinishUploadRequest {
+                upload_id: id.to_string(),
+            }))
             .await?
             .into_inner()
             .evidence
@@ -223,7 +246,7 @@ impl Client {
                     Some((msg, offset + len as u64))
                 }
             });
-            match self.evidence().write_upload(messages.boxed()).await {
+            let why = match self.evidence().write_upload(messages.boxed()).await {
                 Ok(r) => {
                     let r = r.into_inner();
                     committed = r.committed_offset as u64;
@@ -231,59 +254,62 @@ impl Client {
                     if committed == from {
                         return Err(tonic::Status::internal("the server took no bytes").into());
                     }
+                    report(&opts.progress, committed, size);
+                    continue;
                 }
-                Err(s) if s.code() == Code::Aborted && committed_in(&s).is_some() => {
-                    committed = committed_in(&s).expect("checked");
+                // Another stream of this upload finished it (a second
+                // upload of the same file): its evidence is the answer.
+                Err(s) if s.code() == Code::FailedPrecondition => {
+                    return self.finish(id).await.map(Some).map_err(|_| s.into());
                 }
-                Err(s) if transient(&s) => {
-                    // The server kept what arrived whole: learn how much,
-                    // after a pause that grows only while nothing moves.
-                    loop {
-                        let ceiling = opts
-                            .first_backoff
-                            .saturating_mul(1 << stalled.min(16))
-                            .min(MAX_BACKOFF);
-                        let wait = ceiling.mul_f64(rand::random::<f64>());
-                        tracing::debug!(upload = id, committed, ?wait, error = %s, "upload interrupted; resuming");
-                        tokio::time::sleep(wait).await;
-                        let status = self
-                            .evidence()
-                            .get_upload_status(pb::GetUploadStatusRequest {
-                                upload_id: id.to_string(),
-                            })
-                            .await;
-                        match status {
-                            Ok(st) => {
-                                let now = st
-                                    .into_inner()
-                                    .upload
-                                    .map_or(committed, |u| u.committed_offset as u64);
-                                if now > committed {
-                                    stalled = 0;
-                                } else {
-                                    stalled += 1;
-                                }
-                                committed = now;
-                                break;
-                            }
-                            Err(again) if transient(&again) => stalled += 1,
-                            Err(other) => return Err(other.into()),
-                        }
-                        if stalled > opts.max_retries {
-                            return Err(s.into());
-                        }
-                    }
-                    if stalled > opts.max_retries {
-                        return Err(s.into());
-                    }
-                }
+                // A chunk past what the server holds, or another stream of
+                // this upload took over; or the connection broke, and the
+                // server kept what arrived whole.
+                Err(s) if committed_in(&s).is_some() || transient(&s) => s,
                 Err(s) => return Err(s.into()),
+            };
+            // A pause that grows only while nothing moves, random so that
+            // two clients do not meet again; the server notices the break
+            // meanwhile.
+            let ceiling = opts
+                .first_backoff
+                .saturating_mul(1 << stalled.min(16))
+                .min(MAX_BACKOFF);
+            let wait = ceiling.mul_f64(rand::random::<f64>());
+            tracing::debug!(upload = id, committed, ?wait, error = %why, "upload interrupted; resuming");
+            tokio::time::sleep(wait).await;
+            let now = match committed_in(&why) {
+                Some(at) => Some(at),
+                None => match self.upload_status(id).await {
+                    Ok(at) => Some(at),
+                    Err(e) if e.status().is_some_and(transient) => None,
+                    Err(e) => return Err(e),
+                },
+            };
+            let moved = now.is_some_and(|at| at > from);
+            committed = now.unwrap_or(committed);
+            stalled = if moved { 0 } else { stalled + 1 };
+            if stalled > opts.max_retries {
+                return Err(why.into());
             }
-            if let Some(p) = &opts.progress {
-                p(committed, size);
-            }
+            report(&opts.progress, committed, size);
         }
         Ok(finished)
+    }
+
+    /// The offset the server holds of an upload.
+    async fn upload_status(&self, id: &str) -> Result<u64, Error> {
+        let st = self
+            .evidence()
+            .get_upload_status(upload_call(pb::GetUploadStatusRequest {
+                upload_id: id.to_string(),
+            }))
+            .await?;
+        let up = st
+            .into_inner()
+            .upload
+            .ok_or_else(|| tonic::Status::internal("GetUploadStatus answered without an upload"))?;
+        Ok(up.committed_offset.max(0) as u64)
     }
 
     /// Writes the original bytes of evidence to `out`; returns how many.

@@ -222,6 +222,56 @@ async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
 }
 
 #[tokio::test]
+async fn two_uploads_of_one_photo_at_once_end_in_one_evidence() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let meta = || ducha_sdk::UploadMetadata {
+        unit_code: "331102".into(),
+        media_type: "image/jpeg".into(),
+        file_name: "DSCN0010.jpg".into(),
+        capture: None,
+    };
+    // Small messages, so that the two streams of the one upload meet.
+    let opts = || ducha_sdk::UploadOptions {
+        chunk_bytes: Some(8 * 1024),
+        first_backoff: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(
+        c.upload_bytes(bytes.clone(), meta(), opts()),
+        c.upload_bytes(bytes.clone(), meta(), opts()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.id, b.id);
+    assert_eq!(
+        crate::evidence::download(&c, &a.id).await.unwrap(),
+        bytes.to_vec()
+    );
+}
+
+#[tokio::test]
+async fn an_append_sent_again_is_answered_as_it_was() {
+    let srv = support::spawn().await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let bytes = photo();
+    let up = start(&c, "331102", &bytes).await;
+    let mut last = crate::evidence::append(&up.id, 0, &bytes);
+    last.finish = true;
+    let first = c
+        .evidence()
+        .append_upload(last.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let e = first.evidence.expect("the last chunk finishes the upload");
+    // Its answer was lost: the same call again.
+    let again = c.evidence().append_upload(last).await.unwrap().into_inner();
+    assert_eq!(again.committed_offset, bytes.len() as i64);
+    assert_eq!(again.evidence.unwrap().id, e.id);
+}
+
+#[tokio::test]
 async fn a_segment_the_object_store_lost_is_asked_for_again() {
     let srv = support::spawn().await;
     let c = srv.client(Role::Inspector, &["331102"]).await;

@@ -1,4 +1,4 @@
-//! The SDK over TLS.
+//! The SDK over TLS, and its session.
 
 use ducha::app::NewUser;
 use ducha::domain::access::{Role, Scope};
@@ -64,4 +64,33 @@ async fn refused(b: ducha_sdk::ClientBuilder) -> bool {
         Err(_) => true,
         Ok(c) => c.login("tls-user", PASSWORD).await.is_err(),
     }
+}
+
+#[tokio::test]
+async fn a_client_whose_session_was_revoked_signs_in_again() {
+    // Tokens this short are refreshed before every call.
+    let srv = support::spawn_with(|l| l.access_token_ttl = Some("30s".into())).await;
+    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    // Someone presents the client's refresh token first: the whole session
+    // is revoked when the client presents it again.
+    let stolen = srv.anonymous().await;
+    let tokens = c.login(&name, PASSWORD).await.unwrap();
+    stolen
+        .auth()
+        .refresh(pb::RefreshRequest {
+            refresh_token: tokens.refresh_token,
+        })
+        .await
+        .unwrap();
+    let e = c.auth().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    // Signing in again needs no refresh of the dead session.
+    c.login(&name, PASSWORD).await.unwrap();
+    let me = c
+        .auth()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(me.subject, name);
 }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::Status;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::error::Error;
@@ -143,12 +144,20 @@ where
         // The ready service serves this call; its clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let task = self.tasks.spawn(async move { inner.call(req).await });
+        // The task logs under the call's span, as the call would.
+        let call = async move { inner.call(req).await }.instrument(tracing::Span::current());
+        let task = self.tasks.spawn(call);
         Box::pin(async move {
             let _call = gone.drop_guard();
             match task.await {
                 Ok(answer) => answer,
-                Err(e) => Ok(Status::internal(format!("the call's task failed: {e}")).into_http()),
+                Err(e) => {
+                    tracing::error!(error = %e, "the task of a detached call failed");
+                    Ok(
+                        Status::internal("internal error; the server log has the details")
+                            .into_http(),
+                    )
+                }
             }
         })
     }

@@ -56,10 +56,6 @@ fn parse_id(field: &str, s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
-pub(super) fn parse_upload_id(s: &str) -> Result<Uuid> {
-    parse_id("upload_id", s)
-}
-
 impl App {
     pub async fn begin_upload(&self, caller: &Caller, draft: UploadDraft) -> Result<Begun> {
         caller.require(UPLOAD)?;
@@ -97,6 +93,10 @@ impl App {
             .find(|u| u.request == req)
         {
             self.writers.stop(up.id).await;
+            // It has its whole time again from now.
+            self.store
+                .renew_upload(up.id, self.upload_expiry(now))
+                .await?;
             let up = self.store.get_upload(up.id).await?.unwrap_or(up);
             return Ok(Begun::Upload(Box::new(up)));
         }
@@ -115,21 +115,23 @@ impl App {
             request: req,
             committed_offset: 0,
             created_at: now,
-            expires_at: now
-                + chrono::TimeDelta::from_std(self.uploads.ttl).unwrap_or(chrono::TimeDelta::MAX),
+            expires_at: self.upload_expiry(now),
             evidence_id: None,
         };
         self.store.insert_upload(&upload).await?;
         Ok(Begun::Upload(Box::new(upload)))
     }
 
-    /// An upload of the caller's; anyone else's is NOT_FOUND. A write
-    /// stream of this process that is storing its last bytes is waited
-    /// for, so the answer includes them.
-    async fn own_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+    /// When an upload begun or resumed `now` expires.
+    fn upload_expiry(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now + chrono::TimeDelta::from_std(self.uploads.ttl).unwrap_or(chrono::TimeDelta::MAX)
+    }
+
+    /// An upload of the caller's as it stands now; anyone else's is
+    /// NOT_FOUND.
+    pub(super) async fn own_upload_now(&self, caller: &Caller, id: &str) -> Result<Upload> {
         caller.require(UPLOAD)?;
         let id = parse_id("upload_id", id)?;
-        self.writers.settled(id).await;
         let up = self
             .store
             .get_upload(id)
@@ -142,8 +144,19 @@ impl App {
         Ok(up)
     }
 
-    pub(super) async fn open_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
-        let up = self.own_upload(caller, id).await?;
+    /// An upload of the caller's, once a write stream of it in this
+    /// process whose call is gone has stored what it holds, so the answer
+    /// includes those bytes.
+    pub(super) async fn own_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        let up = self.own_upload_now(caller, id).await?;
+        if up.evidence_id.is_some() || !self.writers.settled(up.id).await {
+            return Ok(up);
+        }
+        self.own_upload_now(caller, id).await
+    }
+
+    /// An unfinished upload of the caller's, as it stands now.
+    pub(super) fn unfinished(up: Upload) -> Result<Upload> {
         if up.evidence_id.is_some() {
             return Err(Error::FailedPrecondition(format!(
                 "upload {} is already finished",
@@ -186,7 +199,7 @@ impl App {
             _ => {
                 let whole = format!("uploads/{}/whole-{}", up.id, Uuid::new_v4().simple());
                 let sha = match self.blobs.concat(&scratch, &whole).await {
-                    Err(Error::NotFound(_)) => return Err(self.resend_lost(&up).await?),
+                    Err(Error::NotFound(_)) => return self.after_lost(&up).await,
                     r => r?,
                 };
                 scratch.push(whole.clone());
@@ -207,7 +220,7 @@ impl App {
         let (head, reading) = match self.upload_heads.take(up.id, head_len) {
             Some(kept) => kept,
             None => match self.blobs.head_bytes(&key, head_len).await {
-                Err(Error::NotFound(_)) => return Err(self.resend_lost(&up).await?),
+                Err(Error::NotFound(_)) => return self.after_lost(&up).await,
                 r => (r?, None),
             },
         };
@@ -335,11 +348,25 @@ impl App {
         Ok(stored)
     }
 
-    /// Repairs an upload whose committed bytes the object store lost (a
-    /// lifecycle rule, a restore from an older backup): its offset goes
-    /// back to the first segment missing, and the answer asks the client
-    /// to send from there.
-    async fn resend_lost(&self, up: &Upload) -> Result<Error> {
+    /// An object of the upload was missing as it was being finished.
+    /// Either another attempt (a retry) finished it meanwhile, and its
+    /// evidence is the answer, or the object store lost committed bytes (a
+    /// lifecycle rule, a restore from an older backup): then the offset
+    /// goes back to the first segment missing, and the answer asks the
+    /// client to send from there.
+    async fn after_lost(&self, up: &Upload) -> Result<Evidence> {
+        let now = self
+            .store
+            .get_upload(up.id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("upload {}", up.id)))?;
+        if let Some(done) = now.evidence_id {
+            return self
+                .store
+                .get_evidence(done)
+                .await?
+                .ok_or_else(|| Error::internal("finished upload without evidence"));
+        }
         for seg in self.store.segments(up.id).await? {
             if !self.blobs.exists(&seg.object_key).await? {
                 tracing::warn!(
@@ -348,13 +375,13 @@ impl App {
                     "a segment of an upload is missing from the object store; asking for it again"
                 );
                 self.store.truncate_upload(up.id, seg.start_offset).await?;
-                return Ok(Error::UploadOffset {
+                return Err(Error::UploadOffset {
                     committed: seg.start_offset,
                 });
             }
         }
-        Err(Error::internal(format!(
-            "an object of upload {} went missing while it was finished",
+        Err(Error::Aborted(format!(
+            "upload {} changed while it was being finished; finish it again",
             up.id
         )))
     }

@@ -39,8 +39,23 @@ pub struct Written {
 
 impl App {
     pub async fn append_upload(&self, caller: &Caller, chunk: Chunk) -> Result<Written> {
-        let mut up = self.open_upload(caller, &chunk.upload_id).await?;
+        let up = self.own_upload(caller, &chunk.upload_id).await?;
         check_crc32c(&chunk.data, chunk.crc32c)?;
+        // A repeat of the call that finished the upload, whose answer was
+        // lost, is answered as that call was.
+        if let Some(done) = up.evidence_id {
+            up.place(chunk.offset, chunk.data.len(), &self.uploads)?;
+            let evidence = self
+                .store
+                .get_evidence(done)
+                .await?
+                .ok_or_else(|| Error::internal("finished upload without evidence"))?;
+            return Ok(Written {
+                committed_offset: up.committed_offset,
+                evidence: Some(evidence),
+            });
+        }
+        let mut up = up;
         up.committed_offset = self
             .store_chunk(&up, chunk.offset, vec![chunk.data], None, None)
             .await?;
@@ -82,15 +97,11 @@ impl App {
             },
             () = gone.cancelled() => return Err(Error::Aborted("the call ended".into())),
         };
-        let writing = self
-            .writers
-            .enter(
-                super::evidence::parse_upload_id(&first.upload_id)?,
-                &self.stopping,
-                &gone,
-            )
-            .await;
-        let mut up = self.open_upload(caller, &first.upload_id).await?;
+        // Only the uploader's own stream may take an upload over.
+        let up = Self::unfinished(self.own_upload_now(caller, &first.upload_id).await?)?;
+        let writing = self.writers.enter(up.id, &self.stopping, &gone).await;
+        // Where the upload stands once an older stream stored what it held.
+        let mut up = Self::unfinished(self.own_upload_now(caller, &first.upload_id).await?)?;
         let max = self.uploads.max_chunk_bytes as usize;
         // A file that starts here and fits one segment (most photos) is
         // also sent on to its content-addressed key as it arrives; its last
@@ -209,7 +220,9 @@ impl App {
     }
 
     /// The stream's next chunk (None at its end), or why it is no longer
-    /// read. Chunks already here are taken before a stop is heeded.
+    /// read. A stop (another stream took over, the server stops) is heeded
+    /// at once, even while chunks keep coming; when the call is gone, the
+    /// chunks that arrived before are taken first.
     async fn next_chunk(
         &self,
         chunks: &mut (impl Stream<Item = Result<Chunk>> + Unpin),
@@ -218,12 +231,12 @@ impl App {
     ) -> std::result::Result<Option<Result<Chunk>>, Cut> {
         tokio::select! {
             biased;
-            c = chunks.next() => Ok(c),
             () = writing.stop.cancelled() => Err(if self.stopping.is_cancelled() {
                 Cut::ServerStopping
             } else {
                 Cut::TakenOver
             }),
+            c = chunks.next() => Ok(c),
             () = gone.cancelled() => Err(Cut::CallGone),
         }
     }

@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 /// The longest a new stream or a status read waits for an old stream to
 /// store what it holds; its own store is bounded by the database and
-/// object store timeouts, so this is only a backstop.
-const SETTLE_WAIT: Duration = Duration::from_secs(30);
+/// object store timeouts, so this is only a backstop, kept under the SDK's
+/// deadline of a call.
+const SETTLE_WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Default)]
 pub struct UploadWriters {
@@ -122,18 +123,20 @@ impl UploadWriters {
 
     /// Waits until a stream of the upload that stopped reading, or whose
     /// call is gone, has stored what it holds; returns at once when there
-    /// is none, or it is alive and reading.
-    pub async fn settled(&self, upload: Uuid) {
+    /// is none, or it is alive and reading. True when it waited.
+    pub async fn settled(&self, upload: Uuid) -> bool {
         let slot = self
             .slots
             .lock()
             .expect("writers lock")
             .get(&upload)
             .cloned();
-        if let Some(s) = slot
-            && (*s.settling.borrow() || s.gone.is_cancelled())
-        {
-            wait_closed(s.settling).await;
+        match slot {
+            Some(s) if *s.settling.borrow() || s.gone.is_cancelled() => {
+                wait_closed(s.settling).await;
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -213,8 +216,8 @@ mod tests {
         let mut waiting = Box::pin(writers.settled(id));
         assert!(futures::poll!(&mut waiting).is_pending());
         drop(w);
-        waiting.await;
-        assert!(writers.settled(id).now_or_never().is_some(), "none left");
+        assert!(waiting.await);
+        assert_eq!(writers.settled(id).now_or_never(), Some(false), "none left");
     }
 
     #[tokio::test]
@@ -229,6 +232,6 @@ mod tests {
         let mut waiting = Box::pin(writers.settled(id));
         assert!(futures::poll!(&mut waiting).is_pending());
         drop(w);
-        waiting.await;
+        assert!(waiting.await);
     }
 }

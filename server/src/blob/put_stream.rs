@@ -166,14 +166,20 @@ impl PutStream {
         }
         self.body.complete = true;
         drop(self.body);
+        let stop = self.put.abort_handle();
         match tokio::time::timeout(self.timeout, self.put).await {
             Ok(done) => {
                 done.map_err(|e| Error::internal(format!("storing a streamed put: {e}")))?
             }
-            Err(_) => Err(Error::Unavailable(format!(
-                "the object store did not answer a put within {:?}",
-                self.timeout
-            ))),
+            Err(_) => {
+                // The request goes with its task; the store keeps nothing
+                // of a body that never completed.
+                stop.abort();
+                Err(Error::Unavailable(format!(
+                    "the object store did not answer a put within {:?}",
+                    self.timeout
+                )))
+            }
         }
     }
 }

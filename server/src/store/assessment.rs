@@ -29,7 +29,7 @@ impl Store {
         type Item = (Uuid, String, NaiveDate, String);
         type Accident = (Uuid, String, NaiveDate, String);
         type Record = (Uuid, String, NaiveDate, Option<String>);
-        let (items, petitions, rejections, accidents, records) = on_pool!(self, |p| {
+        let (items, petitions, rejections, accidents, records) = on_pool!(self, report, |p| {
             async {
                 // Overdue at some point of the year: gone overdue in it, or
                 // earlier and not resolved before it began.

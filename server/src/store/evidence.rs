@@ -271,24 +271,41 @@ impl Store {
         on_pool!(self, |p| {
             async {
                 let mut tx = p.begin().await?;
-                sqlx::query(
-                    "DELETE FROM upload_segments WHERE upload_id = $1 AND start_offset >= $2",
-                )
-                .bind(upload)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
+                let moved = sqlx::query(
                     "UPDATE uploads SET committed_offset = $2
                      WHERE id = $1 AND evidence_id IS NULL AND committed_offset > $2",
                 )
                 .bind(upload)
                 .bind(to)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                // A finished upload keeps its record as it is.
+                if moved == 1 {
+                    sqlx::query(
+                        "DELETE FROM upload_segments WHERE upload_id = $1 AND start_offset >= $2",
+                    )
+                    .bind(upload)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await
             }
             .await
+        })?;
+        Ok(())
+    }
+
+    /// Gives an unfinished upload a new expiry.
+    pub async fn renew_upload(&self, upload: Uuid, expires_at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, |p| {
+            sqlx::query("UPDATE uploads SET expires_at = $2 WHERE id = $1 AND evidence_id IS NULL")
+                .bind(upload)
+                .bind(Ts(expires_at))
+                .execute(p)
+                .await
+                .map(drop)
         })?;
         Ok(())
     }

@@ -227,7 +227,12 @@ impl Store {
                 Db::Sqlite(pool(1).connect_lazy_with(opts)),
             )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let opts = PgConnectOptions::from_str(url).context("bad PostgreSQL URL")?;
+            // A statement the server gave up on does not run on unseen: the
+            // database ends it too, past the longest bound of any operation.
+            let statement_timeout = (timeout * REPORT_TIMEOUTS).as_millis().to_string();
+            let opts = PgConnectOptions::from_str(url)
+                .context("bad PostgreSQL URL")?
+                .options([("statement_timeout", statement_timeout.as_str())]);
             let pool = |n| {
                 PgPoolOptions::new()
                     .max_connections(n)

@@ -36,7 +36,7 @@ impl Store {
         today: NaiveDate,
     ) -> Result<Vec<UnitFigures>> {
         type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let rows: Vec<Row> = on_pool!(self, |p| {
+        let rows: Vec<Row> = on_pool!(self, report, |p| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT unit_code, COUNT(*),
                     SUM(CASE WHEN state = 'declined' THEN 1 ELSE 0 END),
