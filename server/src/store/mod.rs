@@ -263,7 +263,20 @@ impl Store {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.db {
             Db::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
-            Db::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+            Db::Postgres(p) => {
+                // A migration may build an index over millions of rows: it
+                // runs without the statement timeout of ordinary work, on a
+                // connection that is closed afterwards.
+                let mut conn = p.acquire().await?.detach();
+                sqlx::query("SET statement_timeout = 0")
+                    .execute(&mut conn)
+                    .await?;
+                let ran = sqlx::migrate!("../migrations/postgres")
+                    .run(&mut conn)
+                    .await;
+                let _ = sqlx::Connection::close(conn).await;
+                ran?
+            }
         }
         Ok(())
     }
