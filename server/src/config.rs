@@ -15,6 +15,7 @@ use crate::auth::TrustedIssuer;
 use crate::domain::derivative::MAX_NEAR_DISTANCE;
 use crate::domain::evidence::UploadLimits;
 use crate::domain::signals::SignalPolicy;
+use crate::media::tool::MediaTools;
 
 /// One layer of settings; every field optional so layers can be merged.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -94,6 +95,25 @@ pub struct SettingsLayer {
     /// Largest evidence file accepted, in bytes [default: 52428800]
     #[arg(long, env = "DUCHA_UPLOAD_MAX_BYTES")]
     pub upload_max_bytes: Option<i64>,
+    /// Largest video accepted, in bytes [default: 524288000]
+    #[arg(long, env = "DUCHA_UPLOAD_MAX_VIDEO_BYTES")]
+    pub upload_max_video_bytes: Option<i64>,
+    /// Program that makes a video's poster frame and thumbnail; videos get
+    /// no derivatives when it cannot be run [default: ffmpeg]
+    #[arg(long, env = "DUCHA_FFMPEG")]
+    pub ffmpeg: Option<PathBuf>,
+    /// Program that decodes HEIC/HEIF pictures for their derivatives
+    /// (libheif's heif-convert); HEIF pictures get none when it cannot be
+    /// run [default: heif-convert]
+    #[arg(long, env = "DUCHA_HEIF_CONVERT")]
+    pub heif_convert: Option<PathBuf>,
+    /// The longest one run of ffmpeg or heif-convert may take [default: 2m]
+    #[arg(long, env = "DUCHA_MEDIA_TOOL_TIMEOUT")]
+    pub media_tool_timeout: Option<String>,
+    /// Address space one run of ffmpeg or heif-convert may use, in bytes
+    /// [default: 2147483648]
+    #[arg(long, env = "DUCHA_MEDIA_TOOL_MEMORY_BYTES")]
+    pub media_tool_memory_bytes: Option<u64>,
     /// Largest chunk of an upload in one message, in bytes [default: 4194304]
     #[arg(long, env = "DUCHA_UPLOAD_CHUNK_BYTES")]
     pub upload_chunk_bytes: Option<i64>,
@@ -206,7 +226,8 @@ impl SettingsLayer {
             s3_secret_access_key, s3_path_style, s3_connect_timeout, s3_timeout, health_probe_interval,
             reflection, token_issuer, token_audience, signing_key, access_token_ttl, refresh_token_ttl,
             max_message_bytes, upload_max_bytes, upload_chunk_bytes, uploads_open_per_user, upload_ttl,
-            upload_sweep_interval,
+            upload_sweep_interval, upload_max_video_bytes, ffmpeg, heif_convert, media_tool_timeout,
+            media_tool_memory_bytes,
             signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
             derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, personal_data_keys,
             petition_accept_days, petition_reply_days, petition_repeat_distance_m, public_url, download_url_max_ttl,
@@ -263,6 +284,7 @@ pub struct Settings {
     pub jobs: JobPolicy,
     pub downloads: DownloadPolicy,
     pub signals: SignalPolicy,
+    pub media_tools: MediaTools,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
     /// Certificate chain and key files, when the server speaks TLS itself.
@@ -372,6 +394,11 @@ impl Settings {
             max_message_bytes: l.max_message_bytes.unwrap_or(4 * 1024 * 1024),
             uploads: UploadLimits {
                 max_file_bytes: positive("upload_max_bytes", l.upload_max_bytes, 50 * 1024 * 1024)?,
+                max_video_bytes: positive(
+                    "upload_max_video_bytes",
+                    l.upload_max_video_bytes,
+                    500 * 1024 * 1024,
+                )?,
                 max_chunk_bytes: positive(
                     "upload_chunk_bytes",
                     l.upload_chunk_bytes,
@@ -424,6 +451,18 @@ impl Settings {
                     None => None,
                 },
                 max_ttl: duration("download_url_max_ttl", l.download_url_max_ttl, "1h")?,
+            },
+            media_tools: MediaTools {
+                ffmpeg: l.ffmpeg.unwrap_or_else(|| "ffmpeg".into()),
+                heif_convert: l.heif_convert.unwrap_or_else(|| "heif-convert".into()),
+                timeout: nonzero(
+                    duration("media_tool_timeout", l.media_tool_timeout, "2m")?,
+                    "media_tool_timeout",
+                )?,
+                memory_bytes: match l.media_tool_memory_bytes.unwrap_or(2 << 30) {
+                    n if n >= 64 << 20 => n,
+                    n => bail!("media_tool_memory_bytes: at least 67108864, got {n}"),
+                },
             },
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),

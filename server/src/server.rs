@@ -68,6 +68,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         petitions: settings.petitions,
         sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
+        tools: Arc::new(crate::media::tool::Toolbox::probe(&settings.media_tools).await),
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),

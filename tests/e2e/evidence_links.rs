@@ -203,8 +203,15 @@ async fn upload_with_clock(c: &Client, bytes: &[u8], device_time: i64) -> pb::Ev
 async fn signals_of_the_file_itself() {
     let srv = support::spawn().await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
-    // GPS present, a camera's transfer tool, clocks agree: nothing to say.
-    let clean = upload_with_clock(&c, &photo(), DSCN0010_TAKEN + 60).await;
+    // GPS present, a camera's transfer tool, the camera's, the GPS's and
+    // the phone's clocks agree: nothing to say. (DSCN0010 with its GPS date
+    // corrected: taken 2008-10-22T14:28:39Z, in UTC+2.)
+    let agreeing = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/corpus/gps_time_no_offset.jpg"
+    ))
+    .unwrap();
+    let clean = upload_with_clock(&c, &agreeing, 1_224_685_719 + 60).await;
     assert!(clean.signals.is_empty(), "{:?}", clean.signals);
 
     // The phone's clock says eight hours later than the camera.
@@ -221,8 +228,20 @@ async fn signals_of_the_file_itself() {
         .unwrap();
     send(&c2, &up.id, &photo(), 0, 1_000_000).await;
     let skewed = finish(&c2, &up.id).await.unwrap();
-    assert_eq!(kinds(&skewed.signals), [pb::SignalKind::ClockMismatch]);
-    assert_eq!(skewed.signals[0].minutes, 480);
+    // DSCN0010's own GPS date is a day late, which it also says.
+    assert_eq!(
+        kinds(&skewed.signals),
+        [
+            pb::SignalKind::GpsTimeMismatch,
+            pb::SignalKind::ClockMismatch
+        ]
+    );
+    assert_eq!(skewed.signals[1].minutes, 480);
+    assert!(
+        skewed.signals[0].detail.contains("GPS time disagrees"),
+        "{:?}",
+        skewed.signals
+    );
 
     // Edited in GIMP, and no GPS.
     let gimp = std::fs::read(concat!(

@@ -8,6 +8,7 @@ mod broken_uploads;
 mod campaigns;
 mod checks;
 mod cli;
+mod corpus;
 mod derivatives;
 mod enterprises;
 mod events;

@@ -141,7 +141,24 @@ pub fn signals_out(signals: Vec<Signal>) -> Vec<pb::AuthenticitySignal> {
             let (kind, detail) = match s {
                 Signal::NoGps => (
                     pb::SignalKind::NoGps,
-                    "the photo carries no GPS position".to_string(),
+                    "the file carries no GPS position".to_string(),
+                ),
+                Signal::GpsUnreadable { reason } => (
+                    pb::SignalKind::GpsUnreadable,
+                    format!("the file carries a GPS position that cannot be read: {reason}"),
+                ),
+                Signal::GpsTimeMismatch { minutes } => {
+                    out.minutes = minutes;
+                    (
+                        pb::SignalKind::GpsTimeMismatch,
+                        format!(
+                            "GPS time disagrees with the camera clock by {minutes} min, more than any time zone"
+                        ),
+                    )
+                }
+                Signal::DistanceUnknown { reason } => (
+                    pb::SignalKind::DistanceUnknown,
+                    format!("distance to the check's location unknown: {reason}"),
                 ),
                 Signal::EditedWith { software } => {
                     (pb::SignalKind::Edited, format!("edited with {software}"))

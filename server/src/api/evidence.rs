@@ -8,7 +8,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::caller;
 use super::convert::{
-    evidence_role_in, link_out, location_in, location_out, signals_out, time_in, time_out,
+    evidence_role_in, link_out, location_in, location_out, named_enum_out, signals_out, time_in,
+    time_out,
 };
 use crate::app::{App, Begun, Chunk};
 use crate::domain::attestation::Attestation;
@@ -109,6 +110,7 @@ fn attestation_out(a: Attestation) -> pb::Attestation {
 }
 
 fn metadata_out(m: FileMetadata) -> pb::FileMetadata {
+    let capture = m.capture();
     pb::FileMetadata {
         width: m.width.unwrap_or(0),
         height: m.height.unwrap_or(0),
@@ -117,12 +119,22 @@ fn metadata_out(m: FileMetadata) -> pb::FileMetadata {
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
             .unwrap_or_default(),
         capture_offset_minutes: m.capture_offset_minutes.map(i32::from),
-        capture_time: m.capture_time().and_then(time_out),
+        capture_time: capture.and_then(|c| time_out(c.at)),
+        capture_time_source: capture.map_or(0, |c| {
+            named_enum_out!(CaptureTimeSource, "CAPTURE_TIME_SOURCE_", c.source)
+        }),
+        gps_time: m.gps_time.and_then(time_out),
         gps: m.gps.map(location_out),
+        place_source: m
+            .place_source
+            .map_or(0, |p| named_enum_out!(PlaceSource, "PLACE_SOURCE_", p)),
+        gps_problem: m.gps_problem.unwrap_or_default(),
         make: m.make.unwrap_or_default(),
         model: m.model.unwrap_or_default(),
         software: m.software.unwrap_or_default(),
         orientation: m.orientation.map_or(0, u32::from),
+        duration_ms: m.duration_ms.map_or(0, |d| d as i64),
+        codec: m.codec.unwrap_or_default(),
     }
 }
 
@@ -385,10 +397,12 @@ fn evidence_filter_in(r: &pb::ListEvidenceRequest) -> Result<EvidenceFilter, Err
         Ok(pb::SignalKind::NoGps) => Some("no_gps"),
         Ok(pb::SignalKind::Edited) => Some("edited_with"),
         Ok(pb::SignalKind::ClockMismatch) => Some("clock_mismatch"),
+        Ok(pb::SignalKind::GpsUnreadable) => Some("gps_unreadable"),
+        Ok(pb::SignalKind::GpsTimeMismatch) => Some("gps_time_mismatch"),
         Ok(_) => {
             v.add(
                 "signal",
-                "only signals of the file itself (NO_GPS, EDITED, CLOCK_MISMATCH) can be filtered",
+                "only signals of the file itself (NO_GPS, GPS_UNREADABLE, EDITED, CLOCK_MISMATCH, GPS_TIME_MISMATCH) can be filtered",
             );
             None
         }

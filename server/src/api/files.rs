@@ -65,7 +65,12 @@ where
         let head = req.method() == Method::HEAD;
         let path = req.uri().path().to_string();
         let query = req.uri().query().unwrap_or_default().to_string();
-        Box::pin(async move { Ok(serve_link(&app, &path, &query, head).await) })
+        let range = req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Box::pin(async move { Ok(serve_link(&app, &path, &query, range, head).await) })
     }
 }
 
@@ -77,34 +82,91 @@ fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-async fn serve_link(app: &App, path: &str, query: &str, head: bool) -> Response<tonic::body::Body> {
+/// What a Range header asks of a file of `size` bytes.
+enum Wanted {
+    Whole,
+    Part(std::ops::RangeInclusive<u64>),
+    Unsatisfiable,
+}
+
+/// One range is served as asked; a header that cannot be parsed, or asks
+/// for several ranges, gets the whole file (RFC 9110 lets a server ignore
+/// Range).
+fn wanted(range: Option<&str>, size: u64) -> Wanted {
+    let Some(parsed) = range.and_then(|r| http_range_header::parse_range_header(r).ok()) else {
+        return Wanted::Whole;
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => Wanted::Part(ranges[0].clone()),
+        Ok(_) => Wanted::Whole,
+        Err(_) => Wanted::Unsatisfiable,
+    }
+}
+
+async fn serve_link(
+    app: &App,
+    path: &str,
+    query: &str,
+    range: Option<String>,
+    head: bool,
+) -> Response<tonic::body::Body> {
     let expires = param(query, "expires").and_then(|e| e.parse::<i64>().ok());
     let (Some(expires), Some(sig)) = (expires, param(query, "sig")) else {
         return refusal(Error::PermissionDenied(
             "the link lacks its expiry or signature".into(),
         ));
     };
-    match app.open_link(path, expires, sig).await {
-        Ok(file) => {
-            let body = if head {
-                tonic::body::Body::empty()
-            } else {
-                let frames = file
-                    .bytes
+    let file = match app.open_link(path, expires, sig).await {
+        Ok(file) => file,
+        Err(e) => return refusal(e),
+    };
+    let size = file.size_bytes;
+    let builder = Response::builder()
+        .header(header::CONTENT_TYPE, &file.media_type)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "private, max-age=300")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    let (builder, part) = match wanted(range.as_deref(), size) {
+        Wanted::Whole => (
+            builder
+                .status(StatusCode::OK)
+                .header(header::CONTENT_LENGTH, size),
+            None,
+        ),
+        Wanted::Part(r) => (
+            builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{size}", r.start(), r.end()),
+                )
+                .header(header::CONTENT_LENGTH, r.end() - r.start() + 1),
+            Some(r),
+        ),
+        Wanted::Unsatisfiable => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+                .body(tonic::body::Body::empty())
+                .unwrap_or_else(|_| refusal(Error::internal("building the response")));
+        }
+    };
+    let body = if head {
+        tonic::body::Body::empty()
+    } else {
+        match app.linked_bytes(&file, part).await {
+            Ok(bytes) => {
+                let frames = bytes
                     .map_ok(http_body::Frame::data)
                     .map_err(tonic::Status::from);
                 tonic::body::Body::new(StreamBody::new(frames))
-            };
-            Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, file.media_type)
-                .header(header::CACHE_CONTROL, "private, max-age=300")
-                .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-                .body(body)
-                .unwrap_or_else(|_| refusal(Error::internal("building the response")))
+            }
+            Err(e) => return refusal(e),
         }
-        Err(e) => refusal(e),
-    }
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| refusal(Error::internal("building the response")))
 }
 
 fn refusal(e: Error) -> Response<tonic::body::Body> {

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use super::App;
 use crate::domain::derivative::{
-    self, DerivativeState, Derivatives, Rendition, Variant, retry_delay,
+    self, DerivativeState, Derivatives, Maker, Rendition, Variant, retry_delay,
 };
+use crate::domain::evidence::FileMetadata;
 use crate::domain::evidence::original_key;
 use crate::error::{Error, Result};
+use crate::media::heif::RenderError;
 use crate::media::{self, MediaError};
 use crate::store::{ClaimedJob, DERIVATIVES_JOB, time_now};
 
@@ -30,7 +32,27 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<RenderError> for Failure {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::Picture(p) => Failure::Picture(p),
+            other => Failure::Passing(Error::internal(other.to_string())),
+        }
+    }
+}
+
 impl App {
+    /// Why derivatives of this kind cannot be made here, if they cannot.
+    pub(super) fn cannot_make(&self, maker: Maker) -> Option<String> {
+        let (tool, what) = match maker {
+            Maker::Pixels => return None,
+            Maker::Heif => (&self.tools.heif_convert, "HEIF pictures"),
+            Maker::Video => (&self.tools.ffmpeg, "videos"),
+        };
+        tool.missing()
+            .map(|why| format!("{what} get no thumbnail or preview on this server: {why}"))
+    }
+
     /// Claims up to `limit` due derivative jobs and runs them side by side.
     /// Returns how many were claimed.
     pub async fn run_derivative_jobs(&self, limit: usize) -> Result<usize> {
@@ -51,11 +73,7 @@ impl App {
     async fn make_derivatives(&self, job: &ClaimedJob) -> Result<()> {
         let sha256 = job.subject.as_str();
         let outcome = match self.store.derivative_source(sha256).await? {
-            Some((media_type, meta)) => {
-                let orientation = meta.orientation.unwrap_or(1);
-                self.render_and_store(sha256, &media_type, orientation)
-                    .await
-            }
+            Some((media_type, meta)) => self.render_and_store(sha256, &media_type, &meta).await,
             None => Err(Failure::Passing(Error::internal(
                 "no evidence holds these bytes",
             ))),
@@ -111,20 +129,28 @@ impl App {
         &self,
         sha256: &str,
         media_type: &str,
-        orientation: u16,
+        meta: &FileMetadata,
     ) -> Result<(Rendition, Rendition, u64), Failure> {
-        let bytes = self
-            .blobs
-            .get(&original_key(sha256))
-            .await?
-            .ok_or_else(|| Error::internal(format!("the original of {sha256} is missing")))?;
-        let media_type = media_type.to_string();
-        let rendered = tokio::task::spawn_blocking(move || {
-            media::derive::render_owned(bytes, &media_type, orientation)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("making derivatives: {e}")))?
-        .map_err(Failure::Picture)?;
+        let rendered = match derivative::maker(media_type) {
+            Some(Maker::Video) => self.render_video(sha256, meta.duration_ms).await?,
+            Some(Maker::Heif) => {
+                let bytes = self.original(sha256).await?;
+                media::heif::render(&self.tools.heif_convert, bytes)
+                    .await
+                    .map_err(Failure::from)?
+            }
+            _ => {
+                let bytes = self.original(sha256).await?;
+                let media_type = media_type.to_string();
+                let orientation = meta.orientation.unwrap_or(1);
+                tokio::task::spawn_blocking(move || {
+                    media::derive::render_owned(bytes, &media_type, orientation)
+                })
+                .await
+                .map_err(|e| Error::internal(format!("making derivatives: {e}")))?
+                .map_err(Failure::Picture)?
+            }
+        };
         let mut out = Vec::with_capacity(2);
         for (variant, enc) in [
             (Variant::Thumbnail, rendered.thumbnail),
@@ -143,5 +169,35 @@ impl App {
         let preview = out.pop().expect("two renditions");
         let thumbnail = out.pop().expect("two renditions");
         Ok((thumbnail, preview, rendered.phash))
+    }
+
+    async fn original(&self, sha256: &str) -> Result<bytes::Bytes> {
+        self.blobs
+            .get(&original_key(sha256))
+            .await?
+            .ok_or_else(|| Error::internal(format!("the original of {sha256} is missing")))
+    }
+
+    /// A video's poster frame: the original is copied to a temporary file
+    /// as it streams in (ffmpeg reads only local files), never held whole.
+    async fn render_video(
+        &self,
+        sha256: &str,
+        duration_ms: Option<u64>,
+    ) -> Result<media::derive::Rendered, Failure> {
+        use futures::TryStreamExt;
+        use tokio::io::AsyncWriteExt;
+        let dir =
+            tempfile::tempdir().map_err(|e| Error::internal(format!("temporary folder: {e}")))?;
+        let path = dir.path().join("video");
+        let io = |e: std::io::Error| Error::internal(format!("temporary file: {e}"));
+        let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+        let mut stream = self.blobs.stream(&original_key(sha256)).await?;
+        while let Some(chunk) = stream.try_next().await? {
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        drop(file);
+        Ok(media::video::render(&self.tools.ffmpeg, &path, duration_ms).await?)
     }
 }

@@ -24,10 +24,20 @@ pub struct DownloadUrl {
     pub media_type: String,
 }
 
-/// A file a signed link gives, ready to stream.
+/// A file a signed link gives.
 pub struct LinkedFile {
     pub media_type: String,
-    pub bytes: BoxStream<'static, Result<Bytes>>,
+    pub size_bytes: u64,
+    key: String,
+}
+
+fn file_size(e: &Evidence, variant: Variant) -> u64 {
+    let made = match variant {
+        Variant::Original => return e.size_bytes as u64,
+        Variant::Thumbnail => &e.derivatives.thumbnail,
+        Variant::Preview => &e.derivatives.preview,
+    };
+    made.as_ref().map_or(0, |r| r.size_bytes as u64)
 }
 
 fn media_type_of(e: &Evidence, variant: Variant) -> String {
@@ -105,7 +115,25 @@ impl App {
         let key = file_key(&e, variant)?;
         Ok(LinkedFile {
             media_type: media_type_of(&e, variant),
-            bytes: self.blobs.stream(&key).await?,
+            size_bytes: file_size(&e, variant),
+            key,
         })
+    }
+
+    /// The bytes of a linked file, all or `range` (inclusive, within its
+    /// size), as they stream in.
+    pub async fn linked_bytes(
+        &self,
+        file: &LinkedFile,
+        range: Option<std::ops::RangeInclusive<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
+        match range {
+            None => self.blobs.stream(&file.key).await,
+            Some(r) => {
+                self.blobs
+                    .stream_range(&file.key, *r.start()..*r.end() + 1)
+                    .await
+            }
+        }
     }
 }

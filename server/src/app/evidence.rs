@@ -10,12 +10,13 @@ use crate::domain::access::{Caller, Role, Scope};
 use crate::domain::derivative::{self, DerivativeState, Variant};
 use crate::domain::event::Change;
 use crate::domain::evidence::{
-    self, Evidence, EvidenceCursor, EvidenceFilter, Upload, UploadDraft, original_key,
+    self, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadDraft, is_video,
+    original_key,
 };
 use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Result};
-use crate::media::{HeadReading, read_head};
+use crate::media::{HeadReading, MediaError, read_head, video};
 use crate::store::{EVIDENCE, time_now};
 
 const UPLOAD: &[Role] = &[
@@ -235,6 +236,30 @@ impl App {
         self.record_upload(caller, up, verified).await
     }
 
+    /// Reads a stored video's metadata from its index (`moov`), by range:
+    /// phones often write it after the frames.
+    async fn read_video(&self, key: &str, size: u64) -> Result<Result<FileMetadata, MediaError>> {
+        let layout = video::layout(size, |r| self.blobs.range(key, r)).await?;
+        let layout = match layout {
+            Ok(l) => l,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some(moov) = layout.moov else {
+            return Ok(Err(MediaError::Unreadable(
+                "it has no index (moov box): the recording is cut short or was never finished"
+                    .into(),
+            )));
+        };
+        let ftyp = match layout.ftyp {
+            Some(r) => self.blobs.range(key, r).await?,
+            None => bytes::Bytes::new(),
+        };
+        let moov = self.blobs.range(key, moov).await?;
+        tokio::task::spawn_blocking(move || video::read(&ftyp, &moov))
+            .await
+            .map_err(|e| Error::internal(format!("reading the video: {e}")))
+    }
+
     /// Checks the type and headers of an upload's verified bytes and
     /// records them as evidence, closing the upload. When the upload's
     /// committed offset is no longer `verified.from`, another writer moved
@@ -263,8 +288,22 @@ impl App {
             self.discard_upload(up.id, &scratch).await?;
             return Err(Error::invalid(
                 "data",
-                "is not a JPEG, PNG, WebP or HEIF photo nor a PDF document; the upload was discarded",
+                "is not a JPEG, PNG, WebP or HEIF photo, an MP4 or QuickTime video, nor a PDF document; the upload was discarded",
             ));
+        };
+        let inspected = match inspected {
+            Ok(_)
+                if !is_video(media_type) && up.request.size_bytes > self.uploads.max_file_bytes =>
+            {
+                Err(MediaError::Unreadable(format!(
+                    "it is a {media_type} file of {} bytes, over the limit of {} bytes for photos and documents (it was declared as {})",
+                    up.request.size_bytes, self.uploads.max_file_bytes, up.request.media_type
+                )))
+            }
+            Ok(_) if is_video(media_type) => {
+                self.read_video(&key, up.request.size_bytes as u64).await?
+            }
+            r => r,
         };
         let metadata = match inspected {
             Ok(m) => m,
@@ -299,7 +338,7 @@ impl App {
             signals: file_signals,
             attestation,
             created_at: now,
-            derivatives: derivative::initial(media_type),
+            derivatives: derivative::initial(media_type, |m| self.cannot_make(m)),
             phash: None,
         };
         let change = Change {

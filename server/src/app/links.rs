@@ -164,8 +164,13 @@ impl App {
                 same_bytes: records.len() as i64 - 1,
                 near: elsewhere.iter().min().map(|d| (elsewhere.len() as i64, *d)),
             };
-            let found =
-                signals::against_check(&e.metadata, &rec.record.content, reuse, &self.signals);
+            let found = signals::against_check(
+                &e.media_type,
+                &e.metadata,
+                &rec.record.content,
+                reuse,
+                &self.signals,
+            );
             self.store
                 .set_link_signals(*evidence, CHECK_RECORD, *record, &found)
                 .await?;

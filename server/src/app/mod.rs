@@ -87,6 +87,8 @@ pub struct App {
     pub webhook_client: reqwest::Client,
     /// Wakes this process's derivative workers when a photo is stored.
     pub derivatives_due: Arc<tokio::sync::Notify>,
+    /// The programs that decode HEIF pictures and videos, as found at start.
+    pub tools: Arc<crate::media::tool::Toolbox>,
 }
 
 /// Bytes of uploads held in memory at once, across all streams, while

@@ -186,6 +186,33 @@ impl BlobStore {
             .map_err(|e| store_err(e, key))
     }
 
+    /// The bytes of `range` of an object, which must hold them.
+    pub async fn range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
+        self.inner
+            .get_range(&ObjectPath::from(key), range)
+            .await
+            .map_err(|e| store_err(e, key))
+    }
+
+    /// The bytes of `range` of an object as they stream in.
+    pub async fn stream_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        let r = self
+            .inner
+            .get_opts(&ObjectPath::from(key), options)
+            .await
+            .map_err(|e| store_err(e, key))?;
+        let key = key.to_string();
+        Ok(r.into_stream().map_err(move |e| store_err(e, &key)).boxed())
+    }
+
     /// The object's bytes as they stream in.
     pub async fn stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
         let r = self

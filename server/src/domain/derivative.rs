@@ -19,7 +19,8 @@ pub enum DerivativeState {
     Ready,
     /// Given up; the reason is recorded.
     Failed,
-    /// Documents and HEIF photos have none.
+    /// Documents have none; nor have HEIF pictures and videos where the
+    /// program that decodes them is missing (the error says so).
     NotApplicable,
 }
 
@@ -82,19 +83,41 @@ impl Variant {
     }
 }
 
-/// Whether a media type gets derivatives: photos whose pixels are decoded.
-pub fn has_derivatives(media_type: &str) -> bool {
-    matches!(media_type, "image/jpeg" | "image/png" | "image/webp")
+/// How a type's derivatives are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maker {
+    /// Decoded here.
+    Pixels,
+    /// Decoded by heif-convert.
+    Heif,
+    /// A poster frame taken by ffmpeg.
+    Video,
 }
 
-/// State of a content just stored.
-pub fn initial(media_type: &str) -> Derivatives {
-    Derivatives {
-        state: if has_derivatives(media_type) {
-            DerivativeState::Pending
-        } else {
-            DerivativeState::NotApplicable
+/// How derivatives of a type are made; None for documents.
+pub fn maker(media_type: &str) -> Option<Maker> {
+    match media_type {
+        "image/jpeg" | "image/png" | "image/webp" => Some(Maker::Pixels),
+        "image/heic" | "image/heif" => Some(Maker::Heif),
+        "video/mp4" | "video/quicktime" => Some(Maker::Video),
+        _ => None,
+    }
+}
+
+/// State of a content just stored. `unavailable` says why a maker cannot
+/// run on this server, if it cannot: its content is then not applicable,
+/// with that reason, never silently without derivatives.
+pub fn initial(media_type: &str, unavailable: impl Fn(Maker) -> Option<String>) -> Derivatives {
+    let (state, error) = match maker(media_type) {
+        None => (DerivativeState::NotApplicable, None),
+        Some(m) => match unavailable(m) {
+            None => (DerivativeState::Pending, None),
+            Some(why) => (DerivativeState::NotApplicable, Some(why)),
         },
+    };
+    Derivatives {
+        state,
+        error,
         ..Derivatives::default()
     }
 }

@@ -18,8 +18,16 @@ pub const ACCEPTED_TYPES: &[&str] = &[
     "image/webp",
     "image/heif",
     "image/heic",
+    "video/mp4",
+    "video/quicktime",
     "application/pdf",
 ];
+
+/// Whether a type is a video, which has its own size limit and whose
+/// metadata is read from the stored object.
+pub fn is_video(media_type: &str) -> bool {
+    media_type.starts_with("video/")
+}
 
 pub const FILE_NAME_MAX: usize = 255;
 pub const DEVICE_ID_MAX: usize = 128;
@@ -77,10 +85,24 @@ pub struct EvidenceLink {
 /// Configurable bounds of uploads.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadLimits {
+    /// Photos and documents.
     pub max_file_bytes: i64,
+    /// Videos, by the declared type and then by the type found.
+    pub max_video_bytes: i64,
     pub max_chunk_bytes: i64,
     pub max_open_per_user: i64,
     pub ttl: std::time::Duration,
+}
+
+impl UploadLimits {
+    /// The size limit of a file of this type.
+    pub fn max_bytes(&self, media_type: &str) -> i64 {
+        if is_video(media_type) {
+            self.max_video_bytes
+        } else {
+            self.max_file_bytes
+        }
+    }
 }
 
 /// What the phone knew when the photo was taken.
@@ -138,12 +160,18 @@ impl UploadDraft {
         }
         if self.size_bytes <= 0 {
             v.add("size_bytes", "must be positive");
-        } else if self.size_bytes > limits.max_file_bytes {
+        } else if self.size_bytes > limits.max_bytes(&self.media_type) {
             v.add(
                 "size_bytes",
                 format!(
-                    "{} bytes is over the limit of {} bytes",
-                    self.size_bytes, limits.max_file_bytes
+                    "{} bytes is over the limit of {} bytes for {}",
+                    self.size_bytes,
+                    limits.max_bytes(&self.media_type),
+                    if is_video(&self.media_type) {
+                        "a video"
+                    } else {
+                        "a photo or document"
+                    }
                 ),
             );
         }
@@ -273,7 +301,32 @@ pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
         .find(|t| *t == kind.mime_type())
 }
 
-/// What the file itself says: pixel size and EXIF.
+/// Where a file's position was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceSource {
+    /// EXIF GPSLatitude and GPSLongitude.
+    ExifGps,
+    /// The ISO 6709 string of a QuickTime `©xyz` user-data atom (Android).
+    QuicktimeXyz,
+    /// Apple's `mdta` key com.apple.quicktime.location.ISO6709.
+    AppleIso6709,
+    /// The 3GPP `loci` box.
+    Loci,
+}
+
+impl PlaceSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceSource::ExifGps => "exif_gps",
+            PlaceSource::QuicktimeXyz => "quicktime_xyz",
+            PlaceSource::AppleIso6709 => "apple_iso6709",
+            PlaceSource::Loci => "loci",
+        }
+    }
+}
+
+/// What the file itself says: pixel size, EXIF, a video's track.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,10 +339,23 @@ pub struct FileMetadata {
     /// EXIF OffsetTimeOriginal in minutes east of UTC, when recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_offset_minutes: Option<i16>,
-    /// EXIF GPS position (always WGS-84), with its horizontal error as
+    /// EXIF GPSDateStamp and GPSTimeStamp: UTC of the last fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps_time: Option<DateTime<Utc>>,
+    /// A video's creation time, from its container (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// The file's position (always WGS-84), with its horizontal error as
     /// accuracy when recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gps: Option<Location>,
+    /// Where `gps` was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_source: Option<PlaceSource>,
+    /// The file has a position that cannot be read, and why; never
+    /// reported as having none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps_problem: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub make: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,16 +365,18 @@ pub struct FileMetadata {
     /// EXIF orientation, 1 to 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orientation: Option<u16>,
+    /// A video's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// A video's codec: `h264` or `hevc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
 }
 
 impl FileMetadata {
-    /// The capture instant, when the camera recorded its UTC offset.
-    pub fn capture_time(&self) -> Option<DateTime<Utc>> {
-        let offset = chrono::FixedOffset::east_opt(i32::from(self.capture_offset_minutes?) * 60)?;
-        self.capture_local_time?
-            .and_local_timezone(offset)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
+    /// When the file was taken, and by which clock.
+    pub fn capture(&self) -> Option<super::capture::CaptureTime> {
+        super::capture::read(self).capture
     }
 }
 

@@ -10,6 +10,7 @@ pub mod attestation;
 pub mod audit;
 pub mod calendar;
 pub mod campaign;
+pub mod capture;
 pub mod check;
 pub mod credit_code;
 pub mod derivative;

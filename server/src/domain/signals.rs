@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::capture;
 use super::check::CheckContent;
 use super::evidence::{Capture, FileMetadata};
 
@@ -20,9 +21,6 @@ pub struct SignalPolicy {
     /// Perceptual hashes this close (in differing bits) are near-identical.
     pub max_near_distance: u32,
 }
-
-/// Offset assumed for EXIF times written without one: China Standard Time.
-pub const ASSUMED_OFFSET_MINUTES: i16 = 8 * 60;
 
 /// Software that edits pictures, matched case-insensitively in the EXIF
 /// Software tag. Camera firmware and transfer tools are not editors.
@@ -56,14 +54,21 @@ const EDITORS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signal {
-    /// A photo without a GPS position in its EXIF.
+    /// A photo or video that carries no position.
     NoGps,
+    /// The file has a GPS block (or a place atom) that cannot be read.
+    GpsUnreadable { reason: String },
+    /// The camera clock and the GPS time differ by more than a time zone.
+    GpsTimeMismatch { minutes: i64 },
     /// The EXIF Software tag names an editor.
     EditedWith { software: String },
     /// EXIF capture time and the phone's clock disagree.
     ClockMismatch { minutes: i64 },
     /// Taken far from the place of the check it is linked to.
     FarFromCheck { distance_m: f64 },
+    /// The distance to the check's place cannot be told: the file's place
+    /// is missing or unreadable.
+    DistanceUnknown { reason: String },
     /// Taken outside the time of the check it is linked to.
     OutsideCheckTime { minutes: i64 },
     /// The same bytes are linked to other records too.
@@ -78,9 +83,12 @@ impl Signal {
     pub fn kind(&self) -> &'static str {
         match self {
             Signal::NoGps => "no_gps",
+            Signal::GpsUnreadable { .. } => "gps_unreadable",
+            Signal::GpsTimeMismatch { .. } => "gps_time_mismatch",
             Signal::EditedWith { .. } => "edited_with",
             Signal::ClockMismatch { .. } => "clock_mismatch",
             Signal::FarFromCheck { .. } => "far_from_check",
+            Signal::DistanceUnknown { .. } => "distance_unknown",
             Signal::OutsideCheckTime { .. } => "outside_check_time",
             Signal::ReusedElsewhere { .. } => "reused_elsewhere",
             Signal::NearDuplicate { .. } => "near_duplicate",
@@ -101,16 +109,14 @@ pub fn kinds_text(signals: &[Signal]) -> String {
     s
 }
 
-/// When the photo was taken, by EXIF, assuming China time where the camera
-/// wrote no offset.
-pub fn exif_instant(meta: &FileMetadata) -> Option<DateTime<Utc>> {
-    meta.capture_time().or_else(|| {
-        FileMetadata {
-            capture_offset_minutes: Some(ASSUMED_OFFSET_MINUTES),
-            ..meta.clone()
-        }
-        .capture_time()
-    })
+/// When the file was taken, by its own clocks (see `capture::read`).
+pub fn file_instant(meta: &FileMetadata) -> Option<DateTime<Utc>> {
+    meta.capture().map(|c| c.at)
+}
+
+/// Whether signals of place and time apply: photos and videos.
+fn is_capture(media_type: &str) -> bool {
+    media_type.starts_with("image/") || media_type.starts_with("video/")
 }
 
 /// Signals of the file alone, found when it is stored.
@@ -121,11 +127,18 @@ pub fn of_file(
     p: &SignalPolicy,
 ) -> Vec<Signal> {
     let mut out = Vec::new();
-    if !media_type.starts_with("image/") {
+    if !is_capture(media_type) {
         return out;
     }
-    if meta.gps.is_none() {
-        out.push(Signal::NoGps);
+    match (&meta.gps, &meta.gps_problem) {
+        (Some(_), _) => {}
+        (None, Some(reason)) => out.push(Signal::GpsUnreadable {
+            reason: reason.clone(),
+        }),
+        (None, None) => out.push(Signal::NoGps),
+    }
+    if let Some(minutes) = capture::read(meta).gps_mismatch_minutes {
+        out.push(Signal::GpsTimeMismatch { minutes });
     }
     if let Some(sw) = &meta.software {
         let lower = sw.to_lowercase();
@@ -135,7 +148,7 @@ pub fn of_file(
             });
         }
     }
-    if let (Some(exif), Some(device)) = (exif_instant(meta), capture.device_time) {
+    if let (Some(exif), Some(device)) = (file_instant(meta), capture.device_time) {
         let diff = (exif - device).abs();
         if diff > p.max_clock_skew {
             out.push(Signal::ClockMismatch {
@@ -155,23 +168,33 @@ pub struct Reuse {
     pub near: Option<(i64, u32)>,
 }
 
-/// Signals of a photo against the check record it is linked to.
+/// Signals of a photo or video against the check record it is linked to.
 pub fn against_check(
+    media_type: &str,
     meta: &FileMetadata,
     check: &CheckContent,
     reuse: Reuse,
     p: &SignalPolicy,
 ) -> Vec<Signal> {
     let mut out = Vec::new();
-    if let (Some(gps), Some(place)) = (meta.gps, check.location_wgs84()) {
-        let d = gps.to_wgs84().distance_m(&place);
-        if d > p.max_distance_m {
-            out.push(Signal::FarFromCheck {
-                distance_m: d.round(),
-            });
+    match (meta.gps, check.location_wgs84()) {
+        (Some(gps), Some(place)) => {
+            let d = gps.to_wgs84().distance_m(&place);
+            if d > p.max_distance_m {
+                out.push(Signal::FarFromCheck {
+                    distance_m: d.round(),
+                });
+            }
         }
+        (None, Some(_)) if is_capture(media_type) => out.push(Signal::DistanceUnknown {
+            reason: match &meta.gps_problem {
+                Some(why) => format!("its place cannot be read: {why}"),
+                None => "it carries no place".into(),
+            },
+        }),
+        _ => {}
     }
-    if let Some(t) = exif_instant(meta) {
+    if let Some(t) = file_instant(meta) {
         let start = check.started_at - p.time_tolerance;
         let end = check.ended_at.unwrap_or(check.started_at) + p.time_tolerance;
         let off = if t < start {
@@ -231,5 +254,33 @@ mod tests {
                 .any(|s| matches!(s, Signal::EditedWith { .. }))
         );
         assert!(of_file("application/pdf", &FileMetadata::default(), &c, &p).is_empty());
+    }
+
+    #[test]
+    fn a_place_that_cannot_be_read_is_never_reported_as_absent() {
+        let p = SignalPolicy {
+            max_distance_m: 500.0,
+            time_tolerance: TimeDelta::minutes(30),
+            max_clock_skew: TimeDelta::minutes(10),
+            max_near_distance: 5,
+        };
+        let unreadable = FileMetadata {
+            gps_problem: Some("GPSLatitudeRef is \"X\", not N or S".into()),
+            ..Default::default()
+        };
+        let c = Capture::default();
+        for (media_type, meta, want) in [
+            ("image/jpeg", &unreadable, Some("gps_unreadable")),
+            ("video/mp4", &unreadable, Some("gps_unreadable")),
+            ("image/jpeg", &FileMetadata::default(), Some("no_gps")),
+            ("video/quicktime", &FileMetadata::default(), Some("no_gps")),
+            ("application/pdf", &FileMetadata::default(), None),
+        ] {
+            let kinds: Vec<_> = of_file(media_type, meta, &c, &p)
+                .iter()
+                .map(Signal::kind)
+                .collect();
+            assert_eq!(kinds, want.into_iter().collect::<Vec<_>>(), "{media_type}");
+        }
     }
 }

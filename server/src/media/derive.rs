@@ -57,6 +57,15 @@ pub fn render_owned(
     render_decoded(pixels, orientation)
 }
 
+/// The derivatives of a picture decoded elsewhere (a video's frame), as
+/// RGB, already upright.
+pub fn render_rgb(width: u32, height: u32, rgb: Vec<u8>) -> Result<Rendered, MediaError> {
+    if rgb.len() != width as usize * height as usize * 3 {
+        return Err(bad("the frame's size and its pixels disagree"));
+    }
+    render_decoded(Pixels { width, height, rgb }, 1)
+}
+
 fn render_decoded(pixels: Pixels, orientation: u16) -> Result<Rendered, MediaError> {
     let preview = shrink(&pixels, PREVIEW_SIDE)?;
     let thumbnail = shrink(&preview, THUMBNAIL_SIDE)?;

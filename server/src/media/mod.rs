@@ -1,15 +1,18 @@
 //! Reading photos: pixel size from the image header, decoded under limits,
 //! and EXIF metadata.
 
+pub mod boxes;
 pub mod derive;
+pub mod exif;
+pub mod heif;
+pub mod tool;
+pub mod video;
 
 use std::io::Cursor;
 
-use exif::{In, Reader, Tag, Value};
 use image::ImageReader;
 
-use crate::domain::evidence::{FileMetadata, sniff_media_type};
-use crate::domain::geo::{Datum, Location};
+use crate::domain::evidence::{FileMetadata, is_video, sniff_media_type};
 
 /// Larger than any camera makes; a header claiming more is a bomb.
 pub const MAX_SIDE: u32 = 30_000;
@@ -36,13 +39,21 @@ pub fn read_head(head: &[u8]) -> HeadReading {
     Some((media_type, inspect(head, media_type)))
 }
 
-/// Reads what `head` (the first bytes of the file) tells of a photo of
-/// type `media_type`. Documents and HEIF (whose pixels are not decoded
-/// here) yield EXIF only.
+/// Reads what `head` (the first bytes of the file) tells of a file of
+/// type `media_type`: pixel size and EXIF. Documents yield EXIF only;
+/// videos nothing, as their index may lie at the end (see `video`).
 pub fn inspect(head: &[u8], media_type: &str) -> Result<FileMetadata, MediaError> {
-    let mut meta = read_exif(head);
-    if matches!(media_type, "image/jpeg" | "image/png" | "image/webp") {
-        let (width, height) = dimensions(head)?;
+    if is_video(media_type) {
+        return Ok(FileMetadata::default());
+    }
+    let mut meta = exif::read(head);
+    let size = match media_type {
+        "image/jpeg" | "image/png" | "image/webp" => Some(dimensions(head)?),
+        "image/heic" | "image/heif" => heif::dimensions(head),
+        _ => None,
+    };
+    if let Some((width, height)) = size {
+        heif::check_size(width, height)?;
         meta.width = Some(width);
         meta.height = Some(height);
     }
@@ -63,101 +74,4 @@ fn dimensions(head: &[u8]) -> Result<(u32, u32), MediaError> {
         return Err(MediaError::TooLarge { width, height });
     }
     Ok((width, height))
-}
-
-fn text(exif: &exif::Exif, tag: Tag) -> Option<String> {
-    match &exif.get_field(tag, In::PRIMARY)?.value {
-        Value::Ascii(parts) => {
-            let s = parts
-                .first()
-                .map(|b| String::from_utf8_lossy(b).trim().to_string())?;
-            (!s.is_empty()).then_some(s)
-        }
-        _ => None,
-    }
-}
-
-fn rationals(exif: &exif::Exif, tag: Tag) -> Option<Vec<f64>> {
-    match &exif.get_field(tag, In::PRIMARY)?.value {
-        Value::Rational(v) => Some(v.iter().map(|r| r.to_f64()).collect()),
-        _ => None,
-    }
-}
-
-/// Degrees from EXIF's degrees, minutes, seconds and a hemisphere letter.
-fn coordinate(exif: &exif::Exif, tag: Tag, reference: Tag, negative: &str) -> Option<f64> {
-    let dms = rationals(exif, tag)?;
-    let deg =
-        dms.first()? + dms.get(1).unwrap_or(&0.0) / 60.0 + dms.get(2).unwrap_or(&0.0) / 3600.0;
-    let sign = if text(exif, reference).is_some_and(|r| r.eq_ignore_ascii_case(negative)) {
-        -1.0
-    } else {
-        1.0
-    };
-    deg.is_finite().then_some(sign * deg)
-}
-
-fn read_exif(bytes: &[u8]) -> FileMetadata {
-    let Ok(exif) = Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
-        return FileMetadata::default();
-    };
-    let capture = exif
-        .get_field(Tag::DateTimeOriginal, In::PRIMARY)
-        .or_else(|| exif.get_field(Tag::DateTime, In::PRIMARY))
-        .and_then(|f| match &f.value {
-            Value::Ascii(v) => v.first().and_then(|b| exif::DateTime::from_ascii(b).ok()),
-            _ => None,
-        });
-    let capture_local_time =
-        capture.and_then(|d| {
-            chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?
-                .and_hms_opt(d.hour.into(), d.minute.into(), d.second.into())
-        });
-    let capture_offset_minutes = text(&exif, Tag::OffsetTimeOriginal).and_then(|o| {
-        let mut d = exif::DateTime::from_ascii(b"2000:01:01 00:00:00").ok()?;
-        d.parse_offset(o.as_bytes()).ok()?;
-        d.offset
-    });
-    let lat = coordinate(&exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, "S");
-    let lon = coordinate(&exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, "W");
-    let gps = match (lat, lon) {
-        (Some(latitude), Some(longitude))
-            if (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude) =>
-        {
-            let below_sea = matches!(
-                exif.get_field(Tag::GPSAltitudeRef, In::PRIMARY).map(|f| &f.value),
-                Some(Value::Byte(b)) if b.first() == Some(&1)
-            );
-            let altitude_m = rationals(&exif, Tag::GPSAltitude)
-                .and_then(|v| v.first().copied())
-                .map(|a| if below_sea { -a } else { a });
-            let accuracy_m = rationals(&exif, Tag::GPSHPositioningError)
-                .and_then(|v| v.first().copied())
-                .unwrap_or(0.0);
-            Some(Location {
-                latitude,
-                longitude,
-                accuracy_m,
-                altitude_m,
-                datum: Datum::Wgs84,
-            })
-        }
-        _ => None,
-    };
-    let orientation = exif
-        .get_field(Tag::Orientation, In::PRIMARY)
-        .and_then(|f| f.value.get_uint(0))
-        .and_then(|o| u16::try_from(o).ok())
-        .filter(|o| (1..=8).contains(o));
-    FileMetadata {
-        width: None,
-        height: None,
-        capture_local_time,
-        capture_offset_minutes,
-        gps,
-        make: text(&exif, Tag::Make),
-        model: text(&exif, Tag::Model),
-        software: text(&exif, Tag::Software),
-        orientation,
-    }
 }

@@ -9,7 +9,7 @@ use super::links::LINK_EXPECTING_RECORDS;
 use super::log::append_change;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
-use crate::domain::derivative::{self, Derivatives};
+use crate::domain::derivative::{self, DerivativeState, Derivatives};
 use crate::domain::event::Change;
 use crate::domain::evidence::{
     Capture, Evidence, EvidenceCursor, EvidenceFilter, FileMetadata, Upload, UploadRequest,
@@ -350,14 +350,14 @@ impl Store {
                 .bind(&e.media_type)
                 .bind(object_key)
                 .bind(Ts(e.created_at))
-                .bind(Json(derivative::initial(&e.media_type)))
+                .bind(Json(&e.derivatives))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
                     == 1;
                 // Queued with the evidence, so no stored photo is left
                 // without its derivatives.
-                if new_blob && derivative::has_derivatives(&e.media_type) {
+                if new_blob && e.derivatives.state == DerivativeState::Pending {
                     sqlx::query(ENQUEUE)
                         .bind(DERIVATIVES_JOB)
                         .bind(&e.sha256)

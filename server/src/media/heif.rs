@@ -1,0 +1,154 @@
+//! HEIF and HEIC pictures. The pixel size is read from the primary item's
+//! `ispe` property in the file's head; the pixels are decoded by libheif's
+//! heif-convert (run as an outside program, see `tool`), which applies
+//! the HEIF transforms (irot, imir, clap). The EXIF Orientation is not
+//! applied on top: it describes the same turn, and would turn it twice.
+
+use std::ffi::OsString;
+
+use super::boxes::{self, u16_at, u32_at};
+use super::derive::{self, Rendered};
+use super::tool::{Tool, ToolError};
+use super::{MAX_PIXELS, MAX_SIDE, MediaError};
+
+/// Stored width and height of the primary item, from the `meta` box.
+pub fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
+    // `meta` is a full box: 4 bytes of version and flags before its boxes.
+    let meta = boxes::child(head, b"meta")?.get(4..)?;
+    let pitm = boxes::child(meta, b"pitm")?;
+    let primary = match pitm.first()? {
+        0 => u32::from(u16_at(pitm, 4)?),
+        _ => u32_at(pitm, 4)?,
+    };
+    let iprp = boxes::child(meta, b"iprp")?;
+    let properties: Vec<_> = boxes::children(boxes::child(iprp, b"ipco")?).collect();
+    let ipma = boxes::child(iprp, b"ipma")?;
+    let (version, flags) = (*ipma.first()?, *ipma.get(3)?);
+    let entries = u32_at(ipma, 4)?;
+    let mut at = 8;
+    for _ in 0..entries {
+        let item = if version < 1 {
+            let v = u32::from(u16_at(ipma, at)?);
+            at += 2;
+            v
+        } else {
+            let v = u32_at(ipma, at)?;
+            at += 4;
+            v
+        };
+        let count = usize::from(*ipma.get(at)?);
+        at += 1;
+        let wide = flags & 1 == 1;
+        let mut indices = Vec::with_capacity(count);
+        for _ in 0..count {
+            let index = if wide {
+                let v = usize::from(u16_at(ipma, at)? & 0x7fff);
+                at += 2;
+                v
+            } else {
+                let v = usize::from(ipma.get(at)? & 0x7f);
+                at += 1;
+                v
+            };
+            indices.push(index);
+        }
+        if item != primary {
+            continue;
+        }
+        return indices.into_iter().find_map(|i| {
+            let (kind, body) = properties.get(i.checked_sub(1)?)?;
+            (kind == b"ispe").then_some(())?;
+            Some((u32_at(body, 4)?, u32_at(body, 8)?))
+        });
+    }
+    None
+}
+
+/// Refuses a size no camera makes, before anything is decoded.
+pub fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(MediaError::TooLarge { width, height });
+    }
+    Ok(())
+}
+
+/// JPEG quality of heif-convert's output: high enough that the preview
+/// made from it is as good as one made from the pixels themselves; JPEG
+/// because the derivative code then decodes it at a fraction of its size.
+const INTERMEDIATE_QUALITY: &str = "92";
+
+/// Decodes a HEIF picture with heif-convert and makes its derivatives.
+pub async fn render(tool: &Tool, bytes: bytes::Bytes) -> Result<Rendered, RenderError> {
+    let dir = tempfile::tempdir().map_err(RenderError::Io)?;
+    let input = dir.path().join("in.heic");
+    let output = dir.path().join("out.jpg");
+    tokio::fs::write(&input, &bytes)
+        .await
+        .map_err(RenderError::Io)?;
+    drop(bytes);
+    let args: Vec<OsString> = vec![
+        "--quiet".into(),
+        "-q".into(),
+        INTERMEDIATE_QUALITY.into(),
+        input.into_os_string(),
+        output.clone().into_os_string(),
+    ];
+    tool.run(&args, dir.path()).await?;
+    let jpeg = tokio::fs::read(&output).await.map_err(|e| {
+        RenderError::Picture(MediaError::Unreadable(format!(
+            "heif-convert wrote no picture: {e}"
+        )))
+    })?;
+    // The decoder applied the HEIF transforms: orientation 1 from here.
+    tokio::task::spawn_blocking(move || derive::render(&jpeg, "image/jpeg", 1))
+        .await
+        .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
+        .map_err(RenderError::Picture)
+}
+
+/// Why a picture or video could not be rendered by an outside program.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The file itself: no retry helps.
+    #[error("{0}")]
+    Picture(MediaError),
+    /// The program, or the machine around it.
+    #[error("{0}")]
+    Tool(ToolError),
+    #[error("temporary file: {0}")]
+    Io(std::io::Error),
+}
+
+impl From<ToolError> for RenderError {
+    fn from(e: ToolError) -> Self {
+        match e {
+            // The program ran and refused or choked on the file.
+            ToolError::Failed { .. } | ToolError::TimedOut { .. } => {
+                RenderError::Picture(MediaError::Unreadable(e.to_string()))
+            }
+            e => RenderError::Tool(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_primary_items_size_is_read_from_the_head() {
+        let heic = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/corpus/IMG_5195.HEIC"
+        ))
+        .unwrap();
+        assert_eq!(dimensions(&heic), Some((2566, 3313)));
+        assert_eq!(dimensions(&heic[..200]), None);
+        let jpeg = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/photos/DSCN0010.jpg"
+        ))
+        .unwrap();
+        assert_eq!(dimensions(&jpeg), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Outside programs that read untrusted files (ffmpeg for videos,
+//! heif-convert for HEIF pictures): found once at start, then each run
+//! with a time limit, an address-space limit, no environment, and, where
+//! the kernel allows it, in a network namespace of its own with no
+//! interface but loopback, so a crafted file cannot make them reach out.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// Which programs to run and the limits of each run (settings).
+#[derive(Debug, Clone)]
+pub struct MediaTools {
+    pub ffmpeg: PathBuf,
+    pub heif_convert: PathBuf,
+    pub timeout: Duration,
+    pub memory_bytes: u64,
+}
+
+/// One program as found at start.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    /// The program, or why it cannot be run here.
+    found: Result<PathBuf, String>,
+    timeout: Duration,
+    memory_bytes: u64,
+    /// Whether runs get a network namespace of their own.
+    isolated: bool,
+}
+
+/// The programs this process can run.
+#[derive(Debug, Clone)]
+pub struct Toolbox {
+    pub ffmpeg: Tool,
+    pub heif_convert: Tool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("{0}")]
+    Missing(String),
+    #[error("{program} took longer than {limit:?} and was stopped")]
+    TimedOut { program: String, limit: Duration },
+    #[error("{program} failed: {message}")]
+    Failed { program: String, message: String },
+    #[error("running {program}: {error}")]
+    Io {
+        program: String,
+        error: std::io::Error,
+    },
+}
+
+/// `name` itself when it names a path, else its first match on PATH.
+fn locate(name: &Path) -> Option<PathBuf> {
+    if name.components().count() > 1 {
+        return name.is_file().then(|| name.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+impl Toolbox {
+    /// Finds the programs and checks that each runs (`-version`, `--help`),
+    /// inside the sandbox when the kernel allows one.
+    pub async fn probe(settings: &MediaTools) -> Toolbox {
+        Toolbox {
+            ffmpeg: Tool::probe(&settings.ffmpeg, &["-version"], settings).await,
+            heif_convert: Tool::probe(&settings.heif_convert, &["--help"], settings).await,
+        }
+    }
+
+    /// A toolbox with nothing in it: derivatives that need a program are
+    /// not made.
+    pub fn empty() -> Toolbox {
+        let none = |name: &str| Tool {
+            found: Err(format!("{name} is not configured")),
+            timeout: Duration::ZERO,
+            memory_bytes: 0,
+            isolated: false,
+        };
+        Toolbox {
+            ffmpeg: none("ffmpeg"),
+            heif_convert: none("heif-convert"),
+        }
+    }
+}
+
+impl Tool {
+    async fn probe(name: &Path, args: &[&str], settings: &MediaTools) -> Tool {
+        let mut tool = Tool {
+            found: Err(String::new()),
+            timeout: settings.timeout,
+            memory_bytes: settings.memory_bytes,
+            isolated: true,
+        };
+        let Some(path) = locate(name) else {
+            tool.found = Err(format!(
+                "{} is not installed on this server",
+                name.display()
+            ));
+            tracing::info!(program = %name.display(), "not found; its derivatives will not be made");
+            return tool;
+        };
+        tool.found = Ok(path.clone());
+        let args: Vec<OsString> = args.iter().map(Into::into).collect();
+        // heif-convert --help exits 0 in newer releases and 1 in older
+        // ones: that it ran is what counts.
+        let ran = |r: &Result<Vec<u8>, ToolError>| !matches!(r, Err(ToolError::Io { .. }));
+        if ran(&tool.run(&args, Path::new("/")).await) {
+            return tool;
+        }
+        tool.isolated = false;
+        let r = tool.run(&args, Path::new("/")).await;
+        if ran(&r) {
+            tracing::warn!(
+                program = %path.display(),
+                "runs without a network namespace of its own (the kernel refused one); \
+                 only its own options keep it off the network"
+            );
+        } else {
+            let why = r.err().map(|e| e.to_string()).unwrap_or_default();
+            tracing::warn!(program = %path.display(), error = %why, "cannot be run");
+            tool.found = Err(format!("{} cannot be run: {why}", path.display()));
+        }
+        tool
+    }
+
+    /// Why the program cannot be run, if it cannot.
+    pub fn missing(&self) -> Option<&str> {
+        self.found.as_ref().err().map(String::as_str)
+    }
+
+    /// Runs the program with `args` in `dir`; its standard output when it
+    /// exits with success.
+    pub async fn run(&self, args: &[OsString], dir: &Path) -> Result<Vec<u8>, ToolError> {
+        let path = self
+            .found
+            .as_ref()
+            .map_err(|e| ToolError::Missing(e.clone()))?;
+        let program = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut cmd = tokio::process::Command::new(path);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let memory = self.memory_bytes;
+        let isolated = self.isolated;
+        // SAFETY: between fork and exec only async-signal-safe calls are
+        // made (setrlimit, unshare), touching no memory of the parent.
+        unsafe {
+            cmd.as_std_mut().pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: memory as libc::rlim_t,
+                    rlim_max: memory as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                if isolated && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let io = |error| ToolError::Io {
+            program: program.clone(),
+            error,
+        };
+        let child = cmd.spawn().map_err(io)?;
+        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Err(_) => {
+                return Err(ToolError::TimedOut {
+                    program,
+                    limit: self.timeout,
+                });
+            }
+            Ok(r) => r.map_err(io)?,
+        };
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+            return Err(ToolError::Failed {
+                program,
+                message: match (last, out.status.code()) {
+                    (Some(l), _) => l.trim().chars().take(300).collect(),
+                    (None, Some(c)) => format!("exit status {c}"),
+                    (None, None) => "stopped by a signal (out of memory?)".into(),
+                },
+            });
+        }
+        Ok(out.stdout)
+    }
+}
