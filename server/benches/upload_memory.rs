@@ -1,9 +1,12 @@
 //! Peak memory of a `ducha serve` process (release build, SQLite, local
-//! folder) while 32 phones upload an 8 MB photo each at the same moment,
-//! and while it then makes their derivatives. Bytes stream to storage in
-//! segments instead of piling up in memory.
+//! folder) while 32 phones upload an 8 MB photo each and 4 more a 200 MiB
+//! video each, all at the same moment, and while it then makes their
+//! derivatives. Bytes stream to storage in segments instead of piling up
+//! in memory; a video's index is read by range and its poster frame is
+//! taken by ffmpeg from a temporary file, never from memory.
 //!
 //! cargo bench -p ducha-server --bench upload_memory
+//! (the videos need ffmpeg; without it only the photos are sent)
 
 mod support;
 
@@ -15,6 +18,64 @@ use ducha_sdk::{Client, UploadMetadata, UploadOptions, pb};
 use support::{photo, unique};
 
 const PHONES: usize = 32;
+const VIDEOS: usize = 4;
+const VIDEO_BYTES: u64 = 200 * 1024 * 1024;
+
+/// `VIDEOS` H.264 videos of `VIDEO_BYTES` each, as a phone writes them
+/// (index after the frames): frames of noise, which no encoder shrinks,
+/// made once and given each its own title so their bytes differ. None
+/// without ffmpeg.
+fn videos(dir: &std::path::Path) -> Option<Vec<Bytes>> {
+    let ffmpeg = |args: &[&str]| {
+        Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+            .args(args)
+            .status()
+            .map(|s| s.success())
+    };
+    let base = dir.join("noise.mp4");
+    let made = ffmpeg(&[
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-s",
+        "1920x1080",
+        "-r",
+        "30",
+        "-i",
+        "/dev/urandom",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-fs",
+        &VIDEO_BYTES.to_string(),
+        base.to_str()?,
+    ]);
+    if !matches!(made, Ok(true)) {
+        println!("ffmpeg not found or failed: only the photos are sent");
+        return None;
+    }
+    (0..VIDEOS)
+        .map(|i| {
+            let out = dir.join(format!("video{i}.mp4"));
+            let title = format!("phone {i}");
+            let ok = ffmpeg(&[
+                "-i",
+                base.to_str()?,
+                "-c",
+                "copy",
+                "-metadata",
+                &format!("title={title}"),
+                out.to_str()?,
+            ]);
+            matches!(ok, Ok(true)).then(|| Bytes::from(std::fs::read(&out).unwrap()))
+        })
+        .collect()
+}
 const PASSWORD: &str = "correct horse battery";
 
 fn memory_kib(pid: u32, field: &str) -> u64 {
@@ -72,7 +133,7 @@ async fn main() {
     let url = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut phones = Vec::new();
-    while phones.len() < PHONES {
+    while phones.len() < PHONES + VIDEOS {
         match Client::connect(url.clone()).await {
             Ok(c) => {
                 c.login("bench", PASSWORD).await.unwrap();
@@ -91,17 +152,22 @@ async fn main() {
         .map(|q| photo(6000, 4500, q))
         .find(|p| p.len() <= 8_000_000)
         .unwrap();
-    let photos: Vec<Bytes> = (0..PHONES as u64)
-        .map(|i| Bytes::from(unique(&base, i)))
+    let mut files: Vec<(Bytes, &str)> = (0..PHONES as u64)
+        .map(|i| (Bytes::from(unique(&base, i)), "image/jpeg"))
         .collect();
+    let made = tempfile::tempdir().unwrap();
+    let videos = videos(made.path()).unwrap_or_default();
+    let video_mb: f64 = videos.iter().map(|v| v.len() as f64 / 1e6).sum();
+    let n_videos = videos.len();
+    files.extend(videos.into_iter().map(|v| (v, "video/mp4")));
     let t = Instant::now();
-    let uploads = phones.iter().zip(photos).map(|(c, p)| {
+    let uploads = phones.iter().zip(files).map(|(c, (bytes, media_type))| {
         c.upload_bytes(
-            p,
+            bytes,
             UploadMetadata {
                 unit_code: "331102".into(),
-                media_type: "image/jpeg".into(),
-                file_name: "photo.jpg".into(),
+                media_type: media_type.into(),
+                file_name: "capture".into(),
                 capture: None,
             },
             UploadOptions::default(),
@@ -124,7 +190,12 @@ async fn main() {
                 .unwrap();
             let state = got.derivatives.unwrap().state;
             if state != pb::DerivativeState::Pending as i32 {
-                assert_eq!(state, pb::DerivativeState::Ready as i32);
+                assert_eq!(
+                    state,
+                    pb::DerivativeState::Ready as i32,
+                    "{}",
+                    got.media_type
+                );
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -134,7 +205,7 @@ async fn main() {
 
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "{PHONES} phones, one {:.1} MB photo each ({:.0} MB in all), sent at once in {:.1} s",
+        "{PHONES} phones with one {:.1} MB photo each ({:.0} MB in all) and {n_videos} with a video ({video_mb:.0} MB in all), sent at once in {:.1} s",
         base.len() as f64 / 1e6,
         (base.len() * PHONES) as f64 / 1e6,
         took.as_secs_f64()

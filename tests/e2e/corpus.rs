@@ -448,3 +448,49 @@ async fn a_browser_seeks_in_a_video_by_range_on_s3() {
     let s3 = support::s3::S3Server::start().await;
     seeks_in_a_video(&support::spawn_with(|l| s3.configure(l)).await).await;
 }
+
+#[tokio::test]
+async fn videos_have_their_own_size_limit_and_a_photo_cannot_borrow_it() {
+    let srv = support::spawn_with(|l| {
+        l.upload_max_bytes = Some(100_000);
+        l.upload_max_video_bytes = Some(1_000_000);
+    })
+    .await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let photo = corpus("gps_srational.jpg");
+    assert!(photo.len() > 100_000);
+    // Declared as a photo, over the photo limit: refused before a byte is sent.
+    let e = upload(&c, photo.clone(), JPEG, "big.jpg")
+        .await
+        .unwrap_err();
+    let s = e.status().unwrap();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert_eq!(support::violated_fields(s), ["size_bytes"]);
+    assert!(s.message().contains("100000"), "{}", s.message());
+    // Declared as a video to get the larger limit: the bytes say otherwise.
+    let e = upload(&c, photo, MP4, "big.mp4").await.unwrap_err();
+    let s = e.status().unwrap();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert_eq!(support::violated_fields(s), ["data"]);
+    assert!(s.message().contains("image/jpeg"), "{}", s.message());
+    // A real video within its own limit is taken.
+    let v = upload(&c, corpus("xyz.mov"), MOV, "clip.mov")
+        .await
+        .unwrap();
+    assert_eq!(v.media_type, MOV);
+}
+
+#[tokio::test]
+async fn a_decoder_that_runs_too_long_is_stopped_and_the_video_says_why() {
+    if !has("ffmpeg") {
+        return;
+    }
+    let srv = support::spawn_with(|l| l.media_tool_timeout = Some("1ms".into())).await;
+    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let v = upload(&c, corpus("loci.mp4"), MP4, "clip.mp4")
+        .await
+        .unwrap();
+    let d = settled(&c, &v.id).await.derivatives.unwrap();
+    assert_eq!(d.state, pb::DerivativeState::Failed as i32, "{}", d.error);
+    assert!(d.error.contains("took longer than"), "{}", d.error);
+}

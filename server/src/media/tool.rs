@@ -205,3 +205,74 @@ impl Tool {
         Ok(out.stdout)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn shell(timeout: Duration, memory_bytes: u64) -> Tool {
+        let settings = MediaTools {
+            ffmpeg: "sh".into(),
+            heif_convert: "sh".into(),
+            timeout,
+            memory_bytes,
+        };
+        Toolbox::probe(&settings).await.ffmpeg
+    }
+
+    fn args(script: &str) -> Vec<OsString> {
+        vec!["-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn a_run_is_cut_off_from_the_network_the_clock_and_memory() {
+        let tool = shell(Duration::from_secs(5), 256 << 20).await;
+        assert_eq!(tool.missing(), None);
+        let dir = Path::new("/");
+
+        // Reaching a listening port on the host's loopback fails inside.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo reached");
+        let bash = Tool {
+            found: Ok(PathBuf::from("/bin/bash")),
+            ..tool.clone()
+        };
+        let reached = bash.run(&args(&script), dir).await;
+        let outside = Tool {
+            isolated: false,
+            ..bash.clone()
+        };
+        let out = outside.run(&args(&script), dir).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "reached");
+        if tool.isolated {
+            assert!(
+                matches!(reached, Err(ToolError::Failed { .. })),
+                "{reached:?}"
+            );
+        } else {
+            eprintln!("user namespaces are not allowed here: the network is not cut");
+        }
+
+        // More memory than allowed cannot be had; the same run with room
+        // for it succeeds.
+        let fill = args("python3 -c 'print(len(bytearray(400_000_000)))'");
+        let big = bash.run(&fill, dir).await;
+        assert!(matches!(big, Err(ToolError::Failed { .. })), "{big:?}");
+        let roomy = Tool {
+            memory_bytes: 4 << 30,
+            ..bash.clone()
+        };
+        let out = roomy.run(&fill, dir).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "400000000");
+
+        // A run past its time is stopped.
+        let slow = shell(Duration::from_millis(200), 256 << 20).await;
+        let r = slow.run(&args("sleep 5"), dir).await;
+        assert!(matches!(r, Err(ToolError::TimedOut { .. })), "{r:?}");
+
+        // No environment comes along.
+        let out = tool.run(&args("echo ${HOME:-none}"), dir).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "none");
+    }
+}
