@@ -96,9 +96,12 @@ fn wanted(range: Option<&str>, size: u64) -> Wanted {
     let Some(parsed) = range.and_then(|r| http_range_header::parse_range_header(r).ok()) else {
         return Wanted::Whole;
     };
+    use http_range_header::RangeUnsatisfiableError as Refused;
     match parsed.validate(size) {
         Ok(ranges) if ranges.len() == 1 => Wanted::Part(ranges[0].clone()),
-        Ok(_) => Wanted::Whole,
+        // A suffix longer than the file asks for all of it (RFC 9110
+        // 14.1.2); several or overlapping ranges get the whole file too.
+        Ok(_) | Err(Refused::FileSuffixOutOfBounds | Refused::OverlappingRanges) => Wanted::Whole,
         Err(_) => Wanted::Unsatisfiable,
     }
 }

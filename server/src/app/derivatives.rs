@@ -198,6 +198,9 @@ impl App {
         }
         file.flush().await.map_err(io)?;
         drop(file);
-        Ok(media::video::render(&self.tools.ffmpeg, &path, duration_ms).await?)
+        let rendered = media::video::render(&self.tools.ffmpeg, &path, duration_ms).await;
+        // Removing a 500 MiB file blocks: not on the runtime's threads.
+        tokio::task::spawn_blocking(move || drop(dir));
+        Ok(rendered?)
     }
 }

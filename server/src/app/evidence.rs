@@ -255,9 +255,14 @@ impl App {
             None => bytes::Bytes::new(),
         };
         let moov = self.blobs.range(key, moov).await?;
-        tokio::task::spawn_blocking(move || video::read(&ftyp, &moov))
-            .await
-            .map_err(|e| Error::internal(format!("reading the video: {e}")))
+        match tokio::task::spawn_blocking(move || video::read(&ftyp, &moov)).await {
+            Ok(read) => Ok(read),
+            // A parser that gave up by panicking gave up on this file.
+            Err(e) if e.is_panic() => Ok(Err(MediaError::Unreadable(
+                "its index cannot be parsed".into(),
+            ))),
+            Err(e) => Err(Error::internal(format!("reading the video: {e}"))),
+        }
     }
 
     /// Checks the type and headers of an upload's verified bytes and

@@ -101,8 +101,13 @@ pub fn read(meta: &FileMetadata) -> TimeReading {
             offset_minutes: Some(offset),
         })
     };
-    if let Some(offset) = meta.capture_offset_minutes {
-        reading.capture = at_offset(i32::from(offset), TimeSource::ExifOffset);
+    // An offset no zone has is not an offset: the next clock is asked.
+    let written = meta
+        .capture_offset_minutes
+        .map(i32::from)
+        .filter(|o| o.abs() <= MAX_OFFSET.num_minutes() as i32);
+    if let Some(capture) = written.and_then(|o| at_offset(o, TimeSource::ExifOffset)) {
+        reading.capture = Some(capture);
         return reading;
     }
     if let Some(gps) = meta.gps_time {
@@ -219,6 +224,19 @@ mod tests {
                 gps: None,
                 recorded: Some("2026-11-20 02:30:00"),
                 want: Some(("2026-11-20 02:30:00", TimeSource::Container, None)),
+                mismatch: None,
+            },
+            Case {
+                name: "an offset no zone has is passed over",
+                local: Some("2014-09-21 16:00:56"),
+                offset: Some(25 * 60),
+                gps: None,
+                recorded: None,
+                want: Some((
+                    "2014-09-21 08:00:56",
+                    TimeSource::AssumedChinaTime,
+                    Some(480),
+                )),
                 mismatch: None,
             },
             Case {

@@ -80,25 +80,32 @@ const INTERMEDIATE_QUALITY: &str = "92";
 /// Decodes a HEIF picture with heif-convert and makes its derivatives.
 pub async fn render(tool: &Tool, bytes: bytes::Bytes) -> Result<Rendered, RenderError> {
     let dir = tempfile::tempdir().map_err(RenderError::Io)?;
-    let input = dir.path().join("in.heic");
-    let output = dir.path().join("out.jpg");
-    tokio::fs::write(&input, &bytes)
+    tokio::fs::write(dir.path().join("in.heic"), &bytes)
         .await
         .map_err(RenderError::Io)?;
     drop(bytes);
-    let args: Vec<OsString> = vec![
-        "--quiet".into(),
-        "-q".into(),
-        INTERMEDIATE_QUALITY.into(),
-        input.into_os_string(),
-        output.clone().into_os_string(),
-    ];
-    tool.run(&args, dir.path()).await?;
-    let jpeg = tokio::fs::read(&output).await.map_err(|e| {
-        RenderError::Picture(MediaError::Unreadable(format!(
-            "heif-convert wrote no picture: {e}"
-        )))
-    })?;
+    // Names relative to the folder it runs in: heif-convert numbers the
+    // pictures of a many-picture file from the first dot of the path.
+    let args: Vec<OsString> = ["--quiet", "-q", INTERMEDIATE_QUALITY, "in.heic", "out.jpg"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    tool.run(&args, dir.path(), 64 * 1024).await?;
+    // A file of several top-level pictures is written as out-1.jpg,
+    // out-2.jpg, ...: the first is taken.
+    let written = ["out.jpg", "out-1.jpg"]
+        .iter()
+        .map(|n| dir.path().join(n))
+        .find(|p| p.is_file());
+    let jpeg = match written {
+        Some(p) => tokio::fs::read(p).await.map_err(RenderError::Io)?,
+        None => {
+            return Err(RenderError::Picture(MediaError::Unreadable(
+                "heif-convert wrote no picture".into(),
+            )));
+        }
+    };
+    tokio::task::spawn_blocking(move || drop(dir));
     // The decoder applied the HEIF transforms: orientation 1 from here.
     tokio::task::spawn_blocking(move || derive::render(&jpeg, "image/jpeg", 1))
         .await

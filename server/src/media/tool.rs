@@ -52,6 +52,9 @@ pub enum ToolError {
     },
 }
 
+/// What a probe reads of a program's answer.
+const PROBE_OUTPUT: usize = 64 * 1024;
+
 /// `name` itself when it names a path, else its first match on PATH.
 fn locate(name: &Path) -> Option<PathBuf> {
     if name.components().count() > 1 {
@@ -67,8 +70,16 @@ impl Toolbox {
     /// inside the sandbox when the kernel allows one.
     pub async fn probe(settings: &MediaTools) -> Toolbox {
         Toolbox {
-            ffmpeg: Tool::probe(&settings.ffmpeg, &["-version"], settings).await,
-            heif_convert: Tool::probe(&settings.heif_convert, &["--help"], settings).await,
+            ffmpeg: Tool::probe(&settings.ffmpeg, &["-version"], None, settings).await,
+            // Packaged libheif may come without its HEVC decoder (a plugin
+            // package since 1.16): then it reads no HEIC at all.
+            heif_convert: Tool::probe(
+                &settings.heif_convert,
+                &["--list-decoders"],
+                Some("HEIC decoders:\n- "),
+                settings,
+            )
+            .await,
         }
     }
 
@@ -89,7 +100,9 @@ impl Toolbox {
 }
 
 impl Tool {
-    async fn probe(name: &Path, args: &[&str], settings: &MediaTools) -> Tool {
+    /// Finds `name` and runs it with `args`; when its answer must hold
+    /// `needs` and does not, it is as good as missing.
+    async fn probe(name: &Path, args: &[&str], needs: Option<&str>, settings: &MediaTools) -> Tool {
         let mut tool = Tool {
             found: Err(String::new()),
             timeout: settings.timeout,
@@ -106,14 +119,27 @@ impl Tool {
         };
         tool.found = Ok(path.clone());
         let args: Vec<OsString> = args.iter().map(Into::into).collect();
-        // heif-convert --help exits 0 in newer releases and 1 in older
-        // ones: that it ran is what counts.
+        // That it ran is what counts (an older release may not know the
+        // option); an answer is checked when there is one.
         let ran = |r: &Result<Vec<u8>, ToolError>| !matches!(r, Err(ToolError::Io { .. }));
-        if ran(&tool.run(&args, Path::new("/")).await) {
+        let lacks = |r: &Result<Vec<u8>, ToolError>| match (r, needs) {
+            (Ok(out), Some(text)) => !String::from_utf8_lossy(out).contains(text),
+            _ => false,
+        };
+        let r = tool.run(&args, Path::new("/"), PROBE_OUTPUT).await;
+        if ran(&r) && lacks(&r) {
+            tracing::warn!(program = %path.display(), "has no HEIC decoder; its derivatives will not be made");
+            tool.found = Err(format!(
+                "{} has no HEIC decoder (install libheif's libde265 plugin)",
+                path.display()
+            ));
+            return tool;
+        }
+        if ran(&r) {
             return tool;
         }
         tool.isolated = false;
-        let r = tool.run(&args, Path::new("/")).await;
+        let r = tool.run(&args, Path::new("/"), PROBE_OUTPUT).await;
         if ran(&r) {
             tracing::warn!(
                 program = %path.display(),
@@ -133,9 +159,14 @@ impl Tool {
         self.found.as_ref().err().map(String::as_str)
     }
 
-    /// Runs the program with `args` in `dir`; its standard output when it
-    /// exits with success.
-    pub async fn run(&self, args: &[OsString], dir: &Path) -> Result<Vec<u8>, ToolError> {
+    /// Runs the program with `args` in `dir`; its standard output, of at
+    /// most `max_output` bytes, when it exits with success.
+    pub async fn run(
+        &self,
+        args: &[OsString],
+        dir: &Path,
+        max_output: usize,
+    ) -> Result<Vec<u8>, ToolError> {
         let path = self
             .found
             .as_ref()
@@ -170,6 +201,8 @@ impl Tool {
                     rlim_max: 0,
                 };
                 libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                // No file it writes may be larger than its memory.
+                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
                 if isolated && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -180,30 +213,60 @@ impl Tool {
             program: program.clone(),
             error,
         };
-        let child = cmd.spawn().map_err(io)?;
-        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+        let mut child = cmd.spawn().map_err(io)?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(io(std::io::Error::other("no pipes to the program")));
+        };
+        let work = async {
+            // Read both pipes to their ends (or their caps) while it runs,
+            // so it never blocks on a full pipe.
+            let (out, err) = tokio::join!(capped(stdout, max_output), capped(stderr, 64 * 1024));
+            (out, err, child.wait().await)
+        };
+        let (out, err, status) = match tokio::time::timeout(self.timeout, work).await {
             Err(_) => {
                 return Err(ToolError::TimedOut {
                     program,
                     limit: self.timeout,
                 });
             }
-            Ok(r) => r.map_err(io)?,
+            Ok(r) => r,
         };
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+        let (out, err, status) = (out.map_err(io)?, err.map_err(io)?, status.map_err(io)?);
+        if out.len() > max_output {
+            return Err(ToolError::Failed {
+                program,
+                message: format!("wrote more than {max_output} bytes"),
+            });
+        }
+        if !status.success() {
+            let stderr = String::from_utf8_lossy(&err);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
             return Err(ToolError::Failed {
                 program,
-                message: match (last, out.status.code()) {
+                message: match (last, status.code()) {
                     (Some(l), _) => l.trim().chars().take(300).collect(),
                     (None, Some(c)) => format!("exit status {c}"),
                     (None, None) => "stopped by a signal (out of memory?)".into(),
                 },
             });
         }
-        Ok(out.stdout)
+        Ok(out)
     }
+}
+
+/// Up to `cap` + 1 bytes of a pipe, then the rest is read and dropped, so
+/// the program can finish.
+async fn capped(pipe: impl tokio::io::AsyncRead + Unpin, cap: usize) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let mut pipe = pipe;
+    (&mut pipe)
+        .take(cap as u64 + 1)
+        .read_to_end(&mut kept)
+        .await?;
+    tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await?;
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -238,12 +301,12 @@ mod tests {
             found: Ok(PathBuf::from("/bin/bash")),
             ..tool.clone()
         };
-        let reached = bash.run(&args(&script), dir).await;
+        let reached = bash.run(&args(&script), dir, 1024).await;
         let outside = Tool {
             isolated: false,
             ..bash.clone()
         };
-        let out = outside.run(&args(&script), dir).await.unwrap();
+        let out = outside.run(&args(&script), dir, 1024).await.unwrap();
         assert_eq!(String::from_utf8_lossy(&out).trim(), "reached");
         if tool.isolated {
             assert!(
@@ -257,22 +320,32 @@ mod tests {
         // More memory than allowed cannot be had; the same run with room
         // for it succeeds.
         let fill = args("python3 -c 'print(len(bytearray(400_000_000)))'");
-        let big = bash.run(&fill, dir).await;
+        let big = bash.run(&fill, dir, 1024).await;
         assert!(matches!(big, Err(ToolError::Failed { .. })), "{big:?}");
         let roomy = Tool {
             memory_bytes: 4 << 30,
             ..bash.clone()
         };
-        let out = roomy.run(&fill, dir).await.unwrap();
+        let out = roomy.run(&fill, dir, 1024).await.unwrap();
         assert_eq!(String::from_utf8_lossy(&out).trim(), "400000000");
 
         // A run past its time is stopped.
         let slow = shell(Duration::from_millis(200), 256 << 20).await;
-        let r = slow.run(&args("sleep 5"), dir).await;
+        let r = slow.run(&args("sleep 5"), dir, 1024).await;
         assert!(matches!(r, Err(ToolError::TimedOut { .. })), "{r:?}");
 
+        // Output past its cap fails the run.
+        let r = tool.run(&args("head -c 5000 /dev/zero"), dir, 1024).await;
+        assert!(
+            matches!(&r, Err(ToolError::Failed { message, .. }) if message.contains("more than 1024")),
+            "{r:?}"
+        );
+
         // No environment comes along.
-        let out = tool.run(&args("echo ${HOME:-none}"), dir).await.unwrap();
+        let out = tool
+            .run(&args("echo ${HOME:-none}"), dir, 1024)
+            .await
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out).trim(), "none");
     }
 }

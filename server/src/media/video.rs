@@ -2,8 +2,9 @@
 //! phones often write at the end, so it is found by reading box headers
 //! from the stored object by range; and a poster frame taken by ffmpeg.
 //!
-//! nom-exif reads the track (duration, creation time, maker). The place
-//! comes in three forms, read here as nom-exif misses two: Apple's `mdta`
+//! The movie header gives duration and creation time; nom-exif the maker
+//! and model. The place comes in three forms, read here as nom-exif
+//! misses two: Apple's `mdta`
 //! key com.apple.quicktime.location.ISO6709 and the `©xyz` user-data atom
 //! (both ISO 6709 text), and the 3GPP `loci` box (fixed-point numbers).
 
@@ -25,11 +26,14 @@ use crate::domain::geo::{Datum, Location};
 /// a few MiB.
 pub const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
 
+/// An `ftyp` is a few brands: tens of bytes.
+const MAX_FTYP_BYTES: u64 = 4096;
+
 /// Top-level boxes looked at before giving up on finding `moov`.
 const MAX_TOP_BOXES: usize = 256;
 
 const APPLE_LOCATION_KEY: &[u8] = b"com.apple.quicktime.location.ISO6709";
-
+const APPLE_CREATION_KEY: &[u8] = b"com.apple.quicktime.creationdate";
 fn unreadable(why: impl Into<String>) -> MediaError {
     MediaError::Unreadable(why.into())
 }
@@ -61,26 +65,31 @@ where
             ))));
         };
         let total = h.total_len.unwrap_or(size - at);
-        if at + total > size {
+        let Some(end) = at.checked_add(total).filter(|e| *e <= size && *e > at) else {
             return Ok(Err(unreadable(format!(
                 "the {} box at byte {at} runs past the end of the file: it is cut short",
                 String::from_utf8_lossy(&h.kind)
             ))));
-        }
+        };
         match &h.kind {
-            b"ftyp" => found.ftyp = Some(at..at + total),
+            b"ftyp" if total > MAX_FTYP_BYTES => {
+                return Ok(Err(unreadable(format!(
+                    "its file type box is {total} bytes, more than a video's"
+                ))));
+            }
+            b"ftyp" => found.ftyp = Some(at..end),
             b"moov" => {
                 if total > MAX_MOOV_BYTES {
                     return Ok(Err(unreadable(format!(
                         "its index (moov) is {total} bytes, more than a video's"
                     ))));
                 }
-                found.moov = Some(at..at + total);
+                found.moov = Some(at..end);
                 break;
             }
             _ => {}
         }
-        at += total;
+        at = end;
     }
     Ok(Ok(found))
 }
@@ -96,24 +105,24 @@ pub fn read(ftyp: &[u8], moov_box: &[u8]) -> Result<FileMetadata, MediaError> {
         codec: Some(codec.to_string()),
         ..FileMetadata::default()
     };
+    let (created, duration_ms) = movie_header(moov)?;
+    meta.duration_ms = duration_ms;
+    // Apple's own creation date carries the zone and survives edits that
+    // rewrite the movie header; the header's time is UTC.
+    meta.recorded_at = apple_meta(moov, APPLE_CREATION_KEY)
+        .ok()
+        .flatten()
+        .and_then(|t| DateTime::parse_from_str(t.trim(), "%Y-%m-%dT%H:%M:%S%z").ok())
+        .map(|t| t.with_timezone(&Utc))
+        .or(created);
+    // Maker, model and software, where nom-exif finds them; they carry no
+    // place or time.
     let mut file = Vec::with_capacity(ftyp.len() + moov_box.len());
     file.extend_from_slice(ftyp);
     file.extend_from_slice(moov_box);
-    let track = MediaSource::from_memory(file)
-        .and_then(|ms| MediaParser::new().parse_track(ms))
-        .ok();
-    if let Some(track) = &track {
-        meta.duration_ms = track.get(TrackInfoTag::DurationMs).and_then(|v| v.as_u64());
-        meta.recorded_at = track
-            .get(TrackInfoTag::CreateDate)
-            .and_then(|v| v.as_datetime())
-            .and_then(|d| {
-                d.aware().map(|t| t.with_timezone(&Utc)).or_else(|| {
-                    // The container's own time (mvhd) is UTC.
-                    Some(d.into_naive().and_utc())
-                })
-            })
-            .filter(|t| *t > DateTime::<Utc>::UNIX_EPOCH);
+    if let Ok(track) =
+        MediaSource::from_memory(file).and_then(|ms| MediaParser::new().parse_track(ms))
+    {
         let text = |tag| track.get(tag).and_then(|v| v.as_str()).map(str::to_string);
         meta.make = text(TrackInfoTag::Make);
         meta.model = text(TrackInfoTag::Model);
@@ -146,14 +155,10 @@ fn place(latitude: f64, longitude: f64, altitude_m: Option<f64>) -> Option<Locat
 /// `moov/meta`, where iPhones write it, or `moov/udta/meta`, where ffmpeg
 /// does), then `©xyz`, then `loci`. None when the video has no place.
 fn read_place(moov: &[u8]) -> Option<(PlaceSource, Result<Location, String>)> {
-    let apple = boxes::child(moov, b"meta")
-        .and_then(|m| mdta_text(m, APPLE_LOCATION_KEY))
-        .or_else(|| {
-            let m = boxes::find(moov, &[b"udta", b"meta"])?;
-            mdta_text(m.get(4..)?, APPLE_LOCATION_KEY)
-        });
-    if let Some(text) = apple {
-        return Some((PlaceSource::AppleIso6709, iso6709(&text)));
+    match apple_meta(moov, APPLE_LOCATION_KEY) {
+        Ok(Some(text)) => return Some((PlaceSource::AppleIso6709, iso6709(&text))),
+        Err(why) => return Some((PlaceSource::AppleIso6709, Err(why))),
+        Ok(None) => {}
     }
     if let Some(xyz) = boxes::find(moov, &[b"udta", b"\xa9xyz"]) {
         // A QuickTime text atom: length, language, then the text.
@@ -171,28 +176,97 @@ fn read_place(moov: &[u8]) -> Option<(PlaceSource, Result<Location, String>)> {
     ))
 }
 
+/// The value of an Apple `mdta` key: in `moov/meta`, where iPhones write
+/// it, or `moov/udta/meta` (a full box), where ffmpeg does. Ok(None) when
+/// the key is not there; Err when it is listed but its value cannot be
+/// read.
+fn apple_meta(moov: &[u8], key: &[u8]) -> Result<Option<String>, String> {
+    let metas = [
+        boxes::child(moov, b"meta"),
+        boxes::find(moov, &[b"udta", b"meta"]).and_then(|m| m.get(4..)),
+    ];
+    for meta in metas.into_iter().flatten() {
+        if let Some(value) = mdta_text(meta, key)? {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
 /// The text value of an `mdta` key in a QuickTime `meta` box's `keys` and
 /// `ilst` (the box's body, after any version and flags).
-fn mdta_text(meta: &[u8], key: &[u8]) -> Option<String> {
-    let keys = boxes::child(meta, b"keys")?;
-    let count = u32_at(keys, 4)?;
-    let mut at = 8;
+fn mdta_text(meta: &[u8], key: &[u8]) -> Result<Option<String>, String> {
+    let Some(keys) = boxes::child(meta, b"keys") else {
+        return Ok(None);
+    };
+    let name = String::from_utf8_lossy(key);
+    let broken = || format!("its {name} entry cannot be read");
+    let count = u32_at(keys, 4).ok_or_else(broken)?;
+    let mut at = 8usize;
     let mut index = None;
     for i in 1..=count {
-        let size = u32_at(keys, at)? as usize;
-        if keys.get(at + 8..at + size)? == key {
+        let size = u32_at(keys, at).ok_or_else(broken)? as usize;
+        if size < 8 {
+            return Err(broken());
+        }
+        if keys.get(at + 8..at + size) == Some(key) {
             index = Some(i);
             break;
         }
-        at += size.max(8);
+        at += size;
     }
-    let index = index?.to_be_bytes();
-    let item = boxes::children(boxes::child(meta, b"ilst")?)
-        .find(|(k, _)| *k == index)?
-        .1;
+    let Some(index) = index else {
+        return Ok(None);
+    };
+    let item = boxes::child(meta, b"ilst")
+        .and_then(|ilst| {
+            boxes::children(ilst)
+                .find(|(k, _)| *k == index.to_be_bytes())
+                .map(|(_, item)| item)
+        })
+        .ok_or_else(broken)?;
     // A `data` box: type (1: UTF-8), locale, then the value.
-    let data = boxes::child(item, b"data")?;
-    Some(String::from_utf8_lossy(data.get(8..)?).into_owned())
+    let data = boxes::child(item, b"data").ok_or_else(broken)?;
+    match (u32_at(data, 0), data.get(8..)) {
+        (Some(1), Some(value)) => Ok(Some(String::from_utf8_lossy(value).into_owned())),
+        _ => Err(broken()),
+    }
+}
+
+/// Creation time and duration from the movie header (`mvhd`), which every
+/// playable file has.
+fn movie_header(moov: &[u8]) -> Result<(Option<DateTime<Utc>>, Option<u64>), MediaError> {
+    let m = boxes::child(moov, b"mvhd")
+        .ok_or_else(|| unreadable("its index has no movie header (mvhd)"))?;
+    let cut = || unreadable("its movie header (mvhd) is cut short");
+    let u64_at = |at: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(m.get(at..at + 8)?.try_into().ok()?))
+    };
+    let (created, timescale, duration) = match m.first() {
+        Some(1) => (
+            u64_at(4),
+            u32_at(m, 20),
+            u64_at(24).filter(|d| *d != u64::MAX),
+        ),
+        _ => (
+            u32_at(m, 4).map(u64::from),
+            u32_at(m, 12),
+            u32_at(m, 16).filter(|d| *d != u32::MAX).map(u64::from),
+        ),
+    };
+    let (created, timescale) = (created.ok_or_else(cut)?, timescale.ok_or_else(cut)?);
+    if timescale == 0 {
+        return Err(unreadable("its movie header has a time scale of zero"));
+    }
+    // Seconds since 1904-01-01, QuickTime's epoch; zero when not set.
+    const QUICKTIME_EPOCH: i64 = -2_082_844_800;
+    let created = i64::try_from(created)
+        .ok()
+        .filter(|c| *c > 0)
+        .and_then(|c| DateTime::from_timestamp(QUICKTIME_EPOCH.checked_add(c)?, 0));
+    let duration_ms = duration
+        .map(|d| (u128::from(d) * 1000 / u128::from(timescale)).min(u128::from(u64::MAX)) as u64);
+    Ok((created, duration_ms))
 }
 
 /// An ISO 6709 point, as phones write it: `+28.4517+119.9223+060.000/`.
@@ -268,6 +342,14 @@ fn loci_place(b: &[u8]) -> Option<Location> {
     place(fixed(at + 4)?, fixed(at)?, fixed(at + 8))
 }
 
+/// Fits the frame within a preview, never enlarging it (the commas of the
+/// expressions escaped for the filter graph).
+const POSTER_SCALE: &str =
+    "scale=w=min(1280\\,iw):h=min(1280\\,ih):force_original_aspect_ratio=decrease";
+
+/// A PPM of at most 1280×1280 and its header.
+const MAX_POSTER_BYTES: usize = 1280 * 1280 * 3 + 64;
+
 /// Takes a poster frame from the video at `path` with ffmpeg, a second in
 /// (or halfway through a shorter video), and makes the derivatives from
 /// it. ffmpeg applies the track's rotation; it reads only local files.
@@ -288,6 +370,10 @@ pub async fn render(
         "1",
         "-protocol_whitelist",
         "file",
+        // The MP4/QuickTime demuxer only: no probing for playlists or
+        // other formats that could name further inputs.
+        "-f",
+        "mov",
         "-ss",
         &format!("{}.{:03}", at_ms / 1000, at_ms % 1000),
         "-i",
@@ -304,6 +390,9 @@ pub async fn render(
             "-an",
             "-sn",
             "-dn",
+            // At most a preview's size, whatever size the stream claims.
+            "-vf",
+            POSTER_SCALE,
             "-f",
             "image2pipe",
             "-c:v",
@@ -315,10 +404,10 @@ pub async fn render(
     )
     .collect();
     let dir = path.parent().unwrap_or(Path::new("/"));
-    let ppm = tool.run(&args, dir).await?;
+    let ppm = tool.run(&args, dir, MAX_POSTER_BYTES).await?;
     tokio::task::spawn_blocking(move || {
-        let (width, height, rgb) = parse_ppm(&ppm)?;
-        derive::render_rgb(width, height, rgb.to_vec())
+        let (width, height, rgb) = parse_ppm(ppm)?;
+        derive::render_rgb(width, height, rgb)
     })
     .await
     .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
@@ -326,7 +415,7 @@ pub async fn render(
 }
 
 /// A binary PPM (P6, 8 bits): width, height and the RGB bytes.
-fn parse_ppm(b: &[u8]) -> Result<(u32, u32, &[u8]), MediaError> {
+fn parse_ppm(mut b: Vec<u8>) -> Result<(u32, u32, Vec<u8>), MediaError> {
     let bad = || unreadable("ffmpeg gave no frame");
     let mut fields = Vec::with_capacity(4);
     let mut at = 0;
@@ -338,18 +427,23 @@ fn parse_ppm(b: &[u8]) -> Result<(u32, u32, &[u8]), MediaError> {
         while !b.get(at).ok_or_else(bad)?.is_ascii_whitespace() {
             at += 1;
         }
-        fields.push(std::str::from_utf8(&b[start..at]).map_err(|_| bad())?);
+        let field = std::str::from_utf8(&b[start..at]).map_err(|_| bad())?;
+        fields.push(field.to_string());
     }
     at += 1;
     let number = |s: &str| s.parse::<u32>().map_err(|_| bad());
-    if fields[0] != "P6" || number(fields[3])? != 255 {
+    if fields[0] != "P6" || number(&fields[3])? != 255 {
         return Err(bad());
     }
-    let (w, h) = (number(fields[1])?, number(fields[2])?);
+    let (w, h) = (number(&fields[1])?, number(&fields[2])?);
     heif::check_size(w, h)?;
     let len = w as usize * h as usize * 3;
-    let rgb = b.get(at..at + len).ok_or_else(bad)?;
-    Ok((w, h, rgb))
+    if b.len() < at + len {
+        return Err(bad());
+    }
+    b.truncate(at + len);
+    b.drain(..at);
+    Ok((w, h, b))
 }
 
 #[cfg(test)]
