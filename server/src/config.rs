@@ -177,7 +177,8 @@ pub struct SettingsLayer {
     #[arg(long, env = "DUCHA_PETITION_REPEAT_DISTANCE_M")]
     pub petition_repeat_distance_m: Option<f64>,
     /// Address clients reach this server at, for the download links it
-    /// signs when evidence is kept in a local folder [default: http://LISTEN_ADDR]
+    /// signs when evidence is kept in a local folder [default: http(s):// + the
+    /// bound address]
     #[arg(long, env = "DUCHA_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Longest lifetime of a signed download URL [default: 1h]
@@ -484,5 +485,102 @@ impl Settings {
             ..Default::default()
         })
         .expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod readme_table {
+    //! The README's settings table is checked against the settings
+    //! themselves, so neither can drift from the other: every setting has
+    //! its row with its environment variable, every row names a setting,
+    //! and the default the README states is the one `--help` states.
+
+    use clap::{Args, Command};
+
+    /// Without backticks and a trailing "(...)" gloss, spaces collapsed.
+    fn plain(s: &str) -> String {
+        let s = s.replace('`', "");
+        let s = match (s.rfind(" ("), s.ends_with(')')) {
+            (Some(i), true) => s[..i].to_string(),
+            _ => s,
+        };
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    struct Row {
+        names: Vec<String>,
+        envs: Vec<String>,
+        default: String,
+    }
+
+    fn rows() -> Vec<Row> {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Settings")
+            .nth(1)
+            .expect("a Settings section")
+            .split("\n## ")
+            .next()
+            .unwrap();
+        table
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+                let list = |c: &str| -> Vec<String> {
+                    c.split(',')
+                        .map(|x| x.trim().trim_matches('`').to_string())
+                        .filter(|x| x.starts_with(|c: char| c.is_ascii_alphabetic()))
+                        .collect()
+                };
+                Row {
+                    names: list(cells[0]),
+                    envs: list(cells[1]),
+                    default: plain(cells[2]),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_states_every_setting_as_the_code_does() {
+        let cmd = super::SettingsLayer::augment_args(Command::new("ducha"));
+        let rows = rows();
+        let mut problems = Vec::new();
+        let mut seen = Vec::new();
+        for arg in cmd.get_arguments() {
+            let name = arg.get_id().as_str().to_string();
+            let Some(row) = rows.iter().find(|r| r.names.contains(&name)) else {
+                problems.push(format!("{name}: no row in the README"));
+                continue;
+            };
+            seen.push(name.clone());
+            let env = arg
+                .get_env()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !row.envs.contains(&env) {
+                problems.push(format!("{name}: README says {:?}, code {env}", row.envs));
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if let Some(d) = help.split("[default: ").nth(1) {
+                let d = plain(d.trim_end().trim_end_matches(']'));
+                if d != row.default {
+                    problems.push(format!(
+                        "{name}: README's default is {:?}, --help's {d:?}",
+                        row.default
+                    ));
+                }
+            }
+        }
+        for r in &rows {
+            for n in &r.names {
+                // Only in the TOML file: not a flag.
+                if n != "trusted_issuers" && !seen.contains(n) {
+                    problems.push(format!("{n}: in the README, not a setting"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
