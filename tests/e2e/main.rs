@@ -21,6 +21,7 @@ mod outages;
 mod petitions;
 mod rectification;
 mod refusals;
+mod schema_parity;
 mod sdk;
 mod server;
 mod supervision;
