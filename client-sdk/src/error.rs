@@ -27,6 +27,26 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The server's stable reason (google.rpc.ErrorInfo), e.g.
+    /// `STATE_DOES_NOT_ALLOW` or `ETAG_MISMATCH`: what a program decides
+    /// by, where the message is for people.
+    pub fn reason(&self) -> Option<String> {
+        self.status().and_then(reason)
+    }
+}
+
+/// The stable reason of a status, when the server gave one.
+pub fn reason(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|i| i.reason)
+}
+
+/// The details of a status's reason (e.g. `state`, `current_etag`).
+pub fn reason_metadata(status: &Status) -> std::collections::HashMap<String, String> {
+    status
+        .get_details_error_info()
+        .map(|i| i.metadata)
+        .unwrap_or_default()
 }
 
 /// One offending request field, as reported in an INVALID_ARGUMENT answer.

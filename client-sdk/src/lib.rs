@@ -23,7 +23,7 @@ mod upload;
 
 pub use channel::{AuthChannel, CallPolicy};
 pub use client::{Client, ClientBuilder};
-pub use error::{Error, FieldViolation, field_violations, retry_after};
+pub use error::{Error, FieldViolation, field_violations, reason, reason_metadata, retry_after};
 pub use upload::{Progress, UploadMetadata, UploadOptions, attestation_payload};
 
 pub use ducha_proto::v1 as pb;

@@ -119,6 +119,12 @@ async fn one_campaign_a_year_through_its_stages() {
     assert_eq!(field.status, pb::CampaignStatus::InTheField as i32);
     let e = advance(&coordinator, &c).await.unwrap_err();
     assert_eq!(e.code(), Code::Aborted);
+    // A program tells a stale read from other refusals by the reason.
+    assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("ETAG_MISMATCH"));
+    assert_eq!(
+        ducha_sdk::reason_metadata(&e).get("current_etag"),
+        Some(&field.etag)
+    );
     let reporting = advance(&coordinator, &field).await.unwrap();
     let closed = advance(&coordinator, &reporting).await.unwrap();
     assert_eq!(closed.status, pb::CampaignStatus::Closed as i32);

@@ -245,7 +245,11 @@ fn state(i: &pb::RectificationItem) -> pb::RectificationState {
     pb::RectificationState::try_from(i.state).unwrap()
 }
 
-fn refused(r: Result<pb::RectificationItem, tonic::Status>, code: Code, says: &str) {
+fn refused(
+    r: Result<pb::RectificationItem, tonic::Status>,
+    code: Code,
+    says: &str,
+) -> tonic::Status {
     let e = r.expect_err("the step should be refused");
     assert_eq!(e.code(), code, "{e:?}");
     assert!(
@@ -253,6 +257,22 @@ fn refused(r: Result<pb::RectificationItem, tonic::Status>, code: Code, says: &s
         "{:?} does not say {says:?}",
         e.message()
     );
+    // Every refusal names its reason for programs, in the API's domain.
+    use tonic_types::StatusExt;
+    let info = e.get_details_error_info().expect("a reason (ErrorInfo)");
+    assert_eq!(info.domain, "ducha.v1");
+    assert!(!info.reason.is_empty());
+    e
+}
+
+/// The reason a refusal gives, and one of its details.
+fn reason_of(e: &tonic::Status, key: &str) -> (String, String) {
+    (
+        ducha_sdk::reason(e).unwrap_or_default(),
+        ducha_sdk::reason_metadata(e)
+            .remove(key)
+            .unwrap_or_default(),
+    )
 }
 
 #[tokio::test]
@@ -403,10 +423,14 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     let f = a_finding(&t).await;
     let i = assign(&t.coordinator, &f.id, item(5)).await.unwrap();
 
-    refused(
+    let e = refused(
         approve(&t.verifier, &i).await,
         Code::FailedPrecondition,
         "is OPEN",
+    );
+    assert_eq!(
+        reason_of(&e, "state"),
+        ("STATE_DOES_NOT_ALLOW".into(), "OPEN".into())
     );
     refused(
         submit(&t.liaison, &i, vec![]).await,
@@ -659,11 +683,14 @@ async fn an_accident_is_signed_off_only_with_the_four_conditions() {
     )
     .await
     .unwrap();
-    refused(
+    let e = refused(
         approve(&t.verifier, &i).await,
         Code::FailedPrecondition,
         "missing: people educated, measures in place",
     );
+    let (reason, missing) = reason_of(&e, "missing");
+    assert_eq!(reason, "ACCIDENT_CONDITIONS_OPEN");
+    assert_eq!(missing.split(',').count(), 2, "{missing}");
     let i = record(
         t.verifier.clone(),
         i,

@@ -5,46 +5,59 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::error::Error;
 
+/// The one ErrorInfo domain of the API.
+pub const DOMAIN: &str = "ducha.v1";
+
+fn info(reason: &str, metadata: impl IntoIterator<Item = (String, String)>) -> ErrorDetails {
+    let metadata: std::collections::HashMap<String, String> = metadata.into_iter().collect();
+    ErrorDetails::with_error_info(reason, DOMAIN, metadata)
+}
+
+fn with_info(code: Code, message: String, reason: &str) -> Status {
+    Status::with_error_details(code, message, info(reason, []))
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
         match e {
             Error::InvalidArgument(violations) => {
                 let message = Error::InvalidArgument(violations.clone()).to_string();
-                let mut details = ErrorDetails::new();
+                let mut details = info("INVALID_ARGUMENT", []);
                 for v in violations {
                     details.add_bad_request_violation(v.field, v.description);
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
-            Error::NotFound(what) => Status::not_found(format!("{what} not found")),
-            Error::AlreadyExists(m) => Status::already_exists(m),
-            Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::Aborted(m) => Status::aborted(m),
+            Error::NotFound(what) => Status::with_error_details(
+                Code::NotFound,
+                format!("{what} not found"),
+                info("NOT_FOUND", [("resource".to_string(), what)]),
+            ),
+            Error::AlreadyExists(m) => with_info(Code::AlreadyExists, m, "ALREADY_EXISTS"),
+            Error::FailedPrecondition(r) => refusal(Code::FailedPrecondition, r),
+            Error::Aborted(r) => refusal(Code::Aborted, r),
             e @ Error::UploadOffset { committed } => {
-                let details = ErrorDetails::with_error_info(
+                let details = info(
                     "UPLOAD_OFFSET_MISMATCH",
-                    "ducha.v1",
                     [("committed_offset".to_string(), committed.to_string())],
                 );
                 Status::with_error_details(Code::Aborted, e.to_string(), details)
             }
-            Error::PermissionDenied(m) => Status::permission_denied(m),
-            Error::Unauthenticated(m) => Status::unauthenticated(m),
+            Error::PermissionDenied(m) => with_info(Code::PermissionDenied, m, "PERMISSION_DENIED"),
+            Error::Unauthenticated(m) => with_info(Code::Unauthenticated, m, "UNAUTHENTICATED"),
             Error::ResourceExhausted {
                 message,
                 retry_after,
-            } => match retry_after {
-                Some(d) => Status::with_error_details(
-                    Code::ResourceExhausted,
-                    message,
-                    ErrorDetails::with_retry_info(Some(d)),
-                ),
-                None => Status::resource_exhausted(message),
-            },
+            } => {
+                let mut details = info("RATE_LIMITED", []);
+                if let Some(d) = retry_after {
+                    details.set_retry_info(Some(d));
+                }
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             e @ Error::MessageTooLarge { bytes, limit } => {
-                let details = ErrorDetails::with_error_info(
+                let details = info(
                     MESSAGE_TOO_LARGE,
-                    "ducha.v1",
                     [
                         ("limit_bytes".to_string(), limit.to_string()),
                         ("message_bytes".to_string(), bytes.to_string()),
@@ -52,14 +65,24 @@ impl From<Error> for Status {
                 );
                 Status::with_error_details(Code::ResourceExhausted, e.to_string(), details)
             }
-            Error::Unavailable(m) => Status::unavailable(m),
+            Error::Unavailable(m) => with_info(Code::Unavailable, m, "UNAVAILABLE"),
             Error::Internal(e) => {
                 // The cause goes to the log, not to the caller.
                 tracing::error!(error = format!("{e:#}"), "internal error");
-                Status::internal("internal error; the server log has the details")
+                with_info(
+                    Code::Internal,
+                    "internal error; the server log has the details".into(),
+                    "INTERNAL",
+                )
             }
         }
     }
+}
+
+/// A refused step: its reason and details as ErrorInfo.
+fn refusal(code: Code, r: crate::error::Refusal) -> Status {
+    let metadata = r.metadata.into_iter().map(|(k, v)| (k.to_string(), v));
+    Status::with_error_details(code, r.message, info(r.reason.as_str(), metadata))
 }
 
 const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";

@@ -12,7 +12,7 @@ use crate::domain::accountability::{
 };
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::time_now;
 
 const SEES_PERSONAL_DATA: &[Role] = &[Role::PetitionOfficer, Role::Supervisor];
@@ -159,9 +159,12 @@ impl App {
             .confirm_accountability(r.version, &next, &change)
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "accountability record {id} was changed by someone else meanwhile; read it again"
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "accountability record {id} was changed by someone else meanwhile; read it again"
+                ),
+            ));
         }
         tracing::info!(actor = %caller.subject, id = %id, "accountability confirmed");
         self.accountability_view(caller, next)

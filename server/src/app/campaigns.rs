@@ -15,7 +15,7 @@ use crate::domain::event::Change;
 use crate::domain::feedback::{FeedbackReport, ReportedFinding};
 use crate::domain::finding::FindingFilter;
 use crate::domain::statistics::{self, UnitStats};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::time_now;
 
 const PLAN: &[Role] = &[Role::Coordinator];
@@ -109,11 +109,14 @@ impl App {
         let stored = self.get_campaign(caller, id).await?;
         stored.check_etag(etag)?;
         let next = stored.status.next().ok_or_else(|| {
-            Error::FailedPrecondition(format!(
-                "campaign {} is {}: it has no further stage",
-                stored.id,
-                stored.status.shown()
-            ))
+            Error::refused(
+                Reason::NoFurtherStage,
+                format!(
+                    "campaign {} is {}: it has no further stage",
+                    stored.id,
+                    stored.status.shown()
+                ),
+            )
         })?;
         self.save_campaign(caller, stored, |c| c.status = next, next.as_str())
             .await
@@ -136,10 +139,13 @@ impl App {
             .update_campaign(&c, &campaign_change(&c, action))
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "campaign {} was changed by someone else meanwhile; read it again",
-                c.id
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "campaign {} was changed by someone else meanwhile; read it again",
+                    c.id
+                ),
+            ));
         }
         tracing::info!(actor = %caller.subject, id = %c.id, action, "campaign changed");
         Ok(c)

@@ -8,7 +8,7 @@ use crate::domain::access::{Caller, Role};
 use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
 use crate::domain::event::Change;
 use crate::domain::page;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::{CHECK_RECORD, time_now};
 
 const WRITE: &[Role] = &[Role::Inspector];
@@ -279,9 +279,12 @@ impl App {
             .update_check(&updated, &check_change(&updated, "updated"))
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "check record {id} was changed by someone else meanwhile; read it again and reapply the change"
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "check record {id} was changed by someone else meanwhile; read it again and reapply the change"
+                ),
+            ));
         }
         tracing::info!(actor = %caller.subject, id = %id, version = updated.version, "check record updated");
         Ok(updated)
@@ -294,10 +297,10 @@ impl App {
     pub(super) async fn active_unit(&self, code: &str, field: &str) -> Result<()> {
         match self.store.get_unit(code).await? {
             None => Err(Error::invalid(field, "no unit has this code")),
-            Some(u) if !u.active => Err(Error::FailedPrecondition(format!(
-                "unit {} is deactivated and takes no new records",
-                u.code
-            ))),
+            Some(u) if !u.active => Err(Error::refused(
+                Reason::UnitDeactivated,
+                format!("unit {} is deactivated and takes no new records", u.code),
+            )),
             Some(_) => Ok(()),
         }
     }

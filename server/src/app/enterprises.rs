@@ -10,7 +10,7 @@ use crate::domain::enterprise::{
     self, Accident, AccidentDraft, AccidentUpdate, ENTERPRISE, Enterprise, EnterpriseDraft,
 };
 use crate::domain::event::Change;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::time_now;
 
 const REGISTER: &[Role] = &[
@@ -178,9 +178,10 @@ impl App {
             .save_accident(a.version, &next, &added, &change)
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "accident {id} was changed by someone else meanwhile; read it again"
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!("accident {id} was changed by someone else meanwhile; read it again"),
+            ));
         }
         tracing::info!(actor = %caller.subject, accident = %id, "accident updated");
         Ok(next)
@@ -216,10 +217,13 @@ impl App {
             )
             .await?
         {
-            return Err(Error::FailedPrecondition(format!(
-                "enterprise {} is on the public list already",
-                e.info.credit_code
-            )));
+            return Err(Error::refused(
+                Reason::AlreadyOnPublicList,
+                format!(
+                    "enterprise {} is on the public list already",
+                    e.info.credit_code
+                ),
+            ));
         }
         Ok(self.get_enterprise(caller, code).await?.0)
     }

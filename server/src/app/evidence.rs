@@ -15,7 +15,7 @@ use crate::domain::evidence::{
 };
 use crate::domain::page;
 use crate::domain::signals;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::media::{HeadReading, MediaError, read_head, video};
 use crate::store::{EVIDENCE, time_now};
 
@@ -159,10 +159,10 @@ impl App {
     /// An unfinished upload of the caller's, as it stands now.
     pub(super) fn unfinished(up: Upload) -> Result<Upload> {
         if up.evidence_id.is_some() {
-            return Err(Error::FailedPrecondition(format!(
-                "upload {} is already finished",
-                up.id
-            )));
+            return Err(Error::refused(
+                Reason::UploadFinished,
+                format!("upload {} is already finished", up.id),
+            ));
         }
         Ok(up)
     }
@@ -188,10 +188,13 @@ impl App {
                 .ok_or_else(|| Error::internal("finished upload without evidence"));
         }
         if !up.is_complete() {
-            return Err(Error::FailedPrecondition(format!(
-                "upload {} holds {} of {} bytes; send the rest first",
-                up.id, up.committed_offset, up.request.size_bytes
-            )));
+            return Err(Error::refused(
+                Reason::UploadIncomplete,
+                format!(
+                    "upload {} holds {} of {} bytes; send the rest first",
+                    up.id, up.committed_offset, up.request.size_bytes
+                ),
+            ));
         }
         let segments = self.store.segments(up.id).await?;
         let mut scratch: Vec<String> = segments.iter().map(|s| s.object_key.clone()).collect();
@@ -424,10 +427,13 @@ impl App {
                 });
             }
         }
-        Err(Error::Aborted(format!(
-            "upload {} changed while it was being finished; finish it again",
-            up.id
-        )))
+        Err(Error::conflict(
+            Reason::UploadChanged,
+            format!(
+                "upload {} changed while it was being finished; finish it again",
+                up.id
+            ),
+        ))
     }
 
     /// Removes an upload and its objects. An original it wrote straight
@@ -537,16 +543,19 @@ pub(super) fn file_key(e: &Evidence, variant: Variant) -> Result<String> {
     };
     match (e.derivatives.state, made) {
         (DerivativeState::Ready, Some(r)) => Ok(r.key.clone()),
-        (state, _) => Err(Error::FailedPrecondition(format!(
-            "the {} of evidence {} cannot be downloaded: its derivatives are {}{}",
-            variant.as_str(),
-            e.id,
-            state.as_str(),
-            e.derivatives
-                .error
-                .as_deref()
-                .map(|why| format!(" ({why})"))
-                .unwrap_or_default()
-        ))),
+        (state, _) => Err(Error::refused(
+            Reason::DerivativesNotReady,
+            format!(
+                "the {} of evidence {} cannot be downloaded: its derivatives are {}{}",
+                variant.as_str(),
+                e.id,
+                state.as_str(),
+                e.derivatives
+                    .error
+                    .as_deref()
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default()
+            ),
+        )),
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::event::Change;
 use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
 use crate::domain::signals::{self, Reuse};
 use crate::domain::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::{CHECK_RECORD, EVIDENCE, time_now};
 
 const LINK: &[Role] = &[Role::Inspector];
@@ -56,10 +56,13 @@ impl App {
         let e = self.get_evidence(caller, evidence_id).await?;
         let record = self.get_check_record(caller, record_id).await?;
         if e.unit_code != record.content.unit_code {
-            return Err(Error::FailedPrecondition(format!(
-                "evidence {} belongs to unit {}, check record {} to unit {}",
-                e.id, e.unit_code, record.id, record.content.unit_code
-            )));
+            return Err(Error::refused(
+                Reason::UnitMismatch,
+                format!(
+                    "evidence {} belongs to unit {}, check record {} to unit {}",
+                    e.id, e.unit_code, record.id, record.content.unit_code
+                ),
+            ));
         }
         let role = role.expect("validated");
         let change = link_change(caller, &e, record.id, "linked", Some(role), time_now());

@@ -18,7 +18,7 @@ use crate::domain::petition::{
     PetitionState, PetitionStep, PossibleRepeat, Progress,
 };
 use crate::domain::supervision::{Cause, NewCase, SourceKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::{CHECK_RECORD, PetitionFilter, time_now};
 
 const INTAKE: &[Role] = &[Role::PetitionOfficer];
@@ -410,10 +410,13 @@ impl App {
             .save_petition(p.version, &next, &entry, &change, case.as_ref())
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "petition {} was changed by someone else meanwhile; read it again",
-                p.id
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "petition {} was changed by someone else meanwhile; read it again",
+                    p.id
+                ),
+            ));
         }
         tracing::info!(actor = %caller.subject, id = %p.id, action = step.action(), state = %next.state, "petition step");
         self.petition_view(caller, next, true).await
@@ -493,18 +496,24 @@ impl App {
                         Error::invalid("into_id", format!("no petition {into} in your units"))
                     })?;
                 if !primary.state.is_open() {
-                    return Err(Error::FailedPrecondition(format!(
-                        "petition {into} is {}; petitions are merged only into open ones",
-                        primary.state.shown()
-                    )));
+                    return Err(Error::refused(
+                        Reason::MergeTargetNotOpen,
+                        format!(
+                            "petition {into} is {}; petitions are merged only into open ones",
+                            primary.state.shown()
+                        ),
+                    ));
                 }
                 // One level: a petition that others were merged into is
                 // the one to merge into, not to merge.
                 if let Some(first) = self.store.merged_petitions(p.id).await?.first() {
-                    return Err(Error::FailedPrecondition(format!(
-                        "petition {} has petitions merged into it ({first} first); merge {into} into it instead",
-                        p.id
-                    )));
+                    return Err(Error::refused(
+                        Reason::MergeTargetHasMerges,
+                        format!(
+                            "petition {} has petitions merged into it ({first} first); merge {into} into it instead",
+                            p.id
+                        ),
+                    ));
                 }
             }
             _ => {}

@@ -19,7 +19,7 @@ use crate::domain::rectification::{
     self, Action, Due, HistoryEntry, ItemCursor, ItemDraft, ItemFilter, ItemState,
     RectificationItem, Step,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::{RECTIFICATION_ITEM, time_now};
 
 const ASSIGN: &[Role] = &[Role::Inspector, Role::Coordinator];
@@ -329,10 +329,13 @@ impl App {
             .apply_item_step(item.version, &next, &entry, &links, &change)
             .await?
         {
-            return Err(Error::Aborted(format!(
-                "rectification item {} was changed by someone else meanwhile; read it again",
-                item.id
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "rectification item {} was changed by someone else meanwhile; read it again",
+                    item.id
+                ),
+            ));
         }
         tracing::info!(actor = %caller.subject, id = %item.id, action = %entry.action, state = %next.state, "rectification step");
         self.item_view(next).await

@@ -11,7 +11,7 @@ use crate::domain::event::Change;
 use crate::domain::supervision::{
     self, CaseState, CaseStep, Cause, NewCase, SUPERVISION_CASE, SourceKind, SupervisionCase,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::time_now;
 
 const OPEN: &[Role] = &[
@@ -70,7 +70,7 @@ impl App {
             SourceKind::Petition => match self.store.get_petition(source_id).await? {
                 // Supervision presses the unit a petition was dispatched to.
                 Some(p) if !p.state.was_dispatched() && caller.sees_unit(&p.intake.unit_code) => {
-                    return Err(Error::FailedPrecondition(format!(
+                    return Err(Error::refused(Reason::PetitionNotDispatched, format!(
                         "petition {source_id} is {}; supervision presses a unit once a petition is dispatched to it",
                         p.state.shown()
                     )));
@@ -164,10 +164,13 @@ impl App {
             serde_json::json!({ "from_state": c.state, "to_state": next.state }),
         );
         if !self.store.save_case(c.version, &next, &change).await? {
-            return Err(Error::Aborted(format!(
-                "supervision case {} was changed by someone else meanwhile; read it again",
-                c.id
-            )));
+            return Err(Error::conflict(
+                Reason::ChangedMeanwhile,
+                format!(
+                    "supervision case {} was changed by someone else meanwhile; read it again",
+                    c.id
+                ),
+            ));
         }
         Ok(next)
     }

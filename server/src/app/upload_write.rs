@@ -16,7 +16,7 @@ use super::upload_writers::Writing;
 use crate::blob::PutStream;
 use crate::domain::access::Caller;
 use crate::domain::evidence::{self, Evidence, Placement, Upload, check_crc32c, original_key};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::media::{HeadReading, read_head};
 use crate::store::Segment;
 
@@ -95,7 +95,7 @@ impl App {
                 Some(c) => c?,
                 None => return Err(Error::invalid("upload_id", "the stream sent no chunk")),
             },
-            () = gone.cancelled() => return Err(Error::Aborted("the call ended".into())),
+            () = gone.cancelled() => return Err(Error::conflict(Reason::CallEnded, "the call ended")),
         };
         // Only the uploader's own stream may take an upload over.
         let up = Self::unfinished(self.own_upload_now(caller, &first.upload_id).await?)?;
@@ -422,7 +422,7 @@ impl Cut {
             Cut::ServerStopping => Error::Unavailable(
                 "the server is shutting down; resume from the committed offset".into(),
             ),
-            Cut::CallGone => Error::Aborted("the call ended".into()),
+            Cut::CallGone => Error::conflict(Reason::CallEnded, "the call ended"),
         }
     }
 }

@@ -18,7 +18,7 @@ use object_store::{
 use secrecy::ExposeSecret;
 
 use crate::config::ObjectStoreSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 mod put_stream;
 pub use put_stream::PutStream;
@@ -335,9 +335,10 @@ pub(crate) fn store_err(e: object_store::Error, key: &str) -> Error {
             tracing::error!(key, error = %e, "the object store refuses Ducha's credentials");
             Error::Unavailable("the object store refuses access; the operator was told".into())
         }
-        E::Precondition { .. } | E::AlreadyExists { .. } => {
-            Error::Aborted(format!("object {key} changed meanwhile; retry"))
-        }
+        E::Precondition { .. } | E::AlreadyExists { .. } => Error::conflict(
+            Reason::ObjectChanged,
+            format!("object {key} changed meanwhile; retry"),
+        ),
         E::Generic { .. } => {
             tracing::warn!(key, error = %e, "object store unavailable");
             Error::Unavailable(

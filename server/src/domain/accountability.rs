@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::access::{Caller, Role};
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 /// The kind of subject of accountability events.
 pub const ACCOUNTABILITY: &str = "accountability_record";
@@ -190,10 +190,13 @@ impl AccountabilityRecord {
     pub fn confirm(&self, caller: &Caller, now: DateTime<Utc>) -> Result<AccountabilityRecord> {
         caller.require(ENTER)?;
         if let Some(by) = &self.confirmed_by {
-            return Err(Error::FailedPrecondition(format!(
-                "accountability record {} is CONFIRMED already, by {by}",
-                self.id
-            )));
+            return Err(Error::refused(
+                Reason::AlreadyConfirmed,
+                format!(
+                    "accountability record {} is CONFIRMED already, by {by}",
+                    self.id
+                ),
+            ));
         }
         if caller.subject == self.entered_by {
             return Err(Error::PermissionDenied(format!(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 pub const TITLE_MAX: usize = 200;
 pub const TEAMS_MAX: usize = 50;
@@ -233,10 +233,10 @@ impl Campaign {
     /// A closed campaign is a record: it changes no more.
     pub fn ensure_open(&self) -> Result<()> {
         if self.status == CampaignStatus::Closed {
-            return Err(Error::FailedPrecondition(format!(
-                "campaign {} is CLOSED and changes no more",
-                self.id
-            )));
+            return Err(Error::refused(
+                Reason::CampaignClosed,
+                format!("campaign {} is CLOSED and changes no more", self.id),
+            ));
         }
         Ok(())
     }

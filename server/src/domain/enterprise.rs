@@ -9,7 +9,7 @@ use super::geo::{Location, LocationDraft};
 use super::rectification::AccidentConditions;
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 pub const NAME_MAX: usize = 200;
 pub const ADDRESS_MAX: usize = 500;
@@ -294,16 +294,22 @@ impl AccidentDraft {
 /// An enterprise goes on the public list only for a major accident.
 pub fn check_listable(e: &Enterprise, accidents: &[Accident]) -> Result<()> {
     if e.listing.is_some() {
-        return Err(Error::FailedPrecondition(format!(
-            "enterprise {} is on the public list already",
-            e.info.credit_code
-        )));
+        return Err(Error::refused(
+            Reason::AlreadyOnPublicList,
+            format!(
+                "enterprise {} is on the public list already",
+                e.info.credit_code
+            ),
+        ));
     }
     if !accidents.iter().any(|a| a.facts.level.is_major()) {
-        return Err(Error::FailedPrecondition(format!(
-            "enterprise {} has no major accident on record; only those go on the public list",
-            e.info.credit_code
-        )));
+        return Err(Error::refused(
+            Reason::NoMajorAccident,
+            format!(
+                "enterprise {} has no major accident on record; only those go on the public list",
+                e.info.credit_code
+            ),
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Etags: a record's version as the client read it, sent back with every
 //! change so that a change based on a stale read is refused.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 /// The etag of a record at `version`.
 pub fn of(version: i64) -> String {
@@ -19,9 +19,14 @@ pub fn check(what: &str, version: i64, sent: &str, field: &str) -> Result<()> {
     }
     let current = of(version);
     if sent != current {
-        return Err(Error::Aborted(format!(
-            "{what} was changed since it was read (etag {current} is current, {sent} was sent); read it again and reapply the change"
-        )));
+        return Err(Error::conflict(
+            Reason::EtagMismatch,
+            format!(
+                "{what} was changed since it was read (etag {current} is current, {sent} was sent); read it again and reapply the change"
+            ),
+        )
+        .with("current_etag", &current)
+        .with("sent_etag", sent));
     }
     Ok(())
 }

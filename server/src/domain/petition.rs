@@ -15,7 +15,7 @@ use super::geo::{Location, LocationDraft};
 use super::masking::{mask_address, mask_name, mask_phone};
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 /// The kind of subject of petition events.
 pub const PETITION: &str = "petition";
@@ -430,8 +430,9 @@ impl Petition {
         self.state == PetitionState::Dispatched && self.reply_due.is_some_and(|d| d < today)
     }
 
-    fn refuse(&self, why: impl Into<String>) -> Error {
-        Error::FailedPrecondition(format!("petition {} {}", self.id, why.into()))
+    fn refuse(&self, reason: Reason, why: impl Into<String>) -> Error {
+        Error::refused(reason, format!("petition {} {}", self.id, why.into()))
+            .with("state", self.state.shown())
     }
 
     /// The petition after `step`, or why the step is refused. A
@@ -447,11 +448,14 @@ impl Petition {
         let (from, verb) = step.from();
         if !from.contains(&self.state) {
             let allowed: Vec<String> = from.iter().map(|s| s.shown()).collect();
-            return Err(self.refuse(format!(
-                "is {}; it can be {verb} only when {}",
-                self.state.shown(),
-                allowed.join(" or ")
-            )));
+            return Err(self.refuse(
+                Reason::StateDoesNotAllow,
+                format!(
+                    "is {}; it can be {verb} only when {}",
+                    self.state.shown(),
+                    allowed.join(" or ")
+                ),
+            ));
         }
         let mut v = Violations::new();
         let mut next = self.clone();
@@ -547,15 +551,18 @@ impl Petition {
                 note: text,
             } => {
                 if self.is_anonymous() {
-                    return Err(self.refuse("is anonymous: there is no complainant to answer"));
+                    return Err(self.refuse(
+                        Reason::AnonymousPetition,
+                        "is anonymous: there is no complainant to answer",
+                    ));
                 }
                 if self.is_key && self.state == S::Replied {
-                    return Err(self.refuse(
+                    return Err(self.refuse(Reason::SiteVisitRequired,
                         "is a key petition: it is verified on site before the complainant is answered",
                     ));
                 }
                 if self.state == S::Closed && *satisfied {
-                    return Err(self.refuse(
+                    return Err(self.refuse(Reason::StateDoesNotAllow,
                         "is CLOSED; feedback on a closed petition is recorded only when the complainant is dissatisfied",
                     ));
                 }
@@ -583,14 +590,19 @@ impl Petition {
             }
             PetitionStep::Close { note: text } => {
                 if self.state != S::Answered && !self.is_anonymous() {
-                    return Err(self.refuse(format!(
-                        "is {}; the complainant's feedback is recorded before it is closed",
-                        self.state.shown()
-                    )));
+                    return Err(self.refuse(
+                        Reason::FeedbackRequired,
+                        format!(
+                            "is {}; the complainant's feedback is recorded before it is closed",
+                            self.state.shown()
+                        ),
+                    ));
                 }
                 if self.is_key && self.state == S::Replied {
-                    return Err(self
-                        .refuse("is a key petition: it is verified on site before it is closed"));
+                    return Err(self.refuse(
+                        Reason::SiteVisitRequired,
+                        "is a key petition: it is verified on site before it is closed",
+                    ));
                 }
                 v.max_chars("note", text, TEXT_MAX);
                 p.closed = Some(Note {
@@ -609,15 +621,16 @@ impl Petition {
             }
             PetitionStep::SpotCheck { passed, note: text } => {
                 if !self.is_key {
-                    return Err(
-                        self.refuse("is not a key petition; only key petitions are spot-checked")
-                    );
+                    return Err(self.refuse(
+                        Reason::NotAKeyPetition,
+                        "is not a key petition; only key petitions are spot-checked",
+                    ));
                 }
                 if let Some(done) = &self.progress.spot_check {
-                    return Err(self.refuse(format!(
-                        "was spot-checked already, by {} at {}",
-                        done.by, done.at
-                    )));
+                    return Err(self.refuse(
+                        Reason::AlreadySpotChecked,
+                        format!("was spot-checked already, by {} at {}", done.by, done.at),
+                    ));
                 }
                 if !passed {
                     v.required_text("note", text, TEXT_MAX);

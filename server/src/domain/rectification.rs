@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::access::Role;
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 pub const REQUIREMENT_MAX: usize = 5_000;
 pub const NOTE_MAX: usize = 5_000;
@@ -368,12 +368,16 @@ pub fn apply(
     let (from, verb) = step.allowed();
     if !from.contains(&item.state) {
         let allowed: Vec<String> = from.iter().map(|s| s.shown()).collect();
-        return Err(Error::FailedPrecondition(format!(
-            "rectification item {} is {}; it can be {verb} only when {}",
-            item.id,
-            item.state.shown(),
-            allowed.join(" or ")
-        )));
+        return Err(Error::refused(
+            Reason::StateDoesNotAllow,
+            format!(
+                "rectification item {} is {}; it can be {verb} only when {}",
+                item.id,
+                item.state.shown(),
+                allowed.join(" or ")
+            ),
+        )
+        .with("state", item.state.shown()));
     }
     let mut v = Violations::new();
     let mut next = item.clone();
@@ -405,10 +409,13 @@ pub fn apply(
                 );
             }
             if let Some(pending) = &item.extension {
-                return Err(Error::FailedPrecondition(format!(
-                    "rectification item {} already has an extension to {} waiting for a decision",
-                    item.id, pending.due_date
-                )));
+                return Err(Error::refused(
+                    Reason::ExtensionPending,
+                    format!(
+                        "rectification item {} already has an extension to {} waiting for a decision",
+                        item.id, pending.due_date
+                    ),
+                ));
             }
             next.extension = Some(ExtensionRequest {
                 due_date: *due_date,
@@ -421,10 +428,13 @@ pub fn apply(
         }
         Step::DecideExtension { grant, reason } => {
             let Some(pending) = &item.extension else {
-                return Err(Error::FailedPrecondition(format!(
-                    "rectification item {} has no extension request waiting",
-                    item.id
-                )));
+                return Err(Error::refused(
+                    Reason::NoExtensionPending,
+                    format!(
+                        "rectification item {} has no extension request waiting",
+                        item.id
+                    ),
+                ));
             };
             if !grant {
                 v.required_text("reason", reason, NOTE_MAX);
@@ -442,10 +452,13 @@ pub fn apply(
         }
         Step::RecordConditions(c) => {
             if !item.accident {
-                return Err(Error::FailedPrecondition(format!(
-                    "rectification item {} does not concern an environmental accident; 四不放过 conditions are recorded only for accidents",
-                    item.id
-                )));
+                return Err(Error::refused(
+                    Reason::NotAnAccident,
+                    format!(
+                        "rectification item {} does not concern an environmental accident; 四不放过 conditions are recorded only for accidents",
+                        item.id
+                    ),
+                ));
             }
             for (field, text) in [
                 ("conditions.cause_established", &c.cause_established),
@@ -483,11 +496,15 @@ pub fn apply(
             if item.accident {
                 let missing = item.conditions.clone().unwrap_or_default().missing();
                 if !missing.is_empty() {
-                    return Err(Error::FailedPrecondition(format!(
-                        "rectification item {} concerns an environmental accident and cannot be signed off until the four conditions (四不放过) are recorded; missing: {}",
-                        item.id,
-                        missing.join(", ")
-                    )));
+                    return Err(Error::refused(
+                        Reason::AccidentConditionsOpen,
+                        format!(
+                            "rectification item {} concerns an environmental accident and cannot be signed off until the four conditions (四不放过) are recorded; missing: {}",
+                            item.id,
+                            missing.join(", ")
+                        ),
+                    )
+                    .with("missing", missing.join(",")));
                 }
             }
             next.state = Verified;

@@ -10,7 +10,7 @@ use super::access::Role;
 use super::event::Change;
 use super::text_enum::text_enum;
 use super::validate::Violations;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 /// The kind of subject of supervision case events.
 pub const SUPERVISION_CASE: &str = "supervision_case";
@@ -197,12 +197,16 @@ impl SupervisionCase {
         };
         if !from.contains(&self.state) {
             let allowed: Vec<String> = from.iter().map(|s| s.shown()).collect();
-            return Err(Error::FailedPrecondition(format!(
-                "supervision case {} is {}; it can be {verb} only when {}",
-                self.id,
-                self.state.shown(),
-                allowed.join(" or ")
-            )));
+            return Err(Error::refused(
+                Reason::StateDoesNotAllow,
+                format!(
+                    "supervision case {} is {}; it can be {verb} only when {}",
+                    self.id,
+                    self.state.shown(),
+                    allowed.join(" or ")
+                ),
+            )
+            .with("state", self.state.shown()));
         }
         let mut v = Violations::new();
         let mut next = self.clone();

@@ -14,7 +14,7 @@ use crate::domain::petition::{
     Channel, HistoryEntry, Petition, PetitionCursor, PetitionIntake, PetitionState, Progress,
 };
 use crate::domain::supervision::NewCase;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PetitionRow {
@@ -439,13 +439,22 @@ impl Store {
                             .await?;
                     let target = target.and_then(|s| PetitionState::parse(&s));
                     let refusal = match target {
-                        Some(s) if !s.is_open() => Some(format!(
-                            "petition {into} is {}; petitions are merged only into open ones",
-                            s.shown()
-                        )),
-                        _ if children > 0 => Some(format!(
-                            "petition {} has petitions merged into it; merge {into} into it instead",
-                            p.id
+                        Some(s) if !s.is_open() => Some(
+                            Error::refused(
+                                Reason::MergeTargetNotOpen,
+                                format!(
+                                    "petition {into} is {}; petitions are merged only into open ones",
+                                    s.shown()
+                                ),
+                            )
+                            .with("state", s.shown()),
+                        ),
+                        _ if children > 0 => Some(Error::refused(
+                            Reason::MergeTargetHasMerges,
+                            format!(
+                                "petition {} has petitions merged into it; merge {into} into it instead",
+                                p.id
+                            ),
                         )),
                         _ => None,
                     };
@@ -488,7 +497,7 @@ impl Store {
                 Ok(true)
             }
             Ok(false) => Ok(false),
-            Err(why) => Err(Error::FailedPrecondition(why)),
+            Err(refused) => Err(refused),
         }
     }
 
