@@ -198,6 +198,11 @@ pub struct SettingsLayer {
     /// PEM private key of the TLS certificate
     #[arg(long, env = "DUCHA_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// For tests only: run the server's clock this far ahead of the system
+    /// clock (e.g. 3d, or -14d behind), so a test can pass a deadline
+    /// without editing the database [default: none]
+    #[arg(long, env = "DUCHA_TEST_CLOCK_OFFSET", allow_hyphen_values = true)]
+    pub test_clock_offset: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, env = "DUCHA_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -232,7 +237,7 @@ impl SettingsLayer {
             signal_distance_m, signal_time_tolerance, signal_clock_skew, signal_near_distance,
             derivative_workers, job_max_attempts, job_retry_delay, overdue_scan_interval, personal_data_keys,
             petition_accept_days, petition_reply_days, petition_repeat_distance_m, public_url, download_url_max_ttl,
-            shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format,
+            shutdown_grace, grpc_web_origins, tls_cert, tls_key, log_format, test_clock_offset,
             trusted_issuers);
         self
     }
@@ -286,6 +291,8 @@ pub struct Settings {
     pub downloads: DownloadPolicy,
     pub signals: SignalPolicy,
     pub media_tools: MediaTools,
+    /// Tests only: how far the server's clock runs ahead (see `clock`).
+    pub test_clock_offset: Option<chrono::TimeDelta>,
     pub shutdown_grace: Duration,
     pub grpc_web_origins: Vec<String>,
     /// Certificate chain and key files, when the server speaks TLS itself.
@@ -465,6 +472,17 @@ impl Settings {
                     n => bail!("media_tool_memory_bytes: at least 67108864, got {n}"),
                 },
             },
+            test_clock_offset: match l.test_clock_offset {
+                None => None,
+                Some(t) => {
+                    let (back, span) = match t.strip_prefix('-') {
+                        Some(rest) => (true, rest.to_string()),
+                        None => (false, t.clone()),
+                    };
+                    let d = delta(duration("test_clock_offset", Some(span), "0s")?);
+                    Some(if back { -d } else { d })
+                }
+            },
             shutdown_grace: duration("shutdown_grace", l.shutdown_grace, "30s")?,
             grpc_web_origins: l.grpc_web_origins.unwrap_or_default(),
             tls: match (l.tls_cert, l.tls_key) {
@@ -582,5 +600,27 @@ mod readme_table {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod test_clock {
+    use super::*;
+
+    #[test]
+    fn the_test_clock_offset_runs_ahead_or_behind() {
+        let with = |v: &str| {
+            Settings::resolve(SettingsLayer {
+                data_dir: Some("/tmp/ducha-config-test".into()),
+                test_clock_offset: Some(v.into()),
+                ..Default::default()
+            })
+            .map(|s| s.test_clock_offset)
+        };
+        assert_eq!(with("3d").unwrap(), Some(chrono::TimeDelta::days(3)));
+        assert_eq!(with("-14d").unwrap(), Some(chrono::TimeDelta::days(-14)));
+        assert!(with("soon").is_err());
+        let unset = Settings::embedded(Path::new("/tmp/ducha-config-test"));
+        assert_eq!(unset.test_clock_offset, None);
     }
 }

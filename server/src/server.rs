@@ -69,6 +69,10 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
         tools: Arc::new(crate::media::tool::Toolbox::probe(&settings.media_tools).await),
+        clock: match settings.test_clock_offset {
+            Some(ahead) => Arc::new(crate::clock::ShiftedClock::new(ahead)),
+            None => Arc::new(crate::clock::SystemClock),
+        },
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),
@@ -278,7 +282,7 @@ async fn sweep_expired_uploads(app: App) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match app.clean_expired_uploads(crate::store::time_now()).await {
+        match app.clean_expired_uploads(app.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
             Err(e) => tracing::warn!(error = %e, "removing expired uploads failed"),
@@ -313,7 +317,7 @@ async fn scan_overdue(app: App) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let today = crate::domain::calendar::china_date(crate::store::time_now());
+        let today = crate::domain::calendar::china_date(app.now());
         match app.mark_overdue_items(today).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(cases = n, "overdue items escalated"),

@@ -7,9 +7,9 @@ use ducha_sdk::{Client, pb};
 use tonic::Code;
 
 use crate::rectification::{
-    a_finding, acknowledge, assign, china_today, date, item, reject, submit, team,
+    a_finding, acknowledge, assign, china_today, date, date_of, item, reject, submit, team,
 };
-use crate::support::{RawArg, violated_fields};
+use crate::support::violated_fields;
 
 const LIANDU: &str = "331102";
 const QINGTIAN: &str = "331121";
@@ -52,11 +52,11 @@ async fn confirm(
         .map(|r| r.into_inner().record.unwrap())
 }
 
-async fn assessment(c: &Client, unit: &str) -> pb::Assessment {
+async fn assessment(c: &Client, unit: &str, year: i32) -> pb::Assessment {
     c.supervision()
         .get_assessment(pb::GetAssessmentRequest {
             unit_code: unit.into(),
-            year: china_today().year(),
+            year,
         })
         .await
         .unwrap()
@@ -188,19 +188,13 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     confirm(&supervisor, &heavy).await.unwrap();
     let f = a_finding(&t).await;
     let late = assign(&t.inspector, &f.id, item(3)).await.unwrap();
-    t.srv
-        .raw_sql(
-            "UPDATE rectification_items SET due_date = $1 WHERE id = $2",
-            &[
-                RawArg::Date(yesterday),
-                RawArg::Uuid(late.id.parse().unwrap()),
-            ],
-        )
-        .await;
+    t.srv.pass_beyond(date_of(&late.due_date));
     assert_eq!(
-        t.srv.app.mark_overdue_items(china_today()).await.unwrap(),
+        t.srv.app.mark_overdue_items(t.srv.today()).await.unwrap(),
         1
     );
+    // The year the server is in now (the deadline may have crossed one).
+    let year = t.srv.today().year();
     let fixed = assign(&t.inspector, &f.id, item(3)).await.unwrap();
     let fixed = acknowledge(&t.liaison, &fixed).await.unwrap();
     let fixed = submit(&t.liaison, &fixed, vec![]).await.unwrap();
@@ -232,7 +226,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     .await
     .unwrap();
 
-    let a = assessment(&supervisor, LIANDU).await;
+    let a = assessment(&supervisor, LIANDU, year).await;
     assert!(a.veto);
     assert_eq!(a.overdue_item_ids, vec![late.id.clone()]);
     assert_eq!(a.unresolved_overdue_item_ids, vec![late.id.clone()]);
@@ -255,7 +249,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
         .supervision()
         .get_assessment(pb::GetAssessmentRequest {
             unit_code: LIANDU.into(),
-            year: china_today().year() + 1,
+            year: year + 1,
         })
         .await
         .unwrap()
@@ -269,7 +263,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
         [pb::VetoReasonKind::UnresolvedOverdueItem as i32]
     );
 
-    let q = assessment(&supervisor, QINGTIAN).await;
+    let q = assessment(&supervisor, QINGTIAN, year).await;
     assert_eq!(
         (q.veto, q.accidents, q.accountability_record_ids.len()),
         (false, 1, 1)
@@ -282,7 +276,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
         .supervision()
         .get_assessment(pb::GetAssessmentRequest {
             unit_code: LIANDU.into(),
-            year: china_today().year(),
+            year,
         })
         .await
         .unwrap_err();
@@ -294,7 +288,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
         .supervision()
         .get_assessment(pb::GetAssessmentRequest {
             unit_code: LIANDU.into(),
-            year: china_today().year(),
+            year,
         })
         .await
         .unwrap_err();

@@ -11,8 +11,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use crate::rectification::{a_finding, acknowledge, assign, china_today, item, team, team_on};
-use crate::support::{self, RawArg};
+use crate::rectification::{
+    a_finding, acknowledge, assign, china_today, date_of, item, team, team_on,
+};
+use crate::support;
 
 /// A guard against a test hanging when what it awaits never comes.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -281,21 +283,13 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
         .into_iter()
         .map(Result::unwrap)
         .collect::<Vec<_>>();
-    let soon = assign(&t.inspector, &f.id, item(1)).await.unwrap();
     let mut opened = watch(&t.coordinator, 0, &["supervision_case.opened"]).await;
 
-    // Time passes: three deadlines are two days gone.
-    let past = china_today() - chrono::Days::new(2);
-    for i in &items {
-        let n = t
-            .srv
-            .raw_sql(
-                "UPDATE rectification_items SET due_date = $1 WHERE id = $2",
-                &[RawArg::Date(past), RawArg::Uuid(i.id.parse().unwrap())],
-            )
-            .await;
-        assert_eq!(n, 1);
-    }
+    // Time passes: three deadlines are two days gone; then one more item,
+    // due soon.
+    let due = items.iter().map(|i| date_of(&i.due_date)).max().unwrap();
+    t.srv.pass_beyond(due + chrono::Days::new(1));
+    let soon = assign(&t.inspector, &f.id, item(1)).await.unwrap();
     let mut sources = Vec::new();
     for _ in 0..3 {
         let e = next(&mut opened).await;
@@ -308,7 +302,7 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
     assert_eq!(sources, want);
 
     // Both processes scanning again at once open nothing more.
-    let today = china_today();
+    let today = t.srv.today();
     let (a, b) = tokio::join!(
         t.srv.app.mark_overdue_items(today),
         twin.app.mark_overdue_items(today)
@@ -316,7 +310,7 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
     assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
     let cases = t
         .srv
-        .raw_sql("UPDATE supervision_cases SET reason = reason", &[])
+        .raw_sql("UPDATE supervision_cases SET reason = reason")
         .await;
     assert_eq!(cases, 3);
 

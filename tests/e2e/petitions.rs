@@ -9,7 +9,7 @@ use tonic::Code;
 
 use crate::evidence::{photo, upload};
 use crate::rectification::{china_today, date, date_of};
-use crate::support::{self, RawArg, TestServer, create_record, site_check, violated_fields};
+use crate::support::{self, TestServer, create_record, site_check, violated_fields};
 
 const LIANDU: &str = "331102";
 const CODE: &str = "91330100799655058B";
@@ -469,30 +469,26 @@ async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
     let p = accept(&d.officer, &p, false).await.unwrap();
     let p = dispatch(&d.officer, &p).await.unwrap();
     assert!(!p.reply_overdue);
-    let yesterday = china_today() - chrono::Days::new(1);
-    d.srv
-        .raw_sql(
-            "UPDATE petitions SET reply_due = $1 WHERE id = $2",
-            &[RawArg::Date(yesterday), RawArg::Uuid(p.id.parse().unwrap())],
-        )
-        .await;
+    // Time passes: the day after the reply was due.
+    let due = date_of(&p.reply_due_date);
+    d.srv.pass_days((due - d.srv.today()).num_days() + 1);
     let twin = d.srv.twin().await;
     let (a, b) = tokio::join!(
-        d.srv.app.mark_overdue_petitions(china_today()),
-        twin.app.mark_overdue_petitions(china_today()),
+        d.srv.app.mark_overdue_petitions(d.srv.today()),
+        twin.app.mark_overdue_petitions(d.srv.today()),
     );
     assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert_eq!(
         d.srv
             .app
-            .mark_overdue_petitions(china_today())
+            .mark_overdue_petitions(d.srv.today())
             .await
             .unwrap(),
         0
     );
     let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Overdue).await;
     assert_eq!(cases.len(), 1);
-    assert!(cases[0].reason.contains(&yesterday.to_string()));
+    assert!(cases[0].reason.contains(&due.to_string()));
     let late = d
         .officer
         .petitions()
@@ -517,23 +513,18 @@ async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
     // from then on lateness is judged against it.
     let e = send_back(&d.officer, &p, None).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["reply_due_date"]);
-    let p = send_back(&d.officer, &p, Some(china_today() + chrono::Days::new(10)))
+    let p = send_back(&d.officer, &p, Some(d.srv.today() + chrono::Days::new(10)))
         .await
         .unwrap();
     assert!(!p.reply_overdue);
     // Late again: while the first case is open no second one is opened;
     // once it is closed, the next lapse opens a new case.
-    d.srv
-        .raw_sql(
-            "UPDATE petitions SET reply_due = $1 WHERE id = $2",
-            &[RawArg::Date(yesterday), RawArg::Uuid(p.id.parse().unwrap())],
-        )
-        .await;
+    d.srv.pass_days(11);
     close_case(&d.supervisor, &cases[0]).await;
     assert_eq!(
         d.srv
             .app
-            .mark_overdue_petitions(china_today())
+            .mark_overdue_petitions(d.srv.today())
             .await
             .unwrap(),
         1

@@ -866,7 +866,7 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
     // Someone with database access rewrites who created the item.
     let changed = t
         .srv
-        .raw_sql("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2", &[])
+        .raw_sql("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
         .await;
     assert_eq!(changed, 1);
     let v = verify().await;

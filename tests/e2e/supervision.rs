@@ -5,8 +5,8 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::rectification::{a_finding, assign, china_today, date, item, team};
-use crate::support::{RawArg, violated_fields};
+use crate::rectification::{a_finding, assign, date, date_of, item, team};
+use crate::support::violated_fields;
 
 async fn open(
     c: &Client,
@@ -108,7 +108,7 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
     assert_eq!(e.code(), Code::AlreadyExists);
     assert!(e.message().contains(&k.id), "{}", e.message());
 
-    let today = china_today();
+    let today = t.srv.today();
     let e = notice(&supervisor, &k, today - chrono::Days::new(1))
         .await
         .unwrap_err();
@@ -128,16 +128,9 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
     assert_eq!(answered.response, "已完成整改并组织复查");
 
     // The answer falls short: a second notice, this one left to lapse.
-    let again = notice(&supervisor, &answered, today).await.unwrap();
-    t.srv
-        .raw_sql(
-            "UPDATE supervision_cases SET notice_due = $1 WHERE id = $2",
-            &[
-                RawArg::Date(today - chrono::Days::new(3)),
-                RawArg::Uuid(again.id.parse().unwrap()),
-            ],
-        )
-        .await;
+    notice(&supervisor, &answered, today).await.unwrap();
+    // Three days go by.
+    t.srv.pass_days(3);
     let lapsed = supervisor
         .supervision()
         .get_case(pb::GetCaseRequest { id: k.id.clone() })
@@ -163,17 +156,9 @@ async fn overdue_items_arrive_as_open_cases_of_their_unit() {
     let t = team().await;
     let f = a_finding(&t).await;
     let i = assign(&t.inspector, &f.id, item(3)).await.unwrap();
-    t.srv
-        .raw_sql(
-            "UPDATE rectification_items SET due_date = $1 WHERE id = $2",
-            &[
-                RawArg::Date(china_today() - chrono::Days::new(1)),
-                RawArg::Uuid(i.id.parse().unwrap()),
-            ],
-        )
-        .await;
+    t.srv.pass_beyond(date_of(&i.due_date));
     assert_eq!(
-        t.srv.app.mark_overdue_items(china_today()).await.unwrap(),
+        t.srv.app.mark_overdue_items(t.srv.today()).await.unwrap(),
         1
     );
 

@@ -9,14 +9,13 @@ use super::convert::{
     units_filter_in, uuid_filter_in, uuids_in,
 };
 use crate::app::{App, PetitionView};
-use crate::domain::calendar::china_date;
 use crate::domain::finding::Medium;
 use crate::domain::petition::{
     Channel, Complainant, FeedbackMethod, HistoryEntry, PetitionDraft, PetitionState, PetitionStep,
 };
 use crate::domain::validate::Violations;
 use crate::error::Error;
-use crate::store::{PetitionFilter, time_now};
+use crate::store::PetitionFilter;
 
 pub struct Petitions {
     pub app: App,
@@ -37,12 +36,12 @@ fn history_out(h: HistoryEntry) -> pb::PetitionHistoryEntry {
     }
 }
 
-pub(super) fn petition_out(v: PetitionView) -> pb::Petition {
+pub(super) fn petition_out(v: PetitionView, today: chrono::NaiveDate) -> pb::Petition {
     let p = v.petition;
     let etag = p.etag();
     let anonymous = p.is_anonymous();
-    let accept_overdue = p.accept_overdue(china_date(time_now()));
-    let reply_overdue = p.reply_overdue_since.is_some() || p.reply_overdue(china_date(time_now()));
+    let accept_overdue = p.accept_overdue(today);
+    let reply_overdue = p.reply_overdue_since.is_some() || p.reply_overdue(today);
     let pr = p.progress;
     pb::Petition {
         id: p.id.to_string(),
@@ -150,7 +149,7 @@ impl Petitions {
     ) -> Result<Option<pb::Petition>, Status> {
         let c = caller(req)?;
         let v = self.app.take_petition_step(&c, id, etag, step).await?;
-        Ok(Some(petition_out(v)))
+        Ok(Some(petition_out(v, self.app.today())))
     }
 }
 
@@ -180,7 +179,7 @@ impl PetitionService for Petitions {
         };
         let v = self.app.create_petition(&c, draft, &r.request_id).await?;
         Ok(Response::new(pb::CreatePetitionResponse {
-            petition: Some(petition_out(v)),
+            petition: Some(petition_out(v, self.app.today())),
         }))
     }
 
@@ -191,7 +190,7 @@ impl PetitionService for Petitions {
         let c = caller(&req)?;
         let v = self.app.get_petition(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetPetitionResponse {
-            petition: Some(petition_out(v)),
+            petition: Some(petition_out(v, self.app.today())),
         }))
     }
 
@@ -209,7 +208,11 @@ impl PetitionService for Petitions {
             .list_petitions(&c, f, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListPetitionsResponse {
-            petitions: page.items.into_iter().map(petition_out).collect(),
+            petitions: page
+                .items
+                .into_iter()
+                .map(|v| petition_out(v, self.app.today()))
+                .collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -354,7 +357,10 @@ impl PetitionService for Petitions {
             .spot_check_sample(&c, units_filter_in(&r.unit_codes), r.count)
             .await?;
         Ok(Response::new(pb::SampleForSpotCheckResponse {
-            petitions: found.into_iter().map(petition_out).collect(),
+            petitions: found
+                .into_iter()
+                .map(|v| petition_out(v, self.app.today()))
+                .collect(),
         }))
     }
 

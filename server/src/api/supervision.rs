@@ -12,10 +12,8 @@ use crate::domain::accountability::{
     AccountabilityDraft, AccountabilityForm, Official, SubjectKind,
 };
 use crate::domain::assessment::{AssessmentFacts, VetoReason};
-use crate::domain::calendar::china_date;
 use crate::domain::supervision::{CaseState, CaseStep, SourceKind, SupervisionCase};
 use crate::domain::validate::Violations;
-use crate::store::time_now;
 
 pub struct Supervision {
     pub app: App,
@@ -90,9 +88,9 @@ fn assessment_out(f: AssessmentFacts) -> pb::Assessment {
     }
 }
 
-fn case_out(c: SupervisionCase) -> pb::SupervisionCase {
+fn case_out(c: SupervisionCase, today: chrono::NaiveDate) -> pb::SupervisionCase {
     let etag = c.etag();
-    let overdue = c.is_overdue(china_date(time_now()));
+    let overdue = c.is_overdue(today);
     let (notice, response, closing) = (c.notice, c.response, c.closing);
     pb::SupervisionCase {
         id: c.id.to_string(),
@@ -137,7 +135,7 @@ impl Supervision {
     ) -> Result<Option<pb::SupervisionCase>, Status> {
         let c = caller(req)?;
         let case = self.app.take_case_step(&c, id, etag, step).await?;
-        Ok(Some(case_out(case)))
+        Ok(Some(case_out(case, self.app.today())))
     }
 }
 
@@ -163,7 +161,7 @@ impl SupervisionService for Supervision {
             .open_case(&c, kind.expect("validated"), &r.source_id, &r.reason)
             .await?;
         Ok(Response::new(pb::OpenCaseResponse {
-            supervision_case: Some(case_out(case)),
+            supervision_case: Some(case_out(case, self.app.today())),
         }))
     }
 
@@ -174,7 +172,7 @@ impl SupervisionService for Supervision {
         let c = caller(&req)?;
         let case = self.app.get_case(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetCaseResponse {
-            supervision_case: Some(case_out(case)),
+            supervision_case: Some(case_out(case, self.app.today())),
         }))
     }
 
@@ -204,7 +202,10 @@ impl SupervisionService for Supervision {
             .list_cases(&c, units_filter_in(&r.unit_codes), &states)
             .await?;
         Ok(Response::new(pb::ListCasesResponse {
-            supervision_cases: cases.into_iter().map(case_out).collect(),
+            supervision_cases: cases
+                .into_iter()
+                .map(|v| case_out(v, self.app.today()))
+                .collect(),
         }))
     }
 

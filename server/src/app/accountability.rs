@@ -13,7 +13,6 @@ use crate::domain::accountability::{
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
 use crate::error::{Error, Reason, Result};
-use crate::store::time_now;
 
 const SEES_PERSONAL_DATA: &[Role] = &[Role::PetitionOfficer, Role::Supervisor];
 
@@ -50,7 +49,7 @@ impl App {
         draft: AccountabilityDraft,
     ) -> Result<AccountabilityView> {
         caller.require(ENTER)?;
-        let now = time_now();
+        let now = self.now();
         let (facts, official) = draft.validate(china_date(now))?;
         if !caller.sees_unit(&facts.unit_code) {
             return Err(Error::PermissionDenied(format!(
@@ -152,7 +151,7 @@ impl App {
             etag,
             "etag",
         )?;
-        let next = r.confirm(caller, time_now())?;
+        let next = r.confirm(caller, self.now())?;
         let change = record_change(&next, &caller.subject, "confirmed");
         if !self
             .store

@@ -6,7 +6,6 @@ use crate::auth::password;
 use crate::domain::access::{Role, Scope};
 use crate::domain::validate::Violations;
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 pub struct NewUser {
     pub username: String,
@@ -64,7 +63,7 @@ impl App {
                 &h,
                 new.role.as_str(),
                 &new.scope.to_claim(),
-                time_now(),
+                self.now(),
             )
             .await
     }
@@ -74,7 +73,7 @@ impl App {
         let username = normalise_username(username);
         password::check_policy(new_password).map_err(|why| Error::invalid("password", why))?;
         let h = hash(new_password.to_string()).await?;
-        let now = time_now();
+        let now = self.now();
         if !self.store.set_password(&username, &h, now).await? {
             return Err(Error::NotFound(format!("user {username}")));
         }
@@ -86,7 +85,7 @@ impl App {
     /// Disables an account: its tokens stop working at once.
     pub async fn disable_user(&self, username: &str) -> Result<()> {
         let username = normalise_username(username);
-        let now = time_now();
+        let now = self.now();
         if !self.store.set_disabled(&username, true, now).await? {
             return Err(Error::NotFound(format!("user {username}")));
         }

@@ -3,7 +3,6 @@
 use super::App;
 use crate::domain::calendar::YearFile;
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 impl App {
     /// Loads a year's calendar file (see `domain::calendar::YearFile`),
@@ -14,7 +13,7 @@ impl App {
             .map_err(|e| Error::invalid("file", format!("is not a calendar file: {e}")))?;
         let days = file.days().map_err(|why| Error::invalid("file", why))?;
         self.store
-            .load_calendar_year(file.year, &days, by, time_now())
+            .load_calendar_year(file.year, &days, by, self.now())
             .await?;
         let holidays = days
             .iter()

@@ -16,7 +16,6 @@ use crate::domain::feedback::{FeedbackReport, ReportedFinding};
 use crate::domain::finding::FindingFilter;
 use crate::domain::statistics::{self, UnitStats};
 use crate::error::{Error, Reason, Result};
-use crate::store::time_now;
 
 const PLAN: &[Role] = &[Role::Coordinator];
 /// Events of campaigns concern the whole city.
@@ -39,7 +38,7 @@ impl App {
         caller.require(PLAN)?;
         let plan = draft.validate()?;
         self.known_units(&plan).await?;
-        let now = time_now();
+        let now = self.now();
         let c = Campaign {
             id: Uuid::now_v7(),
             plan,
@@ -132,7 +131,7 @@ impl App {
         let mut c = stored.clone();
         change(&mut c);
         c.version += 1;
-        c.updated_at = time_now();
+        c.updated_at = self.now();
         c.updated_by = caller.subject.clone();
         if !self
             .store
@@ -182,7 +181,7 @@ impl App {
             .await?
             .map(|u| u.name)
             .unwrap_or_default();
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         let filter = FindingFilter {
             unit_codes: Some(vec![unit_code.to_string()]),
             campaign_id: Some(c.id),

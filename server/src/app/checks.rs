@@ -9,7 +9,7 @@ use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, Ch
 use crate::domain::event::Change;
 use crate::domain::page;
 use crate::error::{Error, Reason, Result};
-use crate::store::{CHECK_RECORD, time_now};
+use crate::store::CHECK_RECORD;
 
 const WRITE: &[Role] = &[Role::Inspector];
 const READ: &[Role] = ANY_ROLE;
@@ -72,7 +72,7 @@ impl App {
         {
             return same_or_conflict(prior.record, &prior.created_digest, &digest, "request_id");
         }
-        let now = time_now();
+        let now = self.now();
         let record = CheckRecord {
             id: client_id.unwrap_or_else(Uuid::now_v7),
             content,
@@ -130,7 +130,7 @@ impl App {
                 record.id,
                 &record.content.unit_code,
                 &caller.subject,
-                time_now(),
+                self.now(),
             )
             .await?;
         let mut shas: Vec<String> = self
@@ -269,7 +269,7 @@ impl App {
         }
         let updated = CheckRecord {
             content,
-            updated_at: time_now(),
+            updated_at: self.now(),
             updated_by: caller.subject.clone(),
             version: stored.version + 1,
             ..stored

@@ -13,7 +13,7 @@ use crate::domain::evidence::original_key;
 use crate::error::{Error, Result};
 use crate::media::heif::RenderError;
 use crate::media::{self, MediaError};
-use crate::store::{ClaimedJob, DERIVATIVES_JOB, time_now};
+use crate::store::{ClaimedJob, DERIVATIVES_JOB};
 
 /// A claim lasts this long; a process that dies mid-job leaves it to be
 /// claimed again after it.
@@ -58,7 +58,7 @@ impl App {
     pub async fn run_derivative_jobs(&self, limit: usize) -> Result<usize> {
         let jobs = self
             .store
-            .claim_jobs(DERIVATIVES_JOB, time_now(), LEASE, limit as i64)
+            .claim_jobs(DERIVATIVES_JOB, self.now(), LEASE, limit as i64)
             .await?;
         let n = jobs.len();
         let runs = jobs.into_iter().map(|job| async move {
@@ -93,7 +93,7 @@ impl App {
             Err(Failure::Passing(e)) if attempts < self.jobs.max_attempts => {
                 let wait = retry_delay(attempts, self.jobs.retry_delay);
                 tracing::warn!(%sha256, attempts, error = %e, ?wait, "derivatives failed; will retry");
-                let at = time_now() + chrono::TimeDelta::from_std(wait).unwrap_or_default();
+                let at = self.now() + chrono::TimeDelta::from_std(wait).unwrap_or_default();
                 return self
                     .store
                     .retry_job(DERIVATIVES_JOB, job, at, &e.to_string())

@@ -7,7 +7,6 @@ use crate::domain::attestation::{self, Attestation};
 use crate::domain::evidence::{self, Upload};
 use crate::domain::validate::Violations;
 use crate::error::Result;
-use crate::store::time_now;
 
 impl App {
     /// Registers the key a phone signs its captures with, for the caller.
@@ -24,7 +23,7 @@ impl App {
             v.add("public_key", "must be a raw 32-byte Ed25519 public key");
         }
         v.finish()?;
-        let now = time_now();
+        let now = self.now();
         self.store
             .put_device(&caller.subject, device_id.trim(), public_key, now)
             .await?;

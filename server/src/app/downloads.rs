@@ -15,7 +15,6 @@ use crate::domain::derivative::Variant;
 use crate::domain::download::{granted_ttl, link_message, link_path, parse_link_path};
 use crate::domain::evidence::Evidence;
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 #[derive(Debug, Clone)]
 pub struct DownloadUrl {
@@ -70,7 +69,7 @@ impl App {
         let key = file_key(e, variant)?;
         let ttl = granted_ttl(ttl, self.downloads.max_ttl)?;
         let media_type = media_type_of(e, variant);
-        let now = time_now();
+        let now = self.now();
         let expires_at = now + chrono::TimeDelta::from_std(ttl).unwrap_or_default();
         let url = match self.blobs.signed_url(&key, &media_type, ttl).await? {
             Some(url) => url,
@@ -102,7 +101,7 @@ impl App {
                 "the link's signature does not match".into(),
             ));
         }
-        if expires <= time_now().timestamp() {
+        if expires <= self.now().timestamp() {
             return Err(Error::PermissionDenied("the link has expired".into()));
         }
         let (id, variant) =

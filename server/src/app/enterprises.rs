@@ -11,7 +11,6 @@ use crate::domain::enterprise::{
 };
 use crate::domain::event::Change;
 use crate::error::{Error, Reason, Result};
-use crate::store::time_now;
 
 const REGISTER: &[Role] = &[
     Role::Inspector,
@@ -22,9 +21,15 @@ const REGISTER: &[Role] = &[
 const RECORD_ACCIDENT: &[Role] = &[Role::Inspector, Role::Supervisor, Role::Coordinator];
 const LIST_PUBLICLY: &[Role] = &[Role::Coordinator];
 
-fn enterprise_change(e: &Enterprise, actor: &str, action: &str, data: serde_json::Value) -> Change {
+fn enterprise_change(
+    at: chrono::DateTime<chrono::Utc>,
+    e: &Enterprise,
+    actor: &str,
+    action: &str,
+    data: serde_json::Value,
+) -> Change {
     Change {
-        at: time_now(),
+        at,
         actor: actor.to_string(),
         action: action.into(),
         subject_kind: ENTERPRISE,
@@ -50,7 +55,7 @@ impl App {
         }
         self.active_unit(&info.unit_code, "enterprise.unit_code")
             .await?;
-        let now = time_now();
+        let now = self.now();
         let e = Enterprise {
             id: Uuid::now_v7(),
             info,
@@ -62,6 +67,7 @@ impl App {
             version: 1,
         };
         let change = enterprise_change(
+            self.now(),
             &e,
             &caller.subject,
             "registered",
@@ -110,7 +116,7 @@ impl App {
     ) -> Result<Accident> {
         caller.require(RECORD_ACCIDENT)?;
         let (e, _) = self.get_enterprise(caller, code).await?;
-        let now = time_now();
+        let now = self.now();
         let evidence = draft.evidence.clone();
         let facts = draft.validate(china_date(now))?;
         self.evidence_of_unit(&evidence, &e.info.unit_code, "accident.evidence_ids")
@@ -126,6 +132,7 @@ impl App {
             version: 1,
         };
         let change = enterprise_change(
+            self.now(),
             &e,
             &caller.subject,
             "accident_recorded",
@@ -163,6 +170,7 @@ impl App {
         self.evidence_of_unit(&added, &a.unit_code, "add_evidence_ids")
             .await?;
         let change = enterprise_change(
+            self.now(),
             &e,
             &caller.subject,
             "accident_updated",
@@ -201,6 +209,7 @@ impl App {
         let (e, accidents) = self.get_enterprise(caller, code).await?;
         enterprise::check_listable(&e, &accidents)?;
         let change = enterprise_change(
+            self.now(),
             &e,
             &caller.subject,
             "listed_publicly",

@@ -17,7 +17,7 @@ use crate::domain::page;
 use crate::domain::signals;
 use crate::error::{Error, Reason, Result};
 use crate::media::{HeadReading, MediaError, read_head, video};
-use crate::store::{EVIDENCE, time_now};
+use crate::store::EVIDENCE;
 
 const UPLOAD: &[Role] = &[
     Role::Inspector,
@@ -81,7 +81,7 @@ impl App {
         {
             return Ok(Begun::Existing(Box::new(e)));
         }
-        let now = time_now();
+        let now = self.now();
         // The same declaration again (a phone that restarted, or a retry
         // whose answer was lost) resumes the upload it began. A stream of
         // it still open here belongs to the attempt given up: it stores
@@ -139,7 +139,7 @@ impl App {
             .await?
             .filter(|u| u.uploader == caller.subject)
             .ok_or_else(|| Error::NotFound(format!("upload {id}")))?;
-        if up.evidence_id.is_none() && up.expires_at <= time_now() {
+        if up.evidence_id.is_none() && up.expires_at <= self.now() {
             return Err(Error::NotFound(format!("upload {id} (it expired)")));
         }
         Ok(up)
@@ -328,7 +328,7 @@ impl App {
             self.blobs.copy_new(&key, &original).await?;
         }
         scratch.retain(|k| *k != original);
-        let now = time_now();
+        let now = self.now();
         let file_signals =
             signals::of_file(media_type, &metadata, &up.request.capture, &self.signals);
         let attestation = self.check_attestation(&up).await?;

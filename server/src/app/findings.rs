@@ -15,7 +15,7 @@ use crate::domain::finding::{
 use crate::domain::page;
 use crate::domain::petition::PetitionState;
 use crate::error::{Error, Result};
-use crate::store::{FINDING, time_now};
+use crate::store::FINDING;
 
 const RAISE: &[Role] = &[Role::Inspector, Role::Coordinator, Role::PetitionOfficer];
 const READ: &[Role] = ANY_ROLE;
@@ -137,7 +137,7 @@ impl App {
             "finding.before_evidence_ids",
         )
         .await?;
-        let now = time_now();
+        let now = self.now();
         let f = Finding {
             id: client_id.unwrap_or_else(Uuid::now_v7),
             content,
@@ -229,7 +229,7 @@ impl App {
         let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<FindingCursor> = page::decode_token(page_token, &query)?;
         filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
-        filter.today = Some(china_date(time_now()));
+        filter.today = Some(china_date(self.now()));
         let mut found = self.store.list_findings(&filter, cursor, limit + 1).await?;
         let next_page_token = if found.len() > limit {
             found.truncate(limit);
@@ -253,7 +253,7 @@ impl App {
     /// Findings with how their items stand and their BEFORE evidence.
     pub(super) async fn finding_views(&self, found: Vec<Finding>) -> Result<Vec<FindingView>> {
         let ids: Vec<Uuid> = found.iter().map(|f| f.id).collect();
-        let mut counts = self.store.item_counts(&ids, china_date(time_now())).await?;
+        let mut counts = self.store.item_counts(&ids, china_date(self.now())).await?;
         let mut links: HashMap<Uuid, Vec<_>> = HashMap::new();
         for (subject, link) in self.store.links_of(FINDING, &ids).await? {
             links.entry(subject).or_default().push(link);

@@ -10,7 +10,6 @@ use crate::domain::access::Caller;
 use crate::domain::calendar::china_date;
 use crate::domain::statistics::{self, LedgerRow, UnitStats};
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 /// Items due within this many days count as due soon.
 pub const DUE_SOON_DAYS: u32 = 7;
@@ -35,7 +34,7 @@ impl App {
         units: Option<Vec<String>>,
     ) -> Result<Vec<UnitStats>> {
         let rows = self.ledger(caller, campaign, units).await?;
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         let from = rows
             .iter()
             .map(|r| r.item.assigned_on)
@@ -59,7 +58,7 @@ impl App {
         units: Option<Vec<String>>,
     ) -> Result<Vec<u8>> {
         let rows = self.ledger(caller, campaign, units).await?;
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
         let fail = |e: csv::Error| Error::internal(format!("writing the ledger: {e}"));
         out.write_record([

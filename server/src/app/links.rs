@@ -12,7 +12,7 @@ use crate::domain::evidence::{Evidence, EvidenceLink, EvidenceRole};
 use crate::domain::signals::{self, Reuse};
 use crate::domain::validate::{Input, Violations};
 use crate::error::{Error, Reason, Result};
-use crate::store::{CHECK_RECORD, EVIDENCE, time_now};
+use crate::store::{CHECK_RECORD, EVIDENCE};
 
 const LINK: &[Role] = &[Role::Inspector];
 
@@ -65,7 +65,7 @@ impl App {
             ));
         }
         let role = role.expect("validated");
-        let change = link_change(caller, &e, record.id, "linked", Some(role), time_now());
+        let change = link_change(caller, &e, record.id, "linked", Some(role), self.now());
         self.store
             .put_link(e.id, CHECK_RECORD, record.id, role, &change)
             .await?;
@@ -94,7 +94,7 @@ impl App {
                 e.id,
                 CHECK_RECORD,
                 record.id,
-                &link_change(caller, &e, record.id, "unlinked", None, time_now()),
+                &link_change(caller, &e, record.id, "unlinked", None, self.now()),
             )
             .await?
         {

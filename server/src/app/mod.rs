@@ -89,6 +89,20 @@ pub struct App {
     pub derivatives_due: Arc<tokio::sync::Notify>,
     /// The programs that decode HEIF pictures and videos, as found at start.
     pub tools: Arc<crate::media::tool::Toolbox>,
+    /// The time it goes by (see `clock`).
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl App {
+    /// Now, by the server's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Today in China, by the server's clock: the day deadlines count in.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::domain::calendar::china_date(self.now())
+    }
 }
 
 /// Bytes of uploads held in memory at once, across all streams, while

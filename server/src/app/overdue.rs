@@ -11,7 +11,7 @@ use crate::domain::event::Change;
 use crate::domain::rectification::Action;
 use crate::domain::supervision::{Cause, NewCase, SourceKind};
 use crate::error::Result;
-use crate::store::{RECTIFICATION_ITEM, time_now};
+use crate::store::RECTIFICATION_ITEM;
 
 /// Who the scan acts as in the audit log and the events.
 pub const SCANNER: &str = "system:overdue-scan";
@@ -28,7 +28,7 @@ impl App {
                 return Ok(opened);
             }
             for item in due {
-                let now = time_now();
+                let now = self.now();
                 let reason = format!(
                     "rectification item overdue: due {}, still {}",
                     item.due_date,

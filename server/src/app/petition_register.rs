@@ -10,7 +10,7 @@ use crate::domain::calendar::china_date;
 use crate::domain::page;
 use crate::domain::petition::{PetitionCursor, UnitFigures};
 use crate::error::{Error, Result};
-use crate::store::{PetitionFilter, SealedColumn, Ts, time_now};
+use crate::store::{PetitionFilter, SealedColumn, Ts};
 
 impl App {
     /// A random sample of closed key petitions not yet spot-checked.
@@ -52,7 +52,7 @@ impl App {
         let start = china_midnight(from);
         let end = china_midnight(to + Days::new(1));
         self.store
-            .petition_figures(units.as_deref(), start, end, china_date(time_now()))
+            .petition_figures(units.as_deref(), start, end, china_date(self.now()))
             .await
     }
 
@@ -64,7 +64,7 @@ impl App {
         filter: PetitionFilter,
     ) -> Result<Vec<u8>> {
         caller.require(FIGURES)?;
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         let mut petitions = Vec::new();
         let mut cursor = None;
         loop {

@@ -19,7 +19,7 @@ use crate::domain::petition::{
 };
 use crate::domain::supervision::{Cause, NewCase, SourceKind};
 use crate::error::{Error, Reason, Result};
-use crate::store::{CHECK_RECORD, PetitionFilter, time_now};
+use crate::store::{CHECK_RECORD, PetitionFilter};
 
 const INTAKE: &[Role] = &[Role::PetitionOfficer];
 /// Who sees complainants in full.
@@ -88,7 +88,7 @@ impl App {
         caller.require(INTAKE)?;
         optional_uuid("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
-        let now = time_now();
+        let now = self.now();
         let (intake, complainant) = draft.validate(now)?;
         if !caller.sees_unit(&intake.unit_code) {
             return Err(Error::PermissionDenied(format!(
@@ -326,7 +326,7 @@ impl App {
         filter.units = caller.narrow_units(filter.units);
         // A unit learns of a petition when it is dispatched to it.
         filter.dispatched_only |= caller.role == Role::UnitLiaison;
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         self.store
             .list_petitions(&filter, today, cursor, limit as i64)
             .await
@@ -359,7 +359,7 @@ impl App {
             step => step,
         };
         p.check_etag(etag)?;
-        let now = time_now();
+        let now = self.now();
         let next = p.apply(&step, &caller.subject, now, china_date(now))?;
         self.check_step_refers(caller, &p, &step).await?;
         let case = match &step {
@@ -525,7 +525,7 @@ impl App {
     /// configured number of days from today.
     pub fn reply_due(&self, given: Option<NaiveDate>) -> NaiveDate {
         given.unwrap_or_else(|| {
-            china_date(time_now()) + Days::new(u64::from(self.petitions.reply_days))
+            china_date(self.now()) + Days::new(u64::from(self.petitions.reply_days))
         })
     }
 
@@ -540,7 +540,7 @@ impl App {
                 return Ok(opened);
             }
             for p in due {
-                let now = time_now();
+                let now = self.now();
                 let reply_due = p.reply_due.unwrap_or(today);
                 let marked = Change {
                     at: now,

@@ -20,7 +20,7 @@ use crate::domain::rectification::{
     RectificationItem, Step,
 };
 use crate::error::{Error, Reason, Result};
-use crate::store::{RECTIFICATION_ITEM, time_now};
+use crate::store::RECTIFICATION_ITEM;
 
 const ASSIGN: &[Role] = &[Role::Inspector, Role::Coordinator];
 const READ: &[Role] = ANY_ROLE;
@@ -61,7 +61,7 @@ impl App {
             .ok_or_else(|| finding::not_found(finding_id))?
             .finding;
         caller.ensure_sees(&f.content.unit_code, || format!("finding {finding_id}"))?;
-        let now = time_now();
+        let now = self.now();
         let today = china_date(now);
         let terms = draft.validate(&f.content.unit_code, today)?;
         if !caller.sees_unit(&terms.unit_code) {
@@ -216,7 +216,7 @@ impl App {
             .map(|(_, l)| l)
             .collect();
         Ok(ItemView {
-            overdue: item.is_overdue(china_date(time_now())),
+            overdue: item.is_overdue(china_date(self.now())),
             item,
             history,
             evidence,
@@ -237,7 +237,7 @@ impl App {
         let query = page::query_digest(&caller.subject, &filter);
         let cursor: Option<ItemCursor> = page::decode_token(page_token, &query)?;
         filter.unit_codes = caller.narrow_units(filter.unit_codes.take());
-        let today = china_date(time_now());
+        let today = china_date(self.now());
         filter.today = Some(today);
         let mut found = self.store.list_items(&filter, cursor, limit + 1).await?;
         let next_page_token = if found.len() > limit {
@@ -308,7 +308,7 @@ impl App {
             }
             s => s,
         };
-        let now = time_now();
+        let now = self.now();
         let (next, mut entry) =
             rectification::apply(&item, step, &caller.subject, now, china_date(now))?;
         entry.evidence = attached.iter().map(|(id, _)| *id).collect();

@@ -15,7 +15,7 @@ use crate::auth::password;
 use crate::auth::token::{AccessClaims, TokenKind};
 use crate::domain::access::{Caller, Role, Scope};
 use crate::error::{Error, Result};
-use crate::store::{RefreshUse, User, time_now};
+use crate::store::{RefreshUse, User};
 
 /// Failures in a row before logins of a username are slowed down.
 const FREE_FAILURES: i64 = 5;
@@ -63,7 +63,7 @@ impl App {
     /// wrong passwords get the same answer after the same work.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
         let username = normalise_username(username);
-        let now = time_now();
+        let now = session_clock();
         if let Some(until) = self.store.login_locked_until(&username).await?
             && until > now
         {
@@ -112,7 +112,7 @@ impl App {
     /// Rotates a refresh token. A token used twice means it was copied: the
     /// whole session is revoked, the thief's tokens with the owner's.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
-        let now = time_now();
+        let now = session_clock();
         let refused = || {
             Error::Unauthenticated(
                 "refresh token is invalid, expired or revoked; sign in again".into(),
@@ -156,7 +156,7 @@ impl App {
     /// given refresh token if it is the caller's.
     pub async fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<()> {
         caller.require(ANY_ROLE)?;
-        let now = time_now();
+        let now = session_clock();
         self.store
             .revoke_token_id(&caller.token_id, Some(caller.expires_at), now)
             .await?;
@@ -227,7 +227,7 @@ impl App {
         })?;
         let (claims, own) = self
             .keys
-            .verify(token)
+            .verify(token, session_clock())
             .map_err(|e| Error::Unauthenticated(e.0))?;
         let role = Role::parse(&claims.role).ok_or_else(|| {
             Error::Unauthenticated(format!("token carries an unknown role '{}'", claims.role))
@@ -273,7 +273,7 @@ impl App {
                 ));
             }
         }
-        let now = time_now();
+        let now = session_clock();
         let expires_at = now + delta(ttl);
         let jti = Uuid::now_v7().to_string();
         let claims = AccessClaims {
@@ -314,9 +314,18 @@ impl App {
             return Err(Error::invalid("id", "is required"));
         }
         let expires = self.store.issued_token_expiry(jti).await?;
-        self.store.revoke_token_id(jti, expires, time_now()).await?;
+        self.store
+            .revoke_token_id(jti, expires, session_clock())
+            .await?;
         Ok(expires.is_some())
     }
+}
+
+/// Sessions and tokens age in real time, not by the server's clock: a test
+/// that moves the calendar past a deadline signs nobody out, and a clock
+/// set ahead cannot make a token last longer than it should.
+fn session_clock() -> chrono::DateTime<chrono::Utc> {
+    crate::store::time_now()
 }
 
 #[cfg(test)]

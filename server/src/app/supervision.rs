@@ -12,7 +12,6 @@ use crate::domain::supervision::{
     self, CaseState, CaseStep, Cause, NewCase, SUPERVISION_CASE, SourceKind, SupervisionCase,
 };
 use crate::error::{Error, Reason, Result};
-use crate::store::time_now;
 
 const OPEN: &[Role] = &[
     Role::Supervisor,
@@ -21,9 +20,15 @@ const OPEN: &[Role] = &[
     Role::Coordinator,
 ];
 
-fn case_change(c: &SupervisionCase, actor: &str, action: &str, data: serde_json::Value) -> Change {
+fn case_change(
+    at: chrono::DateTime<chrono::Utc>,
+    c: &SupervisionCase,
+    actor: &str,
+    action: &str,
+    data: serde_json::Value,
+) -> Change {
     Change {
-        at: time_now(),
+        at,
         actor: actor.to_string(),
         action: action.into(),
         subject_kind: SUPERVISION_CASE,
@@ -96,7 +101,7 @@ impl App {
                 existing.id
             )));
         }
-        let now = time_now();
+        let now = self.now();
         let new = NewCase {
             id: Uuid::now_v7(),
             source_kind: kind,
@@ -155,9 +160,10 @@ impl App {
             self.evidence_of_unit(evidence, &c.unit_code, "evidence_ids")
                 .await?;
         }
-        let now = time_now();
+        let now = self.now();
         let next = c.apply(&step, &caller.subject, now, china_date(now))?;
         let change = case_change(
+            self.now(),
             &next,
             &caller.subject,
             step.action(),

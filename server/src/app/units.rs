@@ -5,7 +5,6 @@ use crate::domain::access::{Caller, Role};
 use crate::domain::unit::{self, Unit, UnitKind};
 use crate::domain::validate::{Input, Violations};
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 const EDIT: &[Role] = &[Role::Admin];
 
@@ -52,7 +51,7 @@ impl App {
             v.add("parent_code", format!("no unit has code {parent_code}"));
         }
         v.finish()?;
-        let now = time_now();
+        let now = self.now();
         let u = Unit {
             code: code.to_string(),
             name: name.trim().to_string(),
@@ -75,7 +74,7 @@ impl App {
         let current = self.get_unit(caller, code).await?;
         let u = self
             .store
-            .update_unit(code, name.trim(), current.active, time_now())
+            .update_unit(code, name.trim(), current.active, self.now())
             .await?
             .ok_or_else(|| Error::NotFound(format!("unit {code}")))?;
         tracing::info!(actor = %caller.subject, unit = %code, "unit renamed");
@@ -91,7 +90,7 @@ impl App {
         }
         let u = self
             .store
-            .update_unit(code, &current.name, false, time_now())
+            .update_unit(code, &current.name, false, self.now())
             .await?
             .ok_or_else(|| Error::NotFound(format!("unit {code}")))?;
         tracing::info!(actor = %caller.subject, unit = %code, "unit deactivated");

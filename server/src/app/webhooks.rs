@@ -13,7 +13,6 @@ use crate::domain::access::{Caller, Role};
 use crate::domain::event::Event;
 use crate::domain::webhook::{self, Delivery, Webhook, kind_matches};
 use crate::error::{Error, Result};
-use crate::store::time_now;
 
 const ADMIN: &[Role] = &[Role::Admin];
 /// How long one process holds a webhook while delivering to it.
@@ -58,7 +57,7 @@ impl App {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let secret = hex::encode(raw);
-        let now = time_now();
+        let now = self.now();
         let w = Webhook {
             id: Uuid::now_v7(),
             url: url.to_string(),
@@ -104,7 +103,7 @@ impl App {
     /// Claims one webhook with events waiting and delivers them in order
     /// until one fails or none is left. Returns how many were delivered.
     pub async fn deliver_webhooks(&self) -> Result<usize> {
-        let Some((hook, secret)) = self.store.claim_webhook(time_now(), LEASE).await? else {
+        let Some((hook, secret)) = self.store.claim_webhook(self.now(), LEASE).await? else {
             return Ok(0);
         };
         let outcome = self.deliver_to(&hook, &secret).await;
@@ -147,7 +146,7 @@ impl App {
                 ),
                 Err(err) => (false, 0, err.to_string()),
             };
-            let now = time_now();
+            let now = self.now();
             let failures = if ok { 0 } else { hook.failures + 1 };
             let next = now
                 + chrono::TimeDelta::from_std(webhook::backoff(failures, self.jobs.retry_delay))

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ducha::app::{App, NewUser};
+use ducha::clock::ShiftedClock;
 use ducha::config::{Settings, SettingsLayer};
 use ducha::domain::access::{Role, Scope};
 use ducha_sdk::{Client, pb};
@@ -104,6 +105,8 @@ impl Drop for TestDb {
 pub struct TestServer {
     pub url: String,
     pub app: App,
+    /// The server's clock: tests move it instead of editing dates.
+    pub clock: Arc<ShiftedClock>,
     pub settings: Settings,
     pub dir: Arc<TempDir>,
     pub db: Arc<TestDb>,
@@ -131,14 +134,21 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut SettingsLayer)) -> TestServer {
         Settings::resolve(layer).expect("valid test settings"),
         dir,
         db,
+        Arc::new(ShiftedClock::default()),
     )
     .await
 }
 
-async fn start(settings: Settings, dir: Arc<TempDir>, db: Arc<TestDb>) -> TestServer {
-    let app = ducha::server::open_app(&settings)
+async fn start(
+    settings: Settings,
+    dir: Arc<TempDir>,
+    db: Arc<TestDb>,
+    clock: Arc<ShiftedClock>,
+) -> TestServer {
+    let mut app = ducha::server::open_app(&settings)
         .await
         .expect("server opens");
+    app.clock = clock.clone();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -155,6 +165,7 @@ async fn start(settings: Settings, dir: Arc<TempDir>, db: Arc<TestDb>) -> TestSe
     TestServer {
         url,
         app,
+        clock,
         settings,
         dir,
         db,
@@ -189,31 +200,57 @@ impl TestServer {
     /// Stops the server and starts a new one on the same data and database.
     pub async fn restart(mut self) -> TestServer {
         self.stop().await;
-        start(self.settings.clone(), self.dir.clone(), self.db.clone()).await
+        start(
+            self.settings.clone(),
+            self.dir.clone(),
+            self.db.clone(),
+            self.clock.clone(),
+        )
+        .await
     }
 
     /// Another server process on the same database and data, as a second
     /// replica.
     pub async fn twin(&self) -> TestServer {
-        start(self.settings.clone(), self.dir.clone(), self.db.clone()).await
+        start(
+            self.settings.clone(),
+            self.dir.clone(),
+            self.db.clone(),
+            self.clock.clone(),
+        )
+        .await
+    }
+
+    /// Moves the server's clock by `days` (back when negative).
+    pub fn pass_days(&self, days: i64) {
+        self.clock.advance(chrono::TimeDelta::days(days));
+    }
+
+    /// Moves the server's clock to the day after `due`: the deadline has
+    /// passed.
+    pub fn pass_beyond(&self, due: chrono::NaiveDate) {
+        self.pass_days((due - self.today()).num_days() + 1);
+    }
+
+    /// Today in China by the server's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.app.today()
     }
 
     /// Runs `sql` on the server's database directly, as someone with
-    /// database access would; returns the rows changed.
-    pub async fn raw_sql(&self, sql: &str, args: &[RawArg]) -> u64 {
+    /// database access would (to tamper with it, or to count); returns the
+    /// rows changed. Time is moved with the clock, never here.
+    pub async fn raw_sql(&self, sql: &str) -> u64 {
         use secrecy::ExposeSecret;
         let url = self.settings.database_url.expose_secret().to_string();
         macro_rules! run {
             ($pool:expr) => {{
                 let pool = $pool;
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
-                for a in args {
-                    q = match a {
-                        RawArg::Date(d) => q.bind(*d),
-                        RawArg::Uuid(u) => q.bind(*u),
-                    };
-                }
-                q.execute(&pool).await.expect("raw SQL").rows_affected()
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&pool)
+                    .await
+                    .expect("raw SQL")
+                    .rows_affected()
             }};
         }
         if url.starts_with("sqlite:") {
@@ -297,12 +334,6 @@ impl Drop for TestServer {
             let _ = s.send(());
         }
     }
-}
-
-/// A parameter of `TestServer::raw_sql`.
-pub enum RawArg {
-    Date(chrono::NaiveDate),
-    Uuid(uuid::Uuid),
 }
 
 /// Seconds since the epoch as a protobuf timestamp.
