@@ -245,3 +245,55 @@ impl Campaign {
 pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("campaign {id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_campaign_goes_through_its_stages_once_and_then_changes_no_more() {
+        use CampaignStatus::*;
+        for (from, to) in [
+            (Planning, Some(InTheField)),
+            (InTheField, Some(Reporting)),
+            (Reporting, Some(Closed)),
+            (Closed, None),
+        ] {
+            assert_eq!(from.next(), to, "{from:?}");
+        }
+        let campaign = |status| Campaign {
+            id: Uuid::nil(),
+            plan: CampaignPlan {
+                year: 2026,
+                title: "2026年度环保综合督查".into(),
+                starts_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                ends_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                target_units: vec![],
+                teams: vec![],
+            },
+            status,
+            created_by: "coordinator".into(),
+            created_at: Utc::now(),
+            updated_by: "coordinator".into(),
+            updated_at: Utc::now(),
+            version: 3,
+        };
+        for status in [Planning, InTheField, Reporting] {
+            assert!(campaign(status).ensure_open().is_ok(), "{status:?}");
+        }
+        match campaign(Closed).ensure_open() {
+            Err(Error::FailedPrecondition(r)) => assert_eq!(r.reason, Reason::CampaignClosed),
+            other => panic!("{other:?}"),
+        }
+        // A stale etag is told apart from a refusal, with the current one.
+        let c = campaign(Planning);
+        assert!(c.check_etag(&c.etag()).is_ok());
+        match c.check_etag("\"v2\"") {
+            Err(Error::Aborted(r)) => {
+                assert_eq!(r.reason, Reason::EtagMismatch);
+                assert!(r.metadata.contains(&("current_etag", c.etag())));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -788,3 +788,189 @@ impl PetitionIntake {
 pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("petition {id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every step from every state of a petition (信访), for a named
+    //! complainant and an ordinary petition, and the rules for key and
+    //! anonymous ones.
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn petition(state: PetitionState) -> Petition {
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+        Petition {
+            id: Uuid::nil(),
+            intake: PetitionIntake {
+                campaign_id: None,
+                channel: Channel::Hotline,
+                received_at: at,
+                content: "河道发黑发臭".into(),
+                category: Medium::Water,
+                location: None,
+                unit_code: "331102".into(),
+                credit_code: None,
+            },
+            sealed_complainant: Some("sealed".into()),
+            is_key: false,
+            state,
+            accept_due: day(4),
+            reply_due: Some(day(30)),
+            reply_overdue_since: None,
+            merged_into: None,
+            progress: Progress::default(),
+            received_by: "officer".into(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    fn steps() -> Vec<(&'static str, PetitionStep)> {
+        let note = || "已核实".to_string();
+        vec![
+            (
+                "accept",
+                PetitionStep::Accept {
+                    key: false,
+                    note: note(),
+                },
+            ),
+            ("decline", PetitionStep::Decline { reason: note() }),
+            (
+                "dispatch",
+                PetitionStep::Dispatch {
+                    unit_code: "331102".into(),
+                    reply_due: day(20),
+                    note: note(),
+                },
+            ),
+            (
+                "reply",
+                PetitionStep::Reply {
+                    text: note(),
+                    evidence: vec![],
+                },
+            ),
+            (
+                "send back",
+                PetitionStep::SendBack {
+                    reason: note(),
+                    reply_due: Some(day(25)),
+                },
+            ),
+            (
+                "feedback",
+                PetitionStep::RecordFeedback {
+                    method: FeedbackMethod::Phone,
+                    told_at: Utc.with_ymd_and_hms(2026, 11, 3, 1, 0, 0).unwrap(),
+                    satisfied: true,
+                    note: String::new(),
+                },
+            ),
+            ("close", PetitionStep::Close { note: note() }),
+        ]
+    }
+
+    #[test]
+    fn every_step_from_every_state() {
+        use PetitionState::*;
+        let states = [
+            Received, Declined, Accepted, Dispatched, Replied, Verified, Answered, Reopened,
+            Merged, Closed,
+        ];
+        // The state after each step from each state; None: refused.
+        let table: &[(&str, &[(PetitionState, PetitionState)])] = &[
+            ("accept", &[(Received, Accepted)]),
+            ("decline", &[(Received, Declined)]),
+            (
+                "dispatch",
+                &[(Accepted, Dispatched), (Reopened, Dispatched)],
+            ),
+            ("reply", &[(Dispatched, Replied)]),
+            (
+                "send back",
+                &[(Replied, Dispatched), (Verified, Dispatched)],
+            ),
+            ("feedback", &[(Replied, Answered), (Verified, Answered)]),
+            ("close", &[(Answered, Closed)]),
+        ];
+        let now = Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap();
+        for (name, step) in steps() {
+            let allowed = table.iter().find(|(n, _)| *n == name).unwrap().1;
+            for from in states {
+                let want = allowed.iter().find(|(f, _)| *f == from).map(|(_, to)| *to);
+                match (petition(from).apply(&step, "officer", now, day(3)), want) {
+                    (Ok(next), Some(to)) => assert_eq!(next.state, to, "{name} from {from:?}"),
+                    (Err(Error::FailedPrecondition(r)), None) => {
+                        assert!(
+                            matches!(
+                                r.reason,
+                                Reason::StateDoesNotAllow | Reason::FeedbackRequired
+                            ),
+                            "{name} from {from:?}: {r:?}"
+                        );
+                        assert!(r.metadata.contains(&("state", from.shown())));
+                    }
+                    (got, want) => panic!("{name} from {from:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_and_anonymous_petitions_have_rules_of_their_own() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap();
+        let reason = |r: Result<Petition>| match r {
+            Err(Error::FailedPrecondition(r)) => r.reason,
+            other => panic!("{other:?}"),
+        };
+        let close = PetitionStep::Close {
+            note: "办结".into(),
+        };
+        let feedback = PetitionStep::RecordFeedback {
+            method: FeedbackMethod::Phone,
+            told_at: now,
+            satisfied: true,
+            note: String::new(),
+        };
+        // A key petition is verified on site before the complainant is
+        // answered, or, when anonymous, before it is closed.
+        let mut key = petition(PetitionState::Replied);
+        key.is_key = true;
+        assert_eq!(
+            reason(key.apply(&feedback, "o", now, day(3))),
+            Reason::SiteVisitRequired
+        );
+        key.sealed_complainant = None;
+        assert_eq!(
+            reason(key.apply(&close, "o", now, day(3))),
+            Reason::SiteVisitRequired
+        );
+        let mut anonymous = petition(PetitionState::Replied);
+        anonymous.sealed_complainant = None;
+        assert_eq!(
+            reason(anonymous.apply(&feedback, "o", now, day(3))),
+            Reason::AnonymousPetition
+        );
+        // Nobody to tell: an anonymous petition closes after the reply.
+        assert_eq!(
+            anonymous.apply(&close, "o", now, day(3)).unwrap().state,
+            PetitionState::Closed
+        );
+        let spot = PetitionStep::SpotCheck {
+            passed: true,
+            note: String::new(),
+        };
+        assert_eq!(
+            reason(petition(PetitionState::Closed).apply(&spot, "s", now, day(3))),
+            Reason::NotAKeyPetition
+        );
+    }
+}

@@ -570,3 +570,198 @@ pub struct ItemCursor {
 pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("rectification item {id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every step from every state, and each rule that refuses a step.
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn item(state: ItemState) -> RectificationItem {
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+        RectificationItem {
+            id: Uuid::nil(),
+            finding_id: Uuid::nil(),
+            campaign_id: None,
+            unit_code: "331102".into(),
+            requirement: "停产整顿".into(),
+            assigned_on: day(2),
+            working_days: Some(10),
+            due_date: day(16),
+            accident: false,
+            photo_required: false,
+            state,
+            overdue_since: None,
+            extension: None,
+            conditions: None,
+            rejections: 0,
+            signed_off_by: None,
+            signed_off_at: None,
+            created_by: "coordinator".into(),
+            created_at: at,
+            updated_by: "coordinator".into(),
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    fn steps() -> Vec<(&'static str, Step)> {
+        let text = || "已整改".to_string();
+        vec![
+            ("acknowledge", Step::Acknowledge),
+            ("progress", Step::ReportProgress { text: text() }),
+            (
+                "submit",
+                Step::Submit {
+                    text: text(),
+                    after_photos: 1,
+                },
+            ),
+            (
+                "request extension",
+                Step::RequestExtension {
+                    due_date: day(30),
+                    reason: text(),
+                },
+            ),
+            ("approve", Step::Approve { comment: text() }),
+            ("reject", Step::Reject { reason: text() }),
+            ("cancel", Step::Cancel { reason: text() }),
+        ]
+    }
+
+    /// What each step does from each state: the state after it, or None
+    /// when the state does not allow it.
+    #[test]
+    fn every_step_from_every_state() {
+        use ItemState::*;
+        let table: &[(&str, [Option<ItemState>; 5])] = &[
+            //                    Open              InProgress        Submitted         Verified Cancelled
+            ("acknowledge", [Some(InProgress), None, None, None, None]),
+            ("progress", [None, Some(InProgress), None, None, None]),
+            ("submit", [None, Some(Submitted), None, None, None]),
+            (
+                "request extension",
+                [Some(Open), Some(InProgress), None, None, None],
+            ),
+            ("approve", [None, None, Some(Verified), None, None]),
+            ("reject", [None, None, Some(InProgress), None, None]),
+            (
+                "cancel",
+                [
+                    Some(Cancelled),
+                    Some(Cancelled),
+                    Some(Cancelled),
+                    None,
+                    None,
+                ],
+            ),
+        ];
+        let states = [Open, InProgress, Submitted, Verified, Cancelled];
+        for (name, step) in steps() {
+            let row = table.iter().find(|(n, _)| *n == name).unwrap().1;
+            for (from, want) in states.iter().zip(row) {
+                let got = apply(&item(*from), step.clone(), "liaison", Utc::now(), day(3));
+                match (got, want) {
+                    (Ok((next, entry)), Some(to)) => {
+                        assert_eq!(next.state, to, "{name} from {from:?}");
+                        assert_eq!(
+                            (entry.from_state, entry.to_state),
+                            (Some(*from), to),
+                            "{name} from {from:?}"
+                        );
+                        assert_eq!(next.version, 2, "{name} from {from:?}");
+                    }
+                    (Err(Error::FailedPrecondition(r)), None) => {
+                        assert_eq!(r.reason, Reason::StateDoesNotAllow, "{name} from {from:?}");
+                        assert!(
+                            r.metadata.contains(&("state", from.shown())),
+                            "{name} from {from:?}"
+                        );
+                    }
+                    (got, want) => panic!("{name} from {from:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rules_that_refuse_a_step_the_state_allows() {
+        let reason = |r: Result<(RectificationItem, HistoryEntry)>| match r {
+            Err(Error::FailedPrecondition(r)) => r.reason.as_str().to_string(),
+            Err(Error::InvalidArgument(v)) => format!("field {}", v[0].field),
+            other => format!("{other:?}"),
+        };
+        let now = Utc::now();
+        // An accident is signed off only with the four conditions.
+        let mut accident = item(ItemState::Submitted);
+        accident.accident = true;
+        let approve = || Step::Approve {
+            comment: String::new(),
+        };
+        assert_eq!(
+            reason(apply(&accident, approve(), "v", now, day(3))),
+            "ACCIDENT_CONDITIONS_OPEN"
+        );
+        accident.conditions = Some(AccidentConditions {
+            cause_established: "泵故障".into(),
+            responsible_dealt_with: "停职".into(),
+            people_educated: "全员培训".into(),
+            measures_in_place: "更换设备".into(),
+        });
+        assert!(apply(&accident, approve(), "v", now, day(3)).is_ok());
+        // Conditions belong to accidents only.
+        let plain = item(ItemState::InProgress);
+        let conditions = Step::RecordConditions(accident.conditions.clone().unwrap());
+        assert_eq!(
+            reason(apply(&plain, conditions, "v", now, day(3))),
+            "NOT_AN_ACCIDENT"
+        );
+        // A fix that needs a photo is submitted with one.
+        let mut photo = item(ItemState::InProgress);
+        photo.photo_required = true;
+        let bare = Step::Submit {
+            text: String::new(),
+            after_photos: 0,
+        };
+        assert_eq!(
+            reason(apply(&photo, bare, "l", now, day(3))),
+            "field evidence_ids"
+        );
+        // One extension waits at a time; a decision needs one waiting.
+        let extend = Step::RequestExtension {
+            due_date: day(30),
+            reason: "设备到货延迟".into(),
+        };
+        let (waiting, _) = apply(&plain, extend.clone(), "l", now, day(3)).unwrap();
+        assert_eq!(
+            reason(apply(&waiting, extend, "l", now, day(3))),
+            "EXTENSION_PENDING"
+        );
+        let decide = Step::DecideExtension {
+            grant: true,
+            reason: String::new(),
+        };
+        assert_eq!(
+            reason(apply(&plain, decide.clone(), "c", now, day(3))),
+            "NO_EXTENSION_PENDING"
+        );
+        let (granted, _) = apply(&waiting, decide, "c", now, day(3)).unwrap();
+        assert_eq!((granted.due_date, granted.extension), (day(30), None));
+        // A later deadline only.
+        let earlier = Step::RequestExtension {
+            due_date: day(10),
+            reason: "x".into(),
+        };
+        assert_eq!(
+            reason(apply(&plain, earlier, "l", now, day(3))),
+            "field due_date"
+        );
+    }
+}

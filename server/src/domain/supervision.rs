@@ -257,3 +257,87 @@ impl SupervisionCase {
 pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("supervision case {id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Every step from every state of a supervision case (督办).
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn case(state: CaseState) -> SupervisionCase {
+        SupervisionCase {
+            id: Uuid::nil(),
+            source_kind: SourceKind::Finding,
+            source_id: Uuid::nil(),
+            cause: Cause::Request,
+            unit_code: "331102".into(),
+            reason: "整改推进缓慢".into(),
+            state,
+            opened_by: "inspector".into(),
+            opened_at: Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap(),
+            notice: None,
+            response: None,
+            closing: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn every_step_from_every_state() {
+        use CaseState::*;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let steps = [
+            (
+                "notice",
+                CaseStep::IssueNotice {
+                    text: "限期整改".into(),
+                    due: today + chrono::Days::new(10),
+                },
+                [Some(NoticeIssued), None, Some(NoticeIssued), None],
+            ),
+            (
+                "respond",
+                CaseStep::Respond {
+                    text: "已整改".into(),
+                    evidence: vec![],
+                },
+                [None, Some(Responded), None, None],
+            ),
+            (
+                "close",
+                CaseStep::Close {
+                    outcome: "问题已整改到位".into(),
+                },
+                [Some(Closed), Some(Closed), Some(Closed), None],
+            ),
+        ];
+        //             Open  NoticeIssued  Responded  Closed
+        let states = [Open, NoticeIssued, Responded, Closed];
+        for (name, step, row) in steps {
+            for (from, want) in states.iter().zip(row) {
+                let got = case(*from).apply(&step, "someone", Utc::now(), today);
+                match (got, want) {
+                    (Ok(next), Some(to)) => {
+                        assert_eq!(next.state, to, "{name} from {from:?}");
+                        assert_eq!(next.version, 2, "{name} from {from:?}");
+                    }
+                    (Err(Error::FailedPrecondition(r)), None) => {
+                        assert_eq!(r.reason, Reason::StateDoesNotAllow, "{name} from {from:?}");
+                    }
+                    (got, want) => panic!("{name} from {from:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+        // A notice's deadline is not in the past.
+        let late = CaseStep::IssueNotice {
+            text: "限期整改".into(),
+            due: today - chrono::Days::new(1),
+        };
+        assert!(matches!(
+            case(Open).apply(&late, "s", Utc::now(), today),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}
