@@ -11,9 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use crate::rectification::{
-    a_finding, acknowledge, assign, china_today, date_of, item, team, team_on,
-};
+use crate::rectification::{a_finding, acknowledge, assign, date_of, item, team, team_on};
 use crate::support;
 
 /// A guard against a test hanging when what it awaits never comes.
@@ -386,15 +384,28 @@ async fn the_sdk_follows_the_feed_across_a_broken_connection() {
 }
 
 /// Two `ducha serve` processes on one database, both scanning for overdue
-/// items every 50 ms: every overdue item gets exactly one case.
+/// items every 50 ms: every overdue item gets exactly one case. Time moves
+/// by starting both again with their clocks set further on
+/// (`DUCHA_TEST_CLOCK_OFFSET`).
 #[tokio::test]
 async fn two_server_processes_escalate_each_overdue_item_once() {
     use crate::cli::{run, serve_with};
     let dir = tempfile::tempdir().unwrap();
     let db = support::TestDb::new().await;
-    let fast = [("DUCHA_OVERDUE_SCAN_INTERVAL", "50ms")];
-    let (_a, url_a) = serve_with(dir.path(), &db, &fast).await;
-    let (_b, url_b) = serve_with(dir.path(), &db, &fast).await;
+    let pair = |offset: &'static str| {
+        let (dir, db) = (dir.path(), &db);
+        async move {
+            let env = [
+                ("DUCHA_OVERDUE_SCAN_INTERVAL", "50ms"),
+                ("DUCHA_TEST_CLOCK_OFFSET", offset),
+            ];
+            let (a, url_a) = serve_with(dir, db, &env).await;
+            let (b, url_b) = serve_with(dir, db, &env).await;
+            ((a, b), url_a, url_b)
+        }
+    };
+    // Thirty days ago: four items are given deadlines.
+    let (servers, _, url_b) = pair("-30d").await;
     for (name, role, unit) in [
         ("lin", "inspector", "--unit=331102"),
         ("zhou", "coordinator", "--all-units"),
@@ -408,11 +419,12 @@ async fn two_server_processes_escalate_each_overdue_item_once() {
         .await;
         assert!(ok, "{err}");
     }
-    let inspector = Client::connect(url_b.clone()).await.unwrap();
-    inspector.login("lin", support::PASSWORD).await.unwrap();
-    let coordinator = Client::connect(url_a.clone()).await.unwrap();
-    coordinator.login("zhou", support::PASSWORD).await.unwrap();
-
+    let signed_in = |url: String, name: &'static str| async move {
+        let c = Client::connect(url).await.unwrap();
+        c.login(name, support::PASSWORD).await.unwrap();
+        c
+    };
+    let inspector = signed_in(url_b.clone(), "lin").await;
     let rec =
         support::create_record(&inspector, support::site_check("331102", 1_790_000_000)).await;
     let f = inspector
@@ -427,51 +439,28 @@ async fn two_server_processes_escalate_each_overdue_item_once() {
         .finding
         .unwrap();
     let mut items = Vec::new();
-    for _ in 0..4 {
-        items.push(assign(&inspector, &f.id, item(5)).await.unwrap());
+    for days in [5, 5, 5, 15] {
+        items.push(assign(&inspector, &f.id, item(days)).await.unwrap());
     }
-    let mut opened = watch(&coordinator, 0, &["supervision_case.opened"]).await;
+    drop(servers);
 
-    // As someone with database access: deadlines pass.
-    let url = db
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}/ducha-data/ducha.db", dir.path().display()));
-    let past = china_today() - chrono::Days::new(2);
-    let overdue = |ids: Vec<String>| {
-        let url = url.clone();
-        async move {
-            let sql = "UPDATE rectification_items SET due_date = $1 WHERE id = $2";
-            for id in ids {
-                let id: uuid::Uuid = id.parse().unwrap();
-                if url.starts_with("sqlite:") {
-                    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                    sqlx::query(sql)
-                        .bind(past)
-                        .bind(id)
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                } else {
-                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                    sqlx::query(sql)
-                        .bind(past)
-                        .bind(id)
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                }
-            }
-        }
-    };
-    overdue(items[..3].iter().map(|i| i.id.clone()).collect()).await;
+    // Ten days on, three deadlines have passed: three cases, one each,
+    // though both processes scan.
+    let (servers, url_a, _) = pair("-20d").await;
+    let coordinator = signed_in(url_a.clone(), "zhou").await;
+    let mut opened = watch(&coordinator, 0, &["supervision_case.opened"]).await;
     let mut cases = Vec::new();
     for _ in 0..3 {
         cases.push(next(&mut opened).await);
     }
-    // Later scans by both processes open nothing more for these three:
-    // the next case to come is the fourth item's.
-    overdue(vec![items[3].id.clone()]).await;
+    drop(opened);
+    drop(servers);
+
+    // Today the fourth has passed too: the next case is its, and the
+    // three get no second one.
+    let (_servers, url_a, _) = pair("0s").await;
+    let coordinator = signed_in(url_a, "zhou").await;
+    let mut opened = watch(&coordinator, cases[2].id, &["supervision_case.opened"]).await;
     cases.push(next(&mut opened).await);
     let mut sources: Vec<String> = cases
         .iter()
