@@ -28,8 +28,9 @@ pub enum Error {
     /// A chunk was sent past what the server holds of an upload.
     #[error("the server holds {committed} bytes of this upload; send from there")]
     UploadOffset { committed: i64 },
-    #[error("{0}")]
-    PermissionDenied(String),
+    /// The caller's role or units do not allow it.
+    #[error("{}", .0.message)]
+    PermissionDenied(Refusal),
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{message}")]
@@ -92,6 +93,18 @@ pub enum Reason {
     NotAKeyPetition,
     AlreadySpotChecked,
     PetitionNotDispatched,
+    /// PERMISSION_DENIED: the caller's role may not do this.
+    RoleNotAllowed,
+    /// PERMISSION_DENIED: the unit named is outside the caller's units.
+    UnitOutOfScope,
+    /// PERMISSION_DENIED: who entered a record does not confirm it.
+    SamePerson,
+    /// PERMISSION_DENIED: a record is confirmed by the other group.
+    SameGroup,
+    /// PERMISSION_DENIED: a download link's signature does not hold.
+    LinkInvalid,
+    /// PERMISSION_DENIED: a download link has expired.
+    LinkExpired,
 }
 
 impl Reason {
@@ -126,6 +139,12 @@ impl Reason {
             NotAKeyPetition => "NOT_A_KEY_PETITION",
             AlreadySpotChecked => "ALREADY_SPOT_CHECKED",
             PetitionNotDispatched => "PETITION_NOT_DISPATCHED",
+            RoleNotAllowed => "ROLE_NOT_ALLOWED",
+            UnitOutOfScope => "UNIT_OUT_OF_SCOPE",
+            SamePerson => "SAME_PERSON",
+            SameGroup => "SAME_GROUP",
+            LinkInvalid => "LINK_INVALID",
+            LinkExpired => "LINK_EXPIRED",
         }
     }
 }
@@ -155,6 +174,15 @@ impl Error {
         })
     }
 
+    /// Not for this caller (PERMISSION_DENIED).
+    pub fn denied(reason: Reason, message: impl Into<String>) -> Self {
+        Error::PermissionDenied(Refusal {
+            reason,
+            message: message.into(),
+            metadata: Vec::new(),
+        })
+    }
+
     /// A step to take again after reading anew (ABORTED).
     pub fn conflict(reason: Reason, message: impl Into<String>) -> Self {
         Error::Aborted(Refusal {
@@ -166,7 +194,9 @@ impl Error {
 
     /// Adds a detail to a refusal; other errors are left as they are.
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
-        if let Error::FailedPrecondition(r) | Error::Aborted(r) = &mut self {
+        if let Error::FailedPrecondition(r) | Error::Aborted(r) | Error::PermissionDenied(r) =
+            &mut self
+        {
             r.metadata.push((key, value.to_string()));
         }
         self

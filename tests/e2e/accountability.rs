@@ -79,6 +79,7 @@ async fn accountability_is_entered_by_one_group_and_confirmed_by_the_other() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
+    assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("ROLE_NOT_ALLOWED"));
     let mut no_post = official(LIANDU, pb::AccountabilityForm::Interview);
     no_post.official.as_mut().unwrap().post.clear();
     no_post.case_ids = vec!["not-a-case".into()];
@@ -97,9 +98,11 @@ async fn accountability_is_entered_by_one_group_and_confirmed_by_the_other() {
     let e = confirm(&officer, &r).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     assert!(e.message().contains("someone else"), "{}", e.message());
+    assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("SAME_PERSON"));
     let e = confirm(&other_officer, &r).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     assert!(e.message().contains("other group"), "{}", e.message());
+    assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("SAME_GROUP"));
     let done = confirm(&supervisor, &r).await.unwrap();
     assert!(!done.confirm_user.is_empty());
     let e = confirm(&supervisor, &done).await.unwrap_err();

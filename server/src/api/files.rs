@@ -115,8 +115,9 @@ async fn serve_link(
 ) -> Response<tonic::body::Body> {
     let expires = param(query, "expires").and_then(|e| e.parse::<i64>().ok());
     let (Some(expires), Some(sig)) = (expires, param(query, "sig")) else {
-        return refusal(Error::PermissionDenied(
-            "the link lacks its expiry or signature".into(),
+        return refusal(Error::denied(
+            crate::error::Reason::LinkInvalid,
+            "the link lacks its expiry or signature",
         ));
     };
     let file = match app.open_link(path, expires, sig).await {

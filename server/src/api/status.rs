@@ -43,7 +43,7 @@ impl From<Error> for Status {
                 );
                 Status::with_error_details(Code::Aborted, e.to_string(), details)
             }
-            Error::PermissionDenied(m) => with_info(Code::PermissionDenied, m, "PERMISSION_DENIED"),
+            Error::PermissionDenied(r) => refusal(Code::PermissionDenied, r),
             Error::Unauthenticated(m) => with_info(Code::Unauthenticated, m, "UNAUTHENTICATED"),
             Error::ResourceExhausted {
                 message,

@@ -52,10 +52,13 @@ impl App {
         let now = self.now();
         let (facts, official) = draft.validate(china_date(now))?;
         if !caller.sees_unit(&facts.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may record accountability only for your own units, not {}",
-                facts.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may record accountability only for your own units, not {}",
+                    facts.unit_code
+                ),
+            ));
         }
         self.active_unit(&facts.unit_code, "unit_code").await?;
         for (i, id) in facts.case_ids.iter().enumerate() {

@@ -54,10 +54,13 @@ impl App {
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let content = draft.validate(&caller.subject)?;
         if !caller.sees_unit(&content.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may record checks only for your own units, not {}",
-                content.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may record checks only for your own units, not {}",
+                    content.unit_code
+                ),
+            ));
         }
         self.active_unit(&content.unit_code, "check_record.unit_code")
             .await?;

@@ -14,7 +14,7 @@ use crate::domain::access::Caller;
 use crate::domain::derivative::Variant;
 use crate::domain::download::{granted_ttl, link_message, link_path, parse_link_path};
 use crate::domain::evidence::Evidence;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 #[derive(Debug, Clone)]
 pub struct DownloadUrl {
@@ -97,12 +97,13 @@ impl App {
     /// and the link has not expired.
     pub async fn open_link(&self, path: &str, expires: i64, sig: &str) -> Result<LinkedFile> {
         if !self.keys.verify_link(&link_message(path, expires), sig) {
-            return Err(Error::PermissionDenied(
-                "the link's signature does not match".into(),
+            return Err(Error::denied(
+                Reason::LinkInvalid,
+                "the link's signature does not match",
             ));
         }
         if expires <= self.now().timestamp() {
-            return Err(Error::PermissionDenied("the link has expired".into()));
+            return Err(Error::denied(Reason::LinkExpired, "the link has expired"));
         }
         let (id, variant) =
             parse_link_path(path).ok_or_else(|| Error::NotFound(format!("file {path}")))?;

@@ -48,10 +48,13 @@ impl App {
         caller.require(REGISTER)?;
         let info = draft.validate()?;
         if !caller.sees_unit(&info.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may register enterprises only in your own units, not {}",
-                info.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may register enterprises only in your own units, not {}",
+                    info.unit_code
+                ),
+            ));
         }
         self.active_unit(&info.unit_code, "enterprise.unit_code")
             .await?;

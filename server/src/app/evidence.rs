@@ -62,10 +62,13 @@ impl App {
         caller.require(UPLOAD)?;
         let req = draft.validate(&self.uploads)?;
         if !caller.sees_unit(&req.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may add evidence only for your own units, not {}",
-                req.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may add evidence only for your own units, not {}",
+                    req.unit_code
+                ),
+            ));
         }
         self.active_unit(&req.unit_code, "unit_code").await?;
         // Only the caller's own units are searched, so a hash never reveals

@@ -14,7 +14,7 @@ use crate::domain::finding::{
 };
 use crate::domain::page;
 use crate::domain::petition::PetitionState;
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::store::FINDING;
 
 const RAISE: &[Role] = &[Role::Inspector, Role::Coordinator, Role::PetitionOfficer];
@@ -36,10 +36,13 @@ impl App {
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let content = draft.validate()?;
         if !caller.sees_unit(&content.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may raise findings only for your own units, not {}",
-                content.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may raise findings only for your own units, not {}",
+                    content.unit_code
+                ),
+            ));
         }
         self.active_unit(&content.unit_code, "finding.unit_code")
             .await?;

@@ -91,10 +91,13 @@ impl App {
         let now = self.now();
         let (intake, complainant) = draft.validate(now)?;
         if !caller.sees_unit(&intake.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may take in petitions only for your own units, not {}",
-                intake.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may take in petitions only for your own units, not {}",
+                    intake.unit_code
+                ),
+            ));
         }
         self.active_unit(&intake.unit_code, "unit_code").await?;
         self.existing_campaign(intake.campaign_id, "campaign_id")

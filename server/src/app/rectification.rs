@@ -65,10 +65,13 @@ impl App {
         let today = china_date(now);
         let terms = draft.validate(&f.content.unit_code, today)?;
         if !caller.sees_unit(&terms.unit_code) {
-            return Err(Error::PermissionDenied(format!(
-                "you may assign items only to your own units, not {}",
-                terms.unit_code
-            )));
+            return Err(Error::denied(
+                Reason::UnitOutOfScope,
+                format!(
+                    "you may assign items only to your own units, not {}",
+                    terms.unit_code
+                ),
+            ));
         }
         self.active_unit(&terms.unit_code, "item.unit_code").await?;
         let digest = terms.digest(finding_id);

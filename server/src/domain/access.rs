@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -105,15 +105,18 @@ impl Caller {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(Error::PermissionDenied(format!(
-                "role {} may not do this; allowed: {}",
-                self.role,
-                allowed
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
+            Err(Error::denied(
+                Reason::RoleNotAllowed,
+                format!(
+                    "role {} may not do this; allowed: {}",
+                    self.role,
+                    allowed
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
         }
     }
 

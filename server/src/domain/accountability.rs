@@ -199,16 +199,22 @@ impl AccountabilityRecord {
             ));
         }
         if caller.subject == self.entered_by {
-            return Err(Error::PermissionDenied(format!(
-                "you entered accountability record {}; someone else confirms it",
-                self.id
-            )));
+            return Err(Error::denied(
+                Reason::SamePerson,
+                format!(
+                    "you entered accountability record {}; someone else confirms it",
+                    self.id
+                ),
+            ));
         }
         if caller.role == self.entered_role {
-            return Err(Error::PermissionDenied(format!(
-                "accountability record {} was entered by a {}; it is confirmed by the other group",
-                self.id, self.entered_role
-            )));
+            return Err(Error::denied(
+                Reason::SameGroup,
+                format!(
+                    "accountability record {} was entered by a {}; it is confirmed by the other group",
+                    self.id, self.entered_role
+                ),
+            ));
         }
         let mut next = self.clone();
         next.confirmed_by = Some(caller.subject.clone());
