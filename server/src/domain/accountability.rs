@@ -227,3 +227,85 @@ impl AccountabilityRecord {
 pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("accountability record {id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Who may confirm an accountability record (问责): someone of the
+    //! other group than who entered it, once.
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::access::Scope;
+
+    fn caller(subject: &str, role: Role) -> Caller {
+        Caller {
+            subject: subject.into(),
+            role,
+            scope: Scope::All,
+            issuer: "ducha".into(),
+            token_id: "t".into(),
+            session_id: None,
+            expires_at: Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn confirmed_once_by_the_other_group() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+        let record = AccountabilityRecord {
+            id: Uuid::nil(),
+            facts: AccountabilityFacts {
+                unit_code: "331102".into(),
+                subject_kind: SubjectKind::Unit,
+                form: AccountabilityForm::Interview,
+                basis: "整改不力".into(),
+                decided_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                case_ids: vec![],
+            },
+            sealed_official: None,
+            entered_by: "officer-wang".into(),
+            entered_role: Role::PetitionOfficer,
+            entered_at: at,
+            confirmed_by: None,
+            confirmed_at: None,
+            version: 1,
+        };
+        let outcome = |c: Caller, r: &AccountabilityRecord| match r.confirm(&c, at) {
+            Ok(next) => Ok(next),
+            Err(Error::PermissionDenied(r) | Error::FailedPrecondition(r)) => Err(r.reason),
+            Err(other) => panic!("{other:?}"),
+        };
+        let cases = [
+            (
+                "who entered it",
+                caller("officer-wang", Role::PetitionOfficer),
+                Err(Reason::SamePerson),
+            ),
+            (
+                "the same group",
+                caller("officer-li", Role::PetitionOfficer),
+                Err(Reason::SameGroup),
+            ),
+            (
+                "a role that enters none",
+                caller("verifier-xu", Role::Verifier),
+                Err(Reason::RoleNotAllowed),
+            ),
+            (
+                "the other group",
+                caller("supervisor-chen", Role::Supervisor),
+                Ok(()),
+            ),
+        ];
+        for (who, c, want) in cases {
+            assert_eq!(outcome(c, &record).map(|_| ()), want, "{who}");
+        }
+        let done = outcome(caller("supervisor-chen", Role::Supervisor), &record).unwrap();
+        assert_eq!(done.confirmed_by.as_deref(), Some("supervisor-chen"));
+        assert_eq!(
+            outcome(caller("supervisor-zhao", Role::Supervisor), &done).map(|_| ()),
+            Err(Reason::AlreadyConfirmed)
+        );
+    }
+}
