@@ -11,7 +11,7 @@ use crate::domain::derivative::{
 use crate::domain::evidence::FileMetadata;
 use crate::domain::evidence::original_key;
 use crate::error::{Error, Result};
-use crate::media::heif::RenderError;
+use crate::media::tool::RenderError;
 use crate::media::{self, MediaError};
 use crate::store::{ClaimedJob, DERIVATIVES_JOB};
 

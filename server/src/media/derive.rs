@@ -9,7 +9,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageReader, RgbImage};
 
-use super::{MAX_PIXELS, MAX_SIDE, MediaError};
+use super::{MAX_PIXELS, MAX_SIDE, MediaError, check_size};
 use crate::domain::derivative::{PREVIEW_SIDE, THUMBNAIL_SIDE, fit};
 
 const THUMBNAIL_QUALITY: u8 = 75;
@@ -114,12 +114,7 @@ fn decode_jpeg(bytes: &[u8], side: u32) -> Result<Pixels, MediaError> {
             return Ok(None);
         }
         let (w, h) = (d.width() as u32, d.height() as u32);
-        if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
-            return Err(MediaError::TooLarge {
-                width: w,
-                height: h,
-            });
-        }
+        check_size(w, h)?;
         d.scale(scale_eighths(w, h, side));
         let mut started = d.rgb().map_err(bad)?;
         let (width, height) = (started.width() as u32, started.height() as u32);

@@ -6,10 +6,10 @@
 
 use std::ffi::OsString;
 
+use super::MediaError;
 use super::boxes::{self, u16_at, u32_at};
 use super::derive::{self, Rendered};
-use super::tool::{Tool, ToolError};
-use super::{MAX_PIXELS, MAX_SIDE, MediaError};
+use super::tool::{RenderError, Tool};
 
 /// Stored width and height of the primary item, from the `meta` box.
 pub fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
@@ -64,14 +64,6 @@ pub fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
-/// Refuses a size no camera makes, before anything is decoded.
-pub fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
-    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(MediaError::TooLarge { width, height });
-    }
-    Ok(())
-}
-
 /// JPEG quality of heif-convert's output: high enough that the preview
 /// made from it is as good as one made from the pixels themselves; JPEG
 /// because the derivative code then decodes it at a fraction of its size.
@@ -111,31 +103,6 @@ pub async fn render(tool: &Tool, bytes: bytes::Bytes) -> Result<Rendered, Render
         .await
         .map_err(|e| RenderError::Io(std::io::Error::other(e)))?
         .map_err(RenderError::Picture)
-}
-
-/// Why a picture or video could not be rendered by an outside program.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    /// The file itself: no retry helps.
-    #[error("{0}")]
-    Picture(MediaError),
-    /// The program, or the machine around it.
-    #[error("{0}")]
-    Tool(ToolError),
-    #[error("temporary file: {0}")]
-    Io(std::io::Error),
-}
-
-impl From<ToolError> for RenderError {
-    fn from(e: ToolError) -> Self {
-        match e {
-            // The program ran and refused or choked on the file.
-            ToolError::Failed { .. } | ToolError::TimedOut { .. } => {
-                RenderError::Picture(MediaError::Unreadable(e.to_string()))
-            }
-            e => RenderError::Tool(e),
-        }
-    }
 }
 
 #[cfg(test)]

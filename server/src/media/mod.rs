@@ -53,7 +53,7 @@ pub fn inspect(head: &[u8], media_type: &str) -> Result<FileMetadata, MediaError
         _ => None,
     };
     if let Some((width, height)) = size {
-        heif::check_size(width, height)?;
+        check_size(width, height)?;
         meta.width = Some(width);
         meta.height = Some(height);
     }
@@ -61,7 +61,7 @@ pub fn inspect(head: &[u8], media_type: &str) -> Result<FileMetadata, MediaError
 }
 
 /// Reads the pixel size from the header alone; no pixel is decoded, so the
-/// size can be judged before any memory is spent on it.
+/// size can be judged (`check_size`) before any memory is spent on it.
 fn dimensions(head: &[u8]) -> Result<(u32, u32), MediaError> {
     let mut reader = ImageReader::new(Cursor::new(head))
         .with_guessed_format()
@@ -70,8 +70,13 @@ fn dimensions(head: &[u8]) -> Result<(u32, u32), MediaError> {
     let (width, height) = reader
         .into_dimensions()
         .map_err(|e| MediaError::Unreadable(e.to_string()))?;
+    Ok((width, height))
+}
+
+/// Refuses a size no camera makes, before anything is decoded.
+pub fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(MediaError::TooLarge { width, height });
     }
-    Ok((width, height))
+    Ok(())
 }

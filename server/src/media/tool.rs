@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use super::MediaError;
+
 /// Which programs to run and the limits of each run (settings).
 #[derive(Debug, Clone)]
 pub struct MediaTools {
@@ -54,6 +56,31 @@ pub enum ToolError {
 
 /// What a probe reads of a program's answer.
 const PROBE_OUTPUT: usize = 64 * 1024;
+
+/// Why a picture or video could not be rendered by an outside program.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The file itself: no retry helps.
+    #[error("{0}")]
+    Picture(MediaError),
+    /// The program, or the machine around it.
+    #[error("{0}")]
+    Tool(ToolError),
+    #[error("temporary file: {0}")]
+    Io(std::io::Error),
+}
+
+impl From<ToolError> for RenderError {
+    fn from(e: ToolError) -> Self {
+        match e {
+            // The program ran and refused or choked on the file.
+            ToolError::Failed { .. } | ToolError::TimedOut { .. } => {
+                RenderError::Picture(MediaError::Unreadable(e.to_string()))
+            }
+            e => RenderError::Tool(e),
+        }
+    }
+}
 
 /// `name` itself when it names a path, else its first match on PATH.
 fn locate(name: &Path) -> Option<PathBuf> {

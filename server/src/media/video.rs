@@ -16,9 +16,8 @@ use nom_exif::{MediaParser, MediaSource, TrackInfoTag};
 
 use super::boxes::{self, u16_at, u32_at};
 use super::derive::{self, Rendered};
-use super::heif::RenderError;
-use super::tool::Tool;
-use super::{MediaError, heif};
+use super::tool::{RenderError, Tool};
+use super::{MediaError, check_size};
 use crate::domain::evidence::{FileMetadata, PlaceSource};
 use crate::domain::geo::{Datum, Location};
 
@@ -321,7 +320,7 @@ fn video_track(moov: &[u8]) -> Result<(&'static str, u32, u32), MediaError> {
         let (Some(w), Some(h)) = (w, h) else {
             return Err(unreadable("its video track has no size"));
         };
-        heif::check_size(u32::from(w), u32::from(h))?;
+        check_size(u32::from(w), u32::from(h))?;
         return Ok((codec, u32::from(w), u32::from(h)));
     }
     Err(unreadable("it has no video track"))
@@ -436,7 +435,7 @@ fn parse_ppm(mut b: Vec<u8>) -> Result<(u32, u32, Vec<u8>), MediaError> {
         return Err(bad());
     }
     let (w, h) = (number(&fields[1])?, number(&fields[2])?);
-    heif::check_size(w, h)?;
+    check_size(w, h)?;
     let len = w as usize * h as usize * 3;
     if b.len() < at + len {
         return Err(bad());

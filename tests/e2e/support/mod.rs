@@ -200,13 +200,7 @@ impl TestServer {
     /// Stops the server and starts a new one on the same data and database.
     pub async fn restart(mut self) -> TestServer {
         self.stop().await;
-        start(
-            self.settings.clone(),
-            self.dir.clone(),
-            self.db.clone(),
-            self.clock.clone(),
-        )
-        .await
+        self.twin().await
     }
 
     /// Another server process on the same database and data, as a second
