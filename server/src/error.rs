@@ -192,6 +192,14 @@ impl Error {
         })
     }
 
+    /// A version-checked write that lost to a change committed first.
+    pub fn changed_meanwhile(what: impl std::fmt::Display) -> Self {
+        Error::conflict(
+            Reason::ChangedMeanwhile,
+            format!("{what} was changed by someone else meanwhile; read it again"),
+        )
+    }
+
     /// Adds a detail to a refusal; other errors are left as they are.
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
         if let Error::FailedPrecondition(r) | Error::Aborted(r) | Error::PermissionDenied(r) =

@@ -10,6 +10,8 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod blob;
+#[cfg(test)]
+mod boundaries;
 pub mod cli;
 pub mod clock;
 pub mod config;

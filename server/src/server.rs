@@ -310,23 +310,20 @@ async fn make_derivatives(app: App) {
     }
 }
 
-/// Marks items overdue as deadlines pass, now and then. Every replica may
-/// run it: each item is escalated once.
+/// Marks records overdue as deadlines pass (what `app::overdue::SCANNED`
+/// lists), now and then. Every replica may run it: each is escalated once.
 async fn scan_overdue(app: App) {
     let mut every = tokio::time::interval(app.jobs.overdue_scan_interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         let today = crate::domain::calendar::china_date(app.now());
-        match app.mark_overdue_items(today).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(cases = n, "overdue items escalated"),
-            Err(e) => tracing::warn!(error = %e, "scanning for overdue items failed"),
-        }
-        match app.mark_overdue_petitions(today).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(cases = n, "petition replies overdue escalated"),
-            Err(e) => tracing::warn!(error = %e, "scanning for overdue petition replies failed"),
+        for (lapse, opened) in app.scan_overdue(today).await {
+            match opened {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(?lapse, cases = n, "overdue records escalated"),
+                Err(e) => tracing::warn!(?lapse, error = %e, "scanning for overdue records failed"),
+            }
         }
     }
 }

@@ -145,13 +145,7 @@ fn record_out(view: CheckView) -> pb::CheckRecord {
 /// Converts list filters; malformed values are reported by field.
 fn filter_in(r: &pb::ListCheckRecordsRequest) -> Result<CheckFilter, Error> {
     let mut v = Violations::new();
-    let campaign_id = if r.campaign_id.is_empty() {
-        None
-    } else {
-        uuid::Uuid::parse_str(&r.campaign_id)
-            .map_err(|_| v.add("campaign_id", "must be a UUID"))
-            .ok()
-    };
+    let campaign_id = crate::domain::id::optional_in("campaign_id", &r.campaign_id, &mut v);
     let kind = kind_in(r.kind).optional("kind", &mut v);
     let started_from = time_in(r.start_time_from.as_ref()).optional("start_time_from", &mut v);
     let started_before = time_in(r.start_time_to.as_ref()).optional("start_time_to", &mut v);

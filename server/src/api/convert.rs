@@ -284,32 +284,6 @@ pub fn date_out(d: chrono::NaiveDate) -> Option<pb::Date> {
     })
 }
 
-/// An optional UUID filter field.
-pub fn uuid_filter_in(
-    field: &str,
-    s: &str,
-    v: &mut crate::domain::validate::Violations,
-) -> Option<uuid::Uuid> {
-    if s.is_empty() {
-        return None;
-    }
-    uuid::Uuid::parse_str(s)
-        .map_err(|_| v.add(field, "must be a UUID"))
-        .ok()
-}
-
-/// Ids of a request (evidence, cases), each a UUID, named `field[i]`.
-pub fn uuids_in(field: &str, ids: &[String]) -> Result<Vec<uuid::Uuid>, crate::error::Error> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| {
-            uuid::Uuid::parse_str(id).map_err(|_| {
-                crate::error::Error::invalid(format!("{field}[{i}]"), "must be a UUID")
-            })
-        })
-        .collect()
-}
-
 /// Unit codes of a list request, sorted and without repeats; None when
 /// empty.
 pub fn units_filter_in(units: &[String]) -> Option<Vec<String>> {

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     date_in, date_out, location_in, location_out, named_enum_in, named_enum_out, time_out,
-    units_filter_in, uuids_in,
+    units_filter_in,
 };
 use crate::app::App;
 use crate::domain::enterprise::{
@@ -134,7 +134,7 @@ impl EnterpriseService for Enterprises {
             conditions: conditions_in(a.conditions),
             referred: a.referred_to_judiciary,
             referral_note: a.referral_note,
-            evidence: uuids_in("accident.evidence_ids", &a.evidence_ids)?,
+            evidence: crate::domain::id::list("accident.evidence_ids", &a.evidence_ids)?,
         };
         let a = self.app.record_accident(&c, &r.credit_code, draft).await?;
         Ok(Response::new(pb::RecordAccidentResponse {
@@ -152,7 +152,7 @@ impl EnterpriseService for Enterprises {
             conditions: conditions_in(r.conditions),
             referred: r.referred_to_judiciary,
             referral_note: r.referral_note,
-            evidence: uuids_in("add_evidence_ids", &r.add_evidence_ids)?,
+            evidence: crate::domain::id::list("add_evidence_ids", &r.add_evidence_ids)?,
         };
         let a = self
             .app

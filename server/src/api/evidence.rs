@@ -385,13 +385,8 @@ impl EvidenceService for Evidences {
 /// Converts list filters; malformed values are reported by field.
 fn evidence_filter_in(r: &pb::ListEvidenceRequest) -> Result<EvidenceFilter, Error> {
     let mut v = Violations::new();
-    let check_record = if r.check_record_id.is_empty() {
-        None
-    } else {
-        uuid::Uuid::parse_str(&r.check_record_id)
-            .map_err(|_| v.add("check_record_id", "must be a UUID"))
-            .ok()
-    };
+    let check_record =
+        crate::domain::id::optional_in("check_record_id", &r.check_record_id, &mut v);
     let signal = match pb::SignalKind::try_from(r.signal) {
         Ok(pb::SignalKind::Unspecified) => None,
         Ok(pb::SignalKind::NoGps) => Some("no_gps"),

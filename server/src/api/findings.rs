@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     bounding_box_in, link_out, location_in, location_out, named_enum_in, named_enum_out, time_out,
-    units_filter_in, uuid_filter_in,
+    units_filter_in,
 };
 use crate::app::App;
 use crate::domain::finding::{
@@ -98,7 +98,7 @@ fn filter_in(r: &pb::ListFindingsRequest) -> Result<FindingFilter, Error> {
     let mut v = Violations::new();
     let filter = FindingFilter {
         unit_codes: units_filter_in(&r.unit_codes),
-        campaign_id: uuid_filter_in("campaign_id", &r.campaign_id, &mut v),
+        campaign_id: crate::domain::id::optional_in("campaign_id", &r.campaign_id, &mut v),
         category: named_enum_in!(FindingCategory, "FINDING_CATEGORY_", Category, r.category)
             .optional("category", &mut v),
         medium: named_enum_in!(Medium, "MEDIUM_", Medium, r.medium).optional("medium", &mut v),

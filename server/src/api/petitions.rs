@@ -6,16 +6,16 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     date_in, date_out, location_in, location_out, named_enum_in, named_enum_out, time_in, time_out,
-    units_filter_in, uuid_filter_in, uuids_in,
+    units_filter_in,
 };
 use crate::app::{App, PetitionView};
 use crate::domain::finding::Medium;
+use crate::domain::petition::PetitionFilter;
 use crate::domain::petition::{
     Channel, Complainant, FeedbackMethod, HistoryEntry, PetitionDraft, PetitionState, PetitionStep,
 };
 use crate::domain::validate::Violations;
 use crate::error::Error;
-use crate::store::PetitionFilter;
 
 pub struct Petitions {
     pub app: App,
@@ -117,15 +117,11 @@ pub(super) fn petition_out(v: PetitionView, today: chrono::NaiveDate) -> pb::Pet
     }
 }
 
-fn uuid_in(field: &str, s: &str) -> Result<uuid::Uuid, Error> {
-    uuid::Uuid::parse_str(s.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))
-}
-
 fn filter_in(units: &[String], states: &[i32], campaign_id: &str) -> Result<PetitionFilter, Error> {
     let mut v = Violations::new();
     let mut f = PetitionFilter {
         units: units_filter_in(units),
-        campaign_id: uuid_filter_in("campaign_id", campaign_id, &mut v),
+        campaign_id: crate::domain::id::optional_in("campaign_id", campaign_id, &mut v),
         ..Default::default()
     };
     for (i, raw) in states.iter().enumerate() {
@@ -252,7 +248,7 @@ impl PetitionService for Petitions {
         v.finish()?;
         let step = PetitionStep::Dispatch {
             unit_code: r.unit_code.trim().to_string(),
-            reply_due: self.app.reply_due(due),
+            reply_due: due,
             note: r.note.clone(),
         };
         let petition = self.step(&req, &r.id, &r.etag, step).await?;
@@ -264,7 +260,7 @@ impl PetitionService for Petitions {
         req: Request<pb::ReplyToPetitionRequest>,
     ) -> Result<Response<pb::ReplyToPetitionResponse>, Status> {
         let r = req.get_ref();
-        let evidence = uuids_in("evidence_ids", &r.evidence_ids)?;
+        let evidence = crate::domain::id::list("evidence_ids", &r.evidence_ids)?;
         let step = PetitionStep::Reply {
             text: r.text.clone(),
             evidence,
@@ -295,7 +291,7 @@ impl PetitionService for Petitions {
     ) -> Result<Response<pb::VerifyOnSiteResponse>, Status> {
         let r = req.get_ref();
         let step = PetitionStep::VerifyOnSite {
-            check_record_id: uuid_in("check_record_id", &r.check_record_id)?,
+            check_record_id: crate::domain::id::required("check_record_id", &r.check_record_id)?,
             conclusion: r.conclusion.clone(),
         };
         let petition = self.step(&req, &r.id, &r.etag, step).await?;
@@ -340,7 +336,7 @@ impl PetitionService for Petitions {
     ) -> Result<Response<pb::MergePetitionResponse>, Status> {
         let r = req.get_ref();
         let step = PetitionStep::Merge {
-            into: uuid_in("into_id", &r.into_id)?,
+            into: crate::domain::id::required("into_id", &r.into_id)?,
         };
         let petition = self.step(&req, &r.id, &r.etag, step).await?;
         Ok(Response::new(pb::MergePetitionResponse { petition }))

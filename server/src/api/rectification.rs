@@ -7,7 +7,6 @@ use tonic::{Request, Response, Status};
 use super::caller;
 use super::convert::{
     date_in, date_out, link_out, named_enum_in, named_enum_out, time_out, units_filter_in,
-    uuid_filter_in,
 };
 use crate::app::{App, ItemView, ShownEvidence};
 use crate::domain::access::Caller;
@@ -118,8 +117,8 @@ fn filter_in(r: &pb::ListRectificationItemsRequest) -> Result<ItemFilter, Error>
     };
     let filter = ItemFilter {
         unit_codes: units_filter_in(&r.unit_codes),
-        finding_id: uuid_filter_in("finding_id", &r.finding_id, &mut v),
-        campaign_id: uuid_filter_in("campaign_id", &r.campaign_id, &mut v),
+        finding_id: crate::domain::id::optional_in("finding_id", &r.finding_id, &mut v),
+        campaign_id: crate::domain::id::optional_in("campaign_id", &r.campaign_id, &mut v),
         states,
         overdue: r.overdue_only,
         due_within_days,
@@ -366,7 +365,7 @@ impl RectificationService for Rectification {
         let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
-        let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);
+        let campaign = crate::domain::id::optional_in("campaign_id", &r.campaign_id, &mut v);
         v.finish()?;
         let units = self
             .app
@@ -384,7 +383,7 @@ impl RectificationService for Rectification {
         let c = caller(&req)?;
         let r = req.get_ref();
         let mut v = Violations::new();
-        let campaign = uuid_filter_in("campaign_id", &r.campaign_id, &mut v);
+        let campaign = crate::domain::id::optional_in("campaign_id", &r.campaign_id, &mut v);
         v.finish()?;
         let csv = self
             .app

@@ -4,9 +4,7 @@ use ducha_proto::v1::{self as pb, supervision_service_server::SupervisionService
 use tonic::{Request, Response, Status};
 
 use super::caller;
-use super::convert::{
-    date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in, uuids_in,
-};
+use super::convert::{date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in};
 use crate::app::{AccountabilityView, App};
 use crate::domain::accountability::{
     AccountabilityDraft, AccountabilityForm, Official, SubjectKind,
@@ -232,7 +230,7 @@ impl SupervisionService for Supervision {
         req: Request<pb::RespondToNoticeRequest>,
     ) -> Result<Response<pb::RespondToNoticeResponse>, Status> {
         let r = req.get_ref();
-        let evidence = uuids_in("evidence_ids", &r.evidence_ids)?;
+        let evidence = crate::domain::id::list("evidence_ids", &r.evidence_ids)?;
         let step = CaseStep::Respond {
             text: r.text.clone(),
             evidence,

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, optional_uuid};
+use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::accountability::{
     self, ACCOUNTABILITY, AccountabilityDraft, AccountabilityRecord, ENTER, Official,
@@ -141,7 +141,8 @@ impl App {
         id: &str,
         etag: &str,
     ) -> Result<AccountabilityView> {
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let r = self
             .store
             .get_accountability(id)
@@ -156,18 +157,12 @@ impl App {
         )?;
         let next = r.confirm(caller, self.now())?;
         let change = record_change(&next, &caller.subject, "confirmed");
-        if !self
-            .store
-            .confirm_accountability(r.version, &next, &change)
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "accountability record {id} was changed by someone else meanwhile; read it again"
-                ),
-            ));
-        }
+        super::saved(
+            self.store
+                .confirm_accountability(r.version, &next, &change)
+                .await?,
+            || format!("accountability record {id}"),
+        )?;
         tracing::info!(actor = %caller.subject, id = %id, "accountability confirmed");
         self.accountability_view(caller, next)
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, optional_uuid};
+use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::campaign::{
@@ -66,7 +66,8 @@ impl App {
 
     pub async fn get_campaign(&self, caller: &Caller, id: &str) -> Result<Campaign> {
         caller.require(ANY_ROLE)?;
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         self.store
             .get_campaign(id)
             .await?
@@ -133,19 +134,12 @@ impl App {
         c.version += 1;
         c.updated_at = self.now();
         c.updated_by = caller.subject.clone();
-        if !self
-            .store
-            .update_campaign(&c, &campaign_change(&c, action))
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "campaign {} was changed by someone else meanwhile; read it again",
-                    c.id
-                ),
-            ));
-        }
+        super::saved(
+            self.store
+                .update_campaign(&c, &campaign_change(&c, action))
+                .await?,
+            || format!("campaign {}", c.id),
+        )?;
         tracing::info!(actor = %caller.subject, id = %c.id, action, "campaign changed");
         Ok(c)
     }

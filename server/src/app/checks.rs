@@ -3,7 +3,8 @@
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, optional_uuid};
+use super::idempotency::{Created, Once};
+use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::check::{CheckCursor, CheckDraft, CheckFilter, CheckRecord, CheckView};
 use crate::domain::event::Change;
@@ -49,8 +50,8 @@ impl App {
         request_id: &str,
     ) -> Result<CheckRecord> {
         caller.require(WRITE)?;
-        let client_id = optional_uuid("check_record_id", client_id)?;
-        optional_uuid("request_id", request_id)?;
+        let client_id = crate::domain::id::optional("check_record_id", client_id)?;
+        crate::domain::id::optional("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let content = draft.validate(&caller.subject)?;
         if !caller.sees_unit(&content.unit_code) {
@@ -67,62 +68,39 @@ impl App {
         self.existing_campaign(content.campaign_id, "check_record.campaign_id")
             .await?;
         let digest = content.digest();
-        if let Some(rid) = request_id
-            && let Some(prior) = self
-                .store
-                .find_check_by_request(&caller.subject, rid)
-                .await?
-        {
-            return same_or_conflict(prior.record, &prior.created_digest, &digest, "request_id");
-        }
-        let now = self.now();
-        let record = CheckRecord {
-            id: client_id.unwrap_or_else(Uuid::now_v7),
-            content,
-            received_at: now,
-            created_by: caller.subject.clone(),
-            updated_at: now,
-            updated_by: caller.subject.clone(),
-            version: 1,
+        let once = Once {
+            what: "check record",
+            id_field: "check_record_id",
+            digest: &digest,
+            request_id,
         };
-        let change = check_change(&record, "created");
-        if self
-            .store
-            .insert_check(&record, request_id, &change)
-            .await?
-        {
-            tracing::info!(actor = %caller.subject, id = %record.id, unit = %record.content.unit_code, "check record created");
-            return Ok(record);
-        }
-        // Lost a race with a concurrent retry, or the id is taken.
-        let prior = match request_id {
-            Some(rid) => {
-                self.store
-                    .find_check_by_request(&caller.subject, rid)
-                    .await?
+        let created: Created<crate::store::StoredCheck, _> = once
+            .create(caller, &self.store, async {
+                let now = self.now();
+                let record = CheckRecord {
+                    id: client_id.unwrap_or_else(Uuid::now_v7),
+                    content,
+                    received_at: now,
+                    created_by: caller.subject.clone(),
+                    updated_at: now,
+                    updated_by: caller.subject.clone(),
+                    version: 1,
+                };
+                let change = check_change(&record, "created");
+                let inserted = self
+                    .store
+                    .insert_check(&record, request_id, &change)
+                    .await?;
+                Ok(if inserted { Ok(record) } else { Err(record.id) })
+            })
+            .await?;
+        Ok(match created {
+            Created::New(record) => {
+                tracing::info!(actor = %caller.subject, id = %record.id, unit = %record.content.unit_code, "check record created");
+                record
             }
-            None => None,
-        };
-        let prior = match prior {
-            Some(p) => p,
-            None => self
-                .store
-                .get_check(record.id)
-                .await?
-                .ok_or_else(|| Error::internal("insert conflicted but no record was found"))?,
-        };
-        if !caller.sees_unit(&prior.record.content.unit_code) {
-            return Err(Error::AlreadyExists(format!(
-                "check record {} already exists",
-                record.id
-            )));
-        }
-        same_or_conflict(
-            prior.record,
-            &prior.created_digest,
-            &digest,
-            "check_record_id",
-        )
+            Created::Earlier(prior) => prior.record,
+        })
     }
 
     /// Links the evidence the record expects that its unit already holds,
@@ -178,7 +156,8 @@ impl App {
 
     pub(super) async fn get_check_record(&self, caller: &Caller, id: &str) -> Result<CheckRecord> {
         caller.require(READ)?;
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let stored = self
             .store
             .get_check(id)
@@ -250,7 +229,7 @@ impl App {
         etag: &str,
     ) -> Result<CheckRecord> {
         caller.require(WRITE)?;
-        let id = optional_uuid("check_record.id", id)?
+        let id = crate::domain::id::optional("check_record.id", id)?
             .ok_or_else(|| Error::invalid("check_record.id", "is required"))?;
         let stored = self
             .store
@@ -277,18 +256,12 @@ impl App {
             version: stored.version + 1,
             ..stored
         };
-        if !self
-            .store
-            .update_check(&updated, &check_change(&updated, "updated"))
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "check record {id} was changed by someone else meanwhile; read it again and reapply the change"
-                ),
-            ));
-        }
+        super::saved(
+            self.store
+                .update_check(&updated, &check_change(&updated, "updated"))
+                .await?,
+            || format!("check record {id}"),
+        )?;
         tracing::info!(actor = %caller.subject, id = %id, version = updated.version, "check record updated");
         Ok(updated)
     }
@@ -319,21 +292,5 @@ fn check_change(record: &CheckRecord, action: &str) -> Change {
         subject_id: record.id,
         unit_code: record.content.unit_code.clone(),
         data: serde_json::to_value(&record.content).expect("check content serialises"),
-    }
-}
-
-fn same_or_conflict(
-    prior: CheckRecord,
-    prior_digest: &str,
-    digest: &str,
-    field: &str,
-) -> Result<CheckRecord> {
-    if prior_digest == digest {
-        Ok(prior)
-    } else {
-        Err(Error::AlreadyExists(format!(
-            "{field} was already used for check record {} with different content",
-            prior.id
-        )))
     }
 }

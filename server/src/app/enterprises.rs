@@ -162,7 +162,7 @@ impl App {
     ) -> Result<Accident> {
         caller.require(RECORD_ACCIDENT)?;
         let (e, accidents) = self.get_enterprise(caller, code).await?;
-        let id = super::optional_uuid("accident_id", accident_id)?
+        let id = crate::domain::id::optional("accident_id", accident_id)?
             .ok_or_else(|| Error::invalid("accident_id", "is required"))?;
         let a = accidents
             .into_iter()
@@ -184,16 +184,12 @@ impl App {
                 "evidence_added": added,
             }),
         );
-        if !self
-            .store
-            .save_accident(a.version, &next, &added, &change)
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!("accident {id} was changed by someone else meanwhile; read it again"),
-            ));
-        }
+        super::saved(
+            self.store
+                .save_accident(a.version, &next, &added, &change)
+                .await?,
+            || format!("accident {id}"),
+        )?;
         tracing::info!(actor = %caller.subject, accident = %id, "accident updated");
         Ok(next)
     }

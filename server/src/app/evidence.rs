@@ -53,10 +53,6 @@ pub enum Begun {
     Upload(Box<Upload>),
 }
 
-fn parse_id(field: &str, s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(|_| Error::invalid(field, "must be a UUID"))
-}
-
 impl App {
     pub async fn begin_upload(&self, caller: &Caller, draft: UploadDraft) -> Result<Begun> {
         caller.require(UPLOAD)?;
@@ -135,7 +131,7 @@ impl App {
     /// NOT_FOUND.
     pub(super) async fn own_upload_now(&self, caller: &Caller, id: &str) -> Result<Upload> {
         caller.require(UPLOAD)?;
-        let id = parse_id("upload_id", id)?;
+        let id = crate::domain::id::required("upload_id", id)?;
         let up = self
             .store
             .get_upload(id)
@@ -479,7 +475,7 @@ impl App {
 
     pub async fn get_evidence(&self, caller: &Caller, id: &str) -> Result<Evidence> {
         caller.require(READ)?;
-        let id = parse_id("id", id)?;
+        let id = crate::domain::id::required("id", id)?;
         let e = self
             .store
             .get_evidence(id)

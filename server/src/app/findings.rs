@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, Page, optional_uuid};
+use super::idempotency::{Created, Once};
+use super::{ANY_ROLE, App, Page};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
@@ -31,8 +32,8 @@ impl App {
         request_id: &str,
     ) -> Result<FindingView> {
         caller.require(RAISE)?;
-        let client_id = optional_uuid("finding_id", client_id)?;
-        optional_uuid("request_id", request_id)?;
+        let client_id = crate::domain::id::optional("finding_id", client_id)?;
+        crate::domain::id::optional("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let content = draft.validate()?;
         if !caller.sees_unit(&content.unit_code) {
@@ -48,166 +49,134 @@ impl App {
             .await?;
         self.existing_campaign(content.campaign_id, "finding.campaign_id")
             .await?;
-        if let Some(rid) = request_id
-            && let Some(prior) = self
-                .store
-                .find_finding_by_request(&caller.subject, rid)
-                .await?
-        {
-            return self
-                .same_finding(
-                    prior.finding,
-                    &prior.created_digest,
-                    &content.digest(),
-                    "request_id",
+        let digest = content.digest();
+        let once = Once {
+            what: "finding",
+            id_field: "finding_id",
+            digest: &digest,
+            request_id,
+        };
+        let created: Created<crate::store::StoredFinding, _> = once
+            .create(
+                caller,
+                &self.store,
+                async {
+                for (i, s) in content.sources.iter().enumerate() {
+                    if let (SourceKind::CheckRecord, Some(id)) = (s.kind, s.id) {
+                        let field = format!("finding.sources[{i}].id");
+                        let check = self
+                            .store
+                            .get_check(id)
+                            .await?
+                            .filter(|c| caller.sees_unit(&c.record.content.unit_code));
+                        match check {
+                            None => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!("no check record {id} in your units"),
+                                ));
+                            }
+                            Some(c) if c.record.content.unit_code != content.unit_code => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!(
+                                        "check record {id} is of unit {}, not {}",
+                                        c.record.content.unit_code, content.unit_code
+                                    ),
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+                for (i, s) in content.sources.iter().enumerate() {
+                    if let (SourceKind::Petition, Some(id)) = (s.kind, s.id) {
+                        let field = format!("finding.sources[{i}].id");
+                        match self
+                            .store
+                            .get_petition(id)
+                            .await?
+                            .filter(|p| caller.sees_unit(&p.intake.unit_code))
+                        {
+                            None => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!("no petition {id} in your units"),
+                                ));
+                            }
+                            Some(p) if p.intake.unit_code != content.unit_code => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!(
+                                        "petition {id} is of unit {}, not {}",
+                                        p.intake.unit_code, content.unit_code
+                                    ),
+                                ));
+                            }
+                            Some(p) if p.state == PetitionState::Declined => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!("petition {id} is DECLINED: it raises no findings"),
+                                ));
+                            }
+                            Some(p) if p.state == PetitionState::Merged => {
+                                return Err(Error::invalid(
+                                    field,
+                                    format!(
+                                        "petition {id} is MERGED into {}: raise the finding from that one",
+                                        p.merged_into.map(|m| m.to_string()).unwrap_or_default()
+                                    ),
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+                self.evidence_of_unit(
+                    &content.before_evidence,
+                    &content.unit_code,
+                    "finding.before_evidence_ids",
                 )
-                .await;
-        }
-        for (i, s) in content.sources.iter().enumerate() {
-            if let (SourceKind::CheckRecord, Some(id)) = (s.kind, s.id) {
-                let field = format!("finding.sources[{i}].id");
-                let check = self
-                    .store
-                    .get_check(id)
-                    .await?
-                    .filter(|c| caller.sees_unit(&c.record.content.unit_code));
-                match check {
-                    None => {
-                        return Err(Error::invalid(
-                            field,
-                            format!("no check record {id} in your units"),
-                        ));
-                    }
-                    Some(c) if c.record.content.unit_code != content.unit_code => {
-                        return Err(Error::invalid(
-                            field,
-                            format!(
-                                "check record {id} is of unit {}, not {}",
-                                c.record.content.unit_code, content.unit_code
-                            ),
-                        ));
-                    }
-                    Some(_) => {}
-                }
+                .await?;
+                let now = self.now();
+                let f = Finding {
+                    id: client_id.unwrap_or_else(Uuid::now_v7),
+                    content,
+                    created_by: caller.subject.clone(),
+                    created_at: now,
+                    updated_by: caller.subject.clone(),
+                    updated_at: now,
+                    version: 1,
+                };
+                let change = Change {
+                    at: now,
+                    actor: caller.subject.clone(),
+                    action: "created".into(),
+                    subject_kind: FINDING,
+                    subject_id: f.id,
+                    unit_code: f.content.unit_code.clone(),
+                    data: serde_json::to_value(&f.content).expect("finding content serialises"),
+                };
+                    let inserted = self.store.insert_finding(&f, request_id, &change).await?;
+                    Ok(if inserted { Ok(f) } else { Err(f.id) })
+                },
+            )
+            .await?;
+        let f = match created {
+            Created::New(f) => {
+                tracing::info!(actor = %caller.subject, id = %f.id, unit = %f.content.unit_code, "finding raised");
+                f
             }
-        }
-        for (i, s) in content.sources.iter().enumerate() {
-            if let (SourceKind::Petition, Some(id)) = (s.kind, s.id) {
-                let field = format!("finding.sources[{i}].id");
-                match self
-                    .store
-                    .get_petition(id)
-                    .await?
-                    .filter(|p| caller.sees_unit(&p.intake.unit_code))
-                {
-                    None => {
-                        return Err(Error::invalid(
-                            field,
-                            format!("no petition {id} in your units"),
-                        ));
-                    }
-                    Some(p) if p.intake.unit_code != content.unit_code => {
-                        return Err(Error::invalid(
-                            field,
-                            format!(
-                                "petition {id} is of unit {}, not {}",
-                                p.intake.unit_code, content.unit_code
-                            ),
-                        ));
-                    }
-                    Some(p) if p.state == PetitionState::Declined => {
-                        return Err(Error::invalid(
-                            field,
-                            format!("petition {id} is DECLINED: it raises no findings"),
-                        ));
-                    }
-                    Some(p) if p.state == PetitionState::Merged => {
-                        return Err(Error::invalid(
-                            field,
-                            format!(
-                                "petition {id} is MERGED into {}: raise the finding from that one",
-                                p.merged_into.map(|m| m.to_string()).unwrap_or_default()
-                            ),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        self.evidence_of_unit(
-            &content.before_evidence,
-            &content.unit_code,
-            "finding.before_evidence_ids",
-        )
-        .await?;
-        let now = self.now();
-        let f = Finding {
-            id: client_id.unwrap_or_else(Uuid::now_v7),
-            content,
-            created_by: caller.subject.clone(),
-            created_at: now,
-            updated_by: caller.subject.clone(),
-            updated_at: now,
-            version: 1,
+            Created::Earlier(prior) => prior.finding,
         };
-        let change = Change {
-            at: now,
-            actor: caller.subject.clone(),
-            action: "created".into(),
-            subject_kind: FINDING,
-            subject_id: f.id,
-            unit_code: f.content.unit_code.clone(),
-            data: serde_json::to_value(&f.content).expect("finding content serialises"),
-        };
-        if self.store.insert_finding(&f, request_id, &change).await? {
-            tracing::info!(actor = %caller.subject, id = %f.id, unit = %f.content.unit_code, "finding raised");
-            return Ok(self.finding_views(vec![f]).await?.remove(0));
-        }
-        // Lost a race with a concurrent retry, or the id is taken.
-        let prior = match request_id {
-            Some(rid) => {
-                self.store
-                    .find_finding_by_request(&caller.subject, rid)
-                    .await?
-            }
-            None => self.store.get_finding(f.id).await?,
-        }
-        .ok_or_else(|| Error::internal("insert conflicted but no finding was found"))?;
-        if !caller.sees_unit(&prior.finding.content.unit_code) {
-            return Err(Error::AlreadyExists(format!(
-                "finding {} already exists",
-                f.id
-            )));
-        }
-        self.same_finding(
-            prior.finding,
-            &prior.created_digest,
-            &f.content.digest(),
-            "finding_id",
-        )
-        .await
-    }
-
-    async fn same_finding(
-        &self,
-        prior: Finding,
-        prior_digest: &str,
-        digest: &str,
-        field: &str,
-    ) -> Result<FindingView> {
-        if prior_digest != digest {
-            return Err(Error::AlreadyExists(format!(
-                "{field} was already used for finding {} with different content",
-                prior.id
-            )));
-        }
-        Ok(self.finding_views(vec![prior]).await?.remove(0))
+        Ok(self.finding_views(vec![f]).await?.remove(0))
     }
 
     /// A finding the caller may see.
     pub async fn get_finding(&self, caller: &Caller, id: &str) -> Result<FindingView> {
         caller.require(READ)?;
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let f = self
             .store
             .get_finding(id)

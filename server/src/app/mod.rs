@@ -15,9 +15,10 @@ mod enterprises;
 mod events;
 mod evidence;
 mod findings;
+mod idempotency;
 mod ledger;
 mod links;
-mod overdue;
+pub mod overdue;
 mod petition_register;
 mod petitions;
 mod rectification;
@@ -142,14 +143,14 @@ pub struct DownloadPolicy {
     pub max_ttl: Duration,
 }
 
-/// An optional UUID of a request: None when empty; `field` names it.
-pub(crate) fn optional_uuid(field: &str, s: &str) -> crate::error::Result<Option<uuid::Uuid>> {
-    if s.is_empty() {
-        return Ok(None);
+/// The end of every version-checked step: saved, or CHANGED_MEANWHILE
+/// naming `what` when another change committed first.
+pub(crate) fn saved(saved: bool, what: impl FnOnce() -> String) -> crate::error::Result<()> {
+    if saved {
+        Ok(())
+    } else {
+        Err(crate::error::Error::changed_meanwhile(what()))
     }
-    uuid::Uuid::parse_str(s)
-        .map(Some)
-        .map_err(|_| crate::error::Error::invalid(field, "must be a UUID"))
 }
 
 /// Every role: for calls any signed-in caller may make.

@@ -8,9 +8,10 @@ use super::petitions::{FIGURES, PetitionView};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::page;
+use crate::domain::petition::PetitionFilter;
 use crate::domain::petition::{PetitionCursor, UnitFigures};
 use crate::error::{Error, Result};
-use crate::store::{PetitionFilter, SealedColumn, Ts};
+use crate::store::{SealedColumn, Ts};
 
 impl App {
     /// A random sample of closed key petitions not yet spot-checked.

@@ -4,22 +4,23 @@
 //! sealed at rest and shown in full only to petition officers and
 //! supervisors; it is never written to logs, events or exports.
 
-use chrono::{Days, NaiveDate};
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, Page, optional_uuid};
+use super::idempotency::{Created, Once};
+use super::{ANY_ROLE, App, Page};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
 use crate::domain::geo::BoundingBox;
 use crate::domain::page;
+use crate::domain::petition::PetitionFilter;
 use crate::domain::petition::{
     self, Complainant, HistoryEntry, PETITION, Petition, PetitionCursor, PetitionDraft,
     PetitionState, PetitionStep, PossibleRepeat, Progress,
 };
-use crate::domain::supervision::{Cause, NewCase, SourceKind};
+use crate::domain::supervision::{NewCase, SourceKind};
 use crate::error::{Error, Reason, Result};
-use crate::store::{CHECK_RECORD, PetitionFilter};
+use crate::store::CHECK_RECORD;
 
 const INTAKE: &[Role] = &[Role::PetitionOfficer];
 /// Who sees complainants in full.
@@ -86,7 +87,7 @@ impl App {
         request_id: &str,
     ) -> Result<PetitionView> {
         caller.require(INTAKE)?;
-        optional_uuid("request_id", request_id)?;
+        crate::domain::id::optional("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let now = self.now();
         let (intake, complainant) = draft.validate(now)?;
@@ -102,96 +103,76 @@ impl App {
         self.active_unit(&intake.unit_code, "unit_code").await?;
         self.existing_campaign(intake.campaign_id, "campaign_id")
             .await?;
-        if let Some(rid) = request_id
-            && let Some(prior) = self
-                .store
-                .find_petition_by_request(&caller.subject, rid)
-                .await?
-        {
-            return self.same_petition(caller, prior, &intake).await;
-        }
-        let id = Uuid::now_v7();
-        let sealed = complainant.map(|c| {
-            let json = serde_json::to_string(&c).expect("complainant serialises");
-            self.sealer.seal(&sealed_for(id), &json)
-        });
-        let accept_due = self
-            .add_working_days(china_date(intake.received_at), self.petitions.accept_days)
+        let digest = intake.digest();
+        let once = Once {
+            what: "petition",
+            id_field: "request_id",
+            digest: &digest,
+            request_id,
+        };
+        let created: Created<(crate::domain::petition::Petition, String), _> = once
+            .create(caller, &self.store, async {
+                let id = Uuid::now_v7();
+                let sealed = complainant.map(|c| {
+                    let json = serde_json::to_string(&c).expect("complainant serialises");
+                    self.sealer.seal(&sealed_for(id), &json)
+                });
+                let accept_due = self
+                    .add_working_days(china_date(intake.received_at), self.petitions.accept_days)
+                    .await?;
+                let p = Petition {
+                    id,
+                    intake,
+                    sealed_complainant: sealed,
+                    is_key: false,
+                    state: PetitionState::Received,
+                    accept_due,
+                    reply_due: None,
+                    reply_overdue_since: None,
+                    merged_into: None,
+                    progress: Progress::default(),
+                    received_by: caller.subject.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                let entry = HistoryEntry {
+                    at: now,
+                    actor: caller.subject.clone(),
+                    action: "received".into(),
+                    from_state: None,
+                    to_state: PetitionState::Received,
+                    note: format!("by {}", p.intake.channel),
+                };
+                // Never the complainant: events and the audit log are read widely.
+                let change = petition_change(
+                    &p,
+                    &caller.subject,
+                    "received",
+                    serde_json::json!({
+                        "channel": p.intake.channel,
+                        "category": p.intake.category,
+                        "credit_code": p.intake.credit_code,
+                        "campaign_id": p.intake.campaign_id,
+                        "anonymous": p.is_anonymous(),
+                        "accept_due": p.accept_due,
+                    }),
+                );
+                let inserted = self
+                    .store
+                    .insert_petition(&p, request_id, &entry, &change)
+                    .await?;
+                Ok(if inserted { Ok(p) } else { Err(p.id) })
+            })
             .await?;
-        let p = Petition {
-            id,
-            intake,
-            sealed_complainant: sealed,
-            is_key: false,
-            state: PetitionState::Received,
-            accept_due,
-            reply_due: None,
-            reply_overdue_since: None,
-            merged_into: None,
-            progress: Progress::default(),
-            received_by: caller.subject.clone(),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        let entry = HistoryEntry {
-            at: now,
-            actor: caller.subject.clone(),
-            action: "received".into(),
-            from_state: None,
-            to_state: PetitionState::Received,
-            note: format!("by {}", p.intake.channel),
-        };
-        // Never the complainant: events and the audit log are read widely.
-        let change = petition_change(
-            &p,
-            &caller.subject,
-            "received",
-            serde_json::json!({
-                "channel": p.intake.channel,
-                "category": p.intake.category,
-                "credit_code": p.intake.credit_code,
-                "campaign_id": p.intake.campaign_id,
-                "anonymous": p.is_anonymous(),
-                "accept_due": p.accept_due,
-            }),
-        );
-        if !self
-            .store
-            .insert_petition(&p, request_id, &entry, &change)
-            .await?
-        {
-            // A concurrent retry under the same request id got there first.
-            let prior = match request_id {
-                Some(rid) => {
-                    self.store
-                        .find_petition_by_request(&caller.subject, rid)
-                        .await?
-                }
-                None => None,
+        let p = match created {
+            Created::New(p) => {
+                tracing::info!(actor = %caller.subject, id = %p.id, unit = %p.intake.unit_code, "petition received");
+                p
             }
-            .ok_or_else(|| Error::internal("petition insert conflicted but none was found"))?;
-            return self.same_petition(caller, prior, &p.intake).await;
-        }
-        tracing::info!(actor = %caller.subject, id = %p.id, unit = %p.intake.unit_code, "petition received");
+            Created::Earlier((prior, _)) => prior,
+        };
         self.petition_view(caller, p, true).await
-    }
-
-    /// The petition a request id was first used for, if `intake` is what
-    /// it took in.
-    async fn same_petition(
-        &self,
-        caller: &Caller,
-        (prior, digest): (Petition, String),
-        intake: &petition::PetitionIntake,
-    ) -> Result<PetitionView> {
-        if digest != intake.digest() {
-            return Err(Error::AlreadyExists(format!(
-                "request_id was already used for petition {} with different content",
-                prior.id
-            )));
-        }
-        self.petition_view(caller, prior, true).await
     }
 
     /// The complainant as `caller` may see it.
@@ -276,7 +257,8 @@ impl App {
 
     pub async fn get_petition(&self, caller: &Caller, id: &str) -> Result<PetitionView> {
         caller.require(ANY_ROLE)?;
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let p = self.visible_petition(caller, id).await?;
         self.petition_view(caller, p, true).await
     }
@@ -345,82 +327,34 @@ impl App {
         etag: &str,
         step: PetitionStep,
     ) -> Result<PetitionView> {
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let p = self.visible_petition(caller, id).await?;
         caller.require(step.roles())?;
-        // A dispatch without a unit goes to the unit taken in.
-        let step = match step {
-            PetitionStep::Dispatch {
-                unit_code,
-                reply_due,
-                note,
-            } if unit_code.trim().is_empty() => PetitionStep::Dispatch {
-                unit_code: p.intake.unit_code.clone(),
-                reply_due,
-                note,
-            },
-            step => step,
-        };
         p.check_etag(etag)?;
         let now = self.now();
-        let next = p.apply(&step, &caller.subject, now, china_date(now))?;
+        let today = china_date(now);
+        let step = p.with_defaults(step, today, self.petitions.reply_days);
+        let out = p.take(&step, &caller.subject, now, today)?;
         self.check_step_refers(caller, &p, &step).await?;
-        let case = match &step {
-            PetitionStep::RecordFeedback {
-                satisfied: false, ..
-            } => Some(NewCase {
-                id: Uuid::now_v7(),
-                source_kind: SourceKind::Petition,
-                source_id: p.id,
-                cause: Cause::Dissatisfied,
-                unit_code: next.intake.unit_code.clone(),
-                reason: "complainant not satisfied with the answer; petition reopened".into(),
-                opened_by: caller.subject.clone(),
-                opened_at: now,
-            }),
-            PetitionStep::SpotCheck {
-                passed: false,
-                note,
-            } => Some(NewCase {
-                id: Uuid::now_v7(),
-                source_kind: SourceKind::Petition,
-                source_id: p.id,
-                cause: Cause::SpotCheck,
-                unit_code: next.intake.unit_code.clone(),
-                reason: format!(
-                    "spot check of a closed key petition failed: {}",
-                    note.trim()
-                ),
-                opened_by: caller.subject.clone(),
-                opened_at: now,
-            }),
-            _ => None,
-        };
-        let mut data = serde_json::json!({ "from_state": p.state, "to_state": next.state });
-        if let PetitionStep::Dispatch {
-            unit_code,
-            reply_due,
-            ..
-        } = &step
-        {
-            data["dispatched_to"] = unit_code.clone().into();
-            data["reply_due"] = reply_due.to_string().into();
-        }
-        let change = petition_change(&next, &caller.subject, step.action(), data);
-        let entry = HistoryEntry::of(&step, &p, &next, &caller.subject);
-        if !self
-            .store
-            .save_petition(p.version, &next, &entry, &change, case.as_ref())
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "petition {} was changed by someone else meanwhile; read it again",
-                    p.id
-                ),
-            ));
-        }
+        let case = out.escalation.map(|e| NewCase {
+            id: Uuid::now_v7(),
+            source_kind: SourceKind::Petition,
+            source_id: p.id,
+            cause: e.cause,
+            unit_code: out.next.intake.unit_code.clone(),
+            reason: e.reason,
+            opened_by: caller.subject.clone(),
+            opened_at: now,
+        });
+        let (next, entry) = (out.next, out.entry);
+        let change = petition_change(&next, &caller.subject, &entry.action, out.data);
+        super::saved(
+            self.store
+                .save_petition(p.version, &next, &entry, &change, case.as_ref())
+                .await?,
+            || format!("petition {}", p.id),
+        )?;
         tracing::info!(actor = %caller.subject, id = %p.id, action = step.action(), state = %next.state, "petition step");
         self.petition_view(caller, next, true).await
     }
@@ -522,65 +456,5 @@ impl App {
             _ => {}
         }
         Ok(())
-    }
-
-    /// The reply deadline of a dispatch: the date given, else the
-    /// configured number of days from today.
-    pub fn reply_due(&self, given: Option<NaiveDate>) -> NaiveDate {
-        given.unwrap_or_else(|| {
-            china_date(self.now()) + Days::new(u64::from(self.petitions.reply_days))
-        })
-    }
-
-    /// Marks dispatched petitions whose reply is late on `today`, opening
-    /// a supervision case for each, once. Returns how many cases this call
-    /// opened.
-    pub async fn mark_overdue_petitions(&self, today: NaiveDate) -> Result<usize> {
-        let mut opened = 0;
-        loop {
-            let due = self.store.unmarked_overdue_petitions(today, 100).await?;
-            if due.is_empty() {
-                return Ok(opened);
-            }
-            for p in due {
-                let now = self.now();
-                let reply_due = p.reply_due.unwrap_or(today);
-                let marked = Change {
-                    at: now,
-                    actor: super::overdue::SCANNER.into(),
-                    action: "reply_overdue".into(),
-                    subject_kind: PETITION,
-                    subject_id: p.id,
-                    unit_code: p.intake.unit_code.clone(),
-                    data: serde_json::json!({ "reply_due": reply_due }),
-                };
-                let entry = HistoryEntry {
-                    at: now,
-                    actor: super::overdue::SCANNER.into(),
-                    action: "reply_overdue".into(),
-                    from_state: Some(p.state),
-                    to_state: p.state,
-                    note: format!("no reply by {reply_due}"),
-                };
-                let case = NewCase {
-                    id: Uuid::now_v7(),
-                    source_kind: SourceKind::Petition,
-                    source_id: p.id,
-                    cause: Cause::Overdue,
-                    unit_code: p.intake.unit_code.clone(),
-                    reason: format!("reply to petition overdue: due {reply_due}"),
-                    opened_by: super::overdue::SCANNER.into(),
-                    opened_at: now,
-                };
-                if self
-                    .store
-                    .mark_reply_overdue(&case, &entry, &marked)
-                    .await?
-                {
-                    tracing::info!(petition = %p.id, unit = %p.intake.unit_code, case = %case.id, "petition reply overdue; supervision case opened");
-                    opened += 1;
-                }
-            }
-        }
     }
 }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, Page, optional_uuid};
+use super::idempotency::{Created, Once};
+use super::{ANY_ROLE, App, Page};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
@@ -34,10 +35,6 @@ pub struct ItemView {
     pub overdue: bool,
 }
 
-fn required_id(field: &str, s: &str) -> Result<Uuid> {
-    optional_uuid(field, s)?.ok_or_else(|| Error::invalid(field, "is required"))
-}
-
 impl App {
     /// Assigns an item of a finding to a unit, or returns the one a retry
     /// of the same request assigned before.
@@ -50,9 +47,9 @@ impl App {
         request_id: &str,
     ) -> Result<ItemView> {
         caller.require(ASSIGN)?;
-        let finding_id = required_id("finding_id", finding_id)?;
-        let client_id = optional_uuid("item_id", client_id)?;
-        optional_uuid("request_id", request_id)?;
+        let finding_id = crate::domain::id::required("finding_id", finding_id)?;
+        let client_id = crate::domain::id::optional("item_id", client_id)?;
+        crate::domain::id::optional("request_id", request_id)?;
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let f = self
             .store
@@ -75,104 +72,80 @@ impl App {
         }
         self.active_unit(&terms.unit_code, "item.unit_code").await?;
         let digest = terms.digest(finding_id);
-        if let Some(rid) = request_id
-            && let Some(prior) = self
-                .store
-                .find_item_by_request(&caller.subject, rid)
-                .await?
-        {
-            return self.same_item(prior, &digest, "request_id").await;
-        }
-        let (due_date, working_days) = match terms.due {
-            Due::Date(d) => (d, None),
-            Due::WorkingDays(n) => (self.add_working_days(today, n).await?, Some(n)),
+        let once = Once {
+            what: "rectification item",
+            id_field: "item_id",
+            digest: &digest,
+            request_id,
         };
-        let item = RectificationItem {
-            id: client_id.unwrap_or_else(Uuid::now_v7),
-            finding_id,
-            campaign_id: f.content.campaign_id,
-            unit_code: terms.unit_code.clone(),
-            requirement: terms.requirement.clone(),
-            assigned_on: today,
-            working_days,
-            due_date,
-            accident: terms.accident,
-            photo_required: terms.photo_required,
-            state: ItemState::Open,
-            overdue_since: None,
-            extension: None,
-            conditions: None,
-            rejections: 0,
-            signed_off_by: None,
-            signed_off_at: None,
-            created_by: caller.subject.clone(),
-            created_at: now,
-            updated_by: caller.subject.clone(),
-            updated_at: now,
-            version: 1,
-        };
-        let created = HistoryEntry {
-            seq: 1,
-            at: now,
-            actor: caller.subject.clone(),
-            action: Action::Create,
-            from_state: None,
-            to_state: ItemState::Open,
-            note: String::new(),
-            evidence: vec![],
-            due_before: None,
-            due_after: Some(due_date),
-        };
-        let change = item_change(
-            &item,
-            &created,
-            serde_json::json!({
-                "finding_id": finding_id,
-                "requirement": item.requirement,
-                "due_date": due_date,
-                "accident": item.accident,
-                "photo_required": item.photo_required,
-            }),
-        );
-        if self
-            .store
-            .insert_item(&item, &created, &digest, request_id, &change)
-            .await?
-        {
-            tracing::info!(actor = %caller.subject, id = %item.id, unit = %item.unit_code, due = %due_date, "rectification item assigned");
-            return self.item_view(item).await;
-        }
-        let prior = match request_id {
-            Some(rid) => {
-                self.store
-                    .find_item_by_request(&caller.subject, rid)
-                    .await?
+        let created: Created<crate::store::StoredItem, _> = once
+            .create(caller, &self.store, async {
+                let (due_date, working_days) = match terms.due {
+                    Due::Date(d) => (d, None),
+                    Due::WorkingDays(n) => (self.add_working_days(today, n).await?, Some(n)),
+                };
+                let item = RectificationItem {
+                    id: client_id.unwrap_or_else(Uuid::now_v7),
+                    finding_id,
+                    campaign_id: f.content.campaign_id,
+                    unit_code: terms.unit_code.clone(),
+                    requirement: terms.requirement.clone(),
+                    assigned_on: today,
+                    working_days,
+                    due_date,
+                    accident: terms.accident,
+                    photo_required: terms.photo_required,
+                    state: ItemState::Open,
+                    overdue_since: None,
+                    extension: None,
+                    conditions: None,
+                    rejections: 0,
+                    signed_off_by: None,
+                    signed_off_at: None,
+                    created_by: caller.subject.clone(),
+                    created_at: now,
+                    updated_by: caller.subject.clone(),
+                    updated_at: now,
+                    version: 1,
+                };
+                let created = HistoryEntry {
+                    seq: 1,
+                    at: now,
+                    actor: caller.subject.clone(),
+                    action: Action::Create,
+                    from_state: None,
+                    to_state: ItemState::Open,
+                    note: String::new(),
+                    evidence: vec![],
+                    due_before: None,
+                    due_after: Some(due_date),
+                };
+                let change = item_change(
+                    &item,
+                    &created,
+                    serde_json::json!({
+                        "finding_id": finding_id,
+                        "requirement": item.requirement,
+                        "due_date": due_date,
+                        "accident": item.accident,
+                        "photo_required": item.photo_required,
+                    }),
+                );
+                let inserted = self
+                    .store
+                    .insert_item(&item, &created, &digest, request_id, &change)
+                    .await?;
+                Ok(if inserted { Ok(item) } else { Err(item.id) })
+            })
+            .await?;
+        let item = match created {
+            Created::New(item) => {
+                tracing::info!(actor = %caller.subject, id = %item.id, unit = %item.unit_code, due = %item.due_date, "rectification item assigned");
+                item
             }
-            None => self.store.get_item(item.id).await?,
-        }
-        .ok_or_else(|| Error::internal("insert conflicted but no item was found"))?;
-        if !caller.sees_unit(&prior.item.unit_code) {
-            return Err(Error::AlreadyExists(format!(
-                "rectification item {} already exists",
-                item.id
-            )));
-        }
-        self.same_item(prior, &digest, "item_id").await
-    }
-
-    async fn same_item(
-        &self,
-        prior: crate::store::StoredItem,
-        digest: &str,
-        field: &str,
-    ) -> Result<ItemView> {
-        if prior.created_digest != digest {
-            return Err(Error::AlreadyExists(format!(
-                "{field} was already used for rectification item {} with different terms",
-                prior.item.id
-            )));
-        }
-        self.item_view(prior.item).await
+            Created::Earlier(prior) => prior.item,
+        };
+        self.item_view(item).await
     }
 
     /// The `n`th working day after `from` by the official calendar.
@@ -194,7 +167,9 @@ impl App {
     /// An item the caller may see, with its history and evidence.
     pub async fn get_item(&self, caller: &Caller, id: &str) -> Result<ItemView> {
         caller.require(READ)?;
-        let item = self.visible_item(caller, required_id("id", id)?).await?;
+        let item = self
+            .visible_item(caller, crate::domain::id::required("id", id)?)
+            .await?;
         self.item_view(item).await
     }
 
@@ -287,7 +262,9 @@ impl App {
         evidence_ids: &[String],
     ) -> Result<ItemView> {
         caller.require(READ)?;
-        let item = self.visible_item(caller, required_id("id", id)?).await?;
+        let item = self
+            .visible_item(caller, crate::domain::id::required("id", id)?)
+            .await?;
         caller.require(step.roles())?;
         item.check_etag(etag)?;
         let attached = self.attachable_evidence(&item, &step, evidence_ids).await?;
@@ -312,34 +289,23 @@ impl App {
             s => s,
         };
         let now = self.now();
-        let (next, mut entry) =
-            rectification::apply(&item, step, &caller.subject, now, china_date(now))?;
-        entry.evidence = attached.iter().map(|(id, _)| *id).collect();
+        let out = rectification::take(
+            &item,
+            step,
+            attached.iter().map(|(id, _)| *id).collect(),
+            &caller.subject,
+            now,
+            china_date(now),
+        )?;
         let links: Vec<(Uuid, &str)> = attached.iter().map(|(id, r)| (*id, r.as_str())).collect();
-        let change = item_change(
-            &next,
-            &entry,
-            serde_json::json!({
-                "from_state": entry.from_state,
-                "to_state": entry.to_state,
-                "note": entry.note,
-                "evidence": entry.evidence,
-                "due_date": next.due_date,
-            }),
-        );
-        if !self
-            .store
-            .apply_item_step(item.version, &next, &entry, &links, &change)
-            .await?
-        {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "rectification item {} was changed by someone else meanwhile; read it again",
-                    item.id
-                ),
-            ));
-        }
+        let (next, entry) = (out.next, out.entry);
+        let change = item_change(&next, &entry, out.data);
+        super::saved(
+            self.store
+                .apply_item_step(item.version, &next, &entry, &links, &change)
+                .await?,
+            || format!("rectification item {}", item.id),
+        )?;
         tracing::info!(actor = %caller.subject, id = %item.id, action = %entry.action, state = %next.state, "rectification step");
         self.item_view(next).await
     }
@@ -370,7 +336,7 @@ impl App {
         let mut out: Vec<(Uuid, EvidenceRole)> = Vec::new();
         for (i, s) in ids.iter().enumerate() {
             let field = format!("evidence_ids[{i}]");
-            let id = required_id(&field, s)?;
+            let id = crate::domain::id::required(&field, s)?;
             let e = self
                 .store
                 .get_evidence(id)

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App, optional_uuid};
+use super::{ANY_ROLE, App};
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::event::Change;
@@ -48,7 +48,7 @@ impl App {
         reason: &str,
     ) -> Result<SupervisionCase> {
         caller.require(OPEN)?;
-        let source_id = optional_uuid("source_id", source_id)?
+        let source_id = crate::domain::id::optional("source_id", source_id)?
             .ok_or_else(|| Error::invalid("source_id", "is required"))?;
         if reason.trim().is_empty() {
             return Err(Error::invalid(
@@ -124,7 +124,8 @@ impl App {
 
     pub async fn get_case(&self, caller: &Caller, id: &str) -> Result<SupervisionCase> {
         caller.require(ANY_ROLE)?;
-        let id = optional_uuid("id", id)?.ok_or_else(|| Error::invalid("id", "is required"))?;
+        let id = crate::domain::id::optional("id", id)?
+            .ok_or_else(|| Error::invalid("id", "is required"))?;
         let c = self
             .store
             .get_case(id)
@@ -169,15 +170,10 @@ impl App {
             step.action(),
             serde_json::json!({ "from_state": c.state, "to_state": next.state }),
         );
-        if !self.store.save_case(c.version, &next, &change).await? {
-            return Err(Error::conflict(
-                Reason::ChangedMeanwhile,
-                format!(
-                    "supervision case {} was changed by someone else meanwhile; read it again",
-                    c.id
-                ),
-            ));
-        }
+        super::saved(
+            self.store.save_case(c.version, &next, &change).await?,
+            || format!("supervision case {}", c.id),
+        )?;
         Ok(next)
     }
 }

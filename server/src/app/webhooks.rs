@@ -80,7 +80,7 @@ impl App {
 
     pub async fn delete_webhook(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require(ADMIN)?;
-        let id = Uuid::parse_str(id).map_err(|_| Error::invalid("id", "must be a UUID"))?;
+        let id = crate::domain::id::required("id", id)?;
         if !self.store.delete_webhook(id).await? {
             return Err(Error::NotFound(format!("webhook {id}")));
         }
@@ -95,7 +95,7 @@ impl App {
         page_size: i32,
     ) -> Result<Vec<Delivery>> {
         caller.require(ADMIN)?;
-        let id = Uuid::parse_str(id).map_err(|_| Error::invalid("webhook_id", "must be a UUID"))?;
+        let id = crate::domain::id::required("webhook_id", id)?;
         let limit = crate::domain::page::page_size(page_size)?;
         self.store.webhook_deliveries(id, limit as i64).await
     }

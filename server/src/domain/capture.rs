@@ -82,6 +82,14 @@ fn rounded_offset(local: NaiveDateTime, gps: DateTime<Utc>) -> i64 {
     (minutes / OFFSET_STEP_MINUTES as f64).round() as i64 * OFFSET_STEP_MINUTES
 }
 
+impl FileMetadata {
+    /// When the file was taken, and by which clock (the reading is here,
+    /// beside its rules, so that `evidence` does not import them back).
+    pub fn capture(&self) -> Option<CaptureTime> {
+        read(self).capture
+    }
+}
+
 /// The capture time of a file, by the first clock that holds: the offset
 /// the camera wrote, the GPS time, the container's UTC, then China time.
 pub fn read(meta: &FileMetadata) -> TimeReading {

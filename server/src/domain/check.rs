@@ -204,17 +204,8 @@ impl CheckDraft {
         if self.unit_code.trim().is_empty() {
             v.add(format!("{P}.unit_code"), "is required");
         }
-        let campaign_id = if self.campaign_id.is_empty() {
-            None
-        } else {
-            match Uuid::parse_str(&self.campaign_id) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    v.add(format!("{P}.campaign_id"), "must be a UUID");
-                    None
-                }
-            }
-        };
+        let campaign_id =
+            super::id::optional_in(&format!("{P}.campaign_id"), &self.campaign_id, &mut v);
         v.required_text(
             &format!("{P}.subject.name"),
             &self.subject_name,

@@ -122,19 +122,6 @@ pub struct FindingContent {
     pub before_evidence: Vec<Uuid>,
 }
 
-fn uuid_field(field: &str, s: &str, v: &mut Violations) -> Option<Uuid> {
-    if s.trim().is_empty() {
-        return None;
-    }
-    match Uuid::parse_str(s.trim()) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            v.add(field, "must be a UUID");
-            None
-        }
-    }
-}
-
 impl FindingDraft {
     /// Validates every field, reporting all violations at once under the
     /// request path `finding`.
@@ -144,7 +131,8 @@ impl FindingDraft {
         if self.unit_code.trim().is_empty() {
             v.add(format!("{P}.unit_code"), "is required");
         }
-        let campaign_id = uuid_field(&format!("{P}.campaign_id"), &self.campaign_id, &mut v);
+        let campaign_id =
+            super::id::optional_in(&format!("{P}.campaign_id"), &self.campaign_id, &mut v);
         let category = self.category.required(&format!("{P}.category"), &mut v);
         let medium = self.medium.required(&format!("{P}.medium"), &mut v);
         let severity = self.severity.required(&format!("{P}.severity"), &mut v);
@@ -175,7 +163,7 @@ impl FindingDraft {
         for (i, s) in self.sources.iter().enumerate().take(SOURCES_MAX) {
             let f = format!("{P}.sources[{i}]");
             let kind = s.kind.required(&format!("{f}.kind"), &mut v);
-            let id = uuid_field(&format!("{f}.id"), &s.id, &mut v);
+            let id = super::id::optional_in(&format!("{f}.id"), &s.id, &mut v);
             v.max_chars(&format!("{f}.reference"), &s.reference, REFERENCE_MAX);
             match kind {
                 Some(SourceKind::CheckRecord | SourceKind::Petition) if s.id.trim().is_empty() => {
@@ -208,7 +196,8 @@ impl FindingDraft {
         );
         let mut before_evidence = Vec::new();
         for (i, s) in self.before_evidence_ids.iter().enumerate() {
-            if let Some(id) = uuid_field(&format!("{P}.before_evidence_ids[{i}]"), s, &mut v)
+            if let Some(id) =
+                super::id::optional_in(&format!("{P}.before_evidence_ids[{i}]"), s, &mut v)
                 && !before_evidence.contains(&id)
             {
                 before_evidence.push(id);

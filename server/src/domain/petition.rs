@@ -13,8 +13,10 @@ use super::credit_code;
 use super::finding::Medium;
 use super::geo::{Location, LocationDraft};
 use super::masking::{mask_address, mask_name, mask_phone};
+use super::supervision::Cause;
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
+use super::workflow::{Escalation, Outcome};
 use crate::error::{Error, Reason, Result};
 
 /// The kind of subject of petition events.
@@ -156,16 +158,7 @@ impl PetitionDraft {
     /// violation reported at once, named as the request's fields.
     pub fn validate(self, now: DateTime<Utc>) -> Result<(PetitionIntake, Option<Complainant>)> {
         let mut v = Violations::new();
-        let campaign_id = match self.campaign_id.trim() {
-            "" => None,
-            s => match Uuid::parse_str(s) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    v.add("campaign_id", "must be a UUID");
-                    None
-                }
-            },
-        };
+        let campaign_id = super::id::optional_in("campaign_id", &self.campaign_id, &mut v);
         let channel = self.channel.required("channel", &mut v);
         let received_at = self.received_at.required("received_time", &mut v);
         if let Some(t) = received_at
@@ -313,9 +306,10 @@ pub enum PetitionStep {
         reason: String,
     },
     /// 分办: to `unit_code`, to be answered by `reply_due`.
+    /// An empty unit and no date take the defaults (see `take`).
     Dispatch {
         unit_code: String,
-        reply_due: NaiveDate,
+        reply_due: Option<NaiveDate>,
         note: String,
     },
     Reply {
@@ -435,9 +429,85 @@ impl Petition {
             .with("state", self.state.shown())
     }
 
+    /// `step` with its defaults: a dispatch without a unit goes to the
+    /// unit the petition was taken in for, and without a date is due
+    /// `reply_days` from today.
+    pub fn with_defaults(
+        &self,
+        step: PetitionStep,
+        today: NaiveDate,
+        reply_days: u32,
+    ) -> PetitionStep {
+        match step {
+            PetitionStep::Dispatch {
+                unit_code,
+                reply_due,
+                note,
+            } => PetitionStep::Dispatch {
+                unit_code: match unit_code.trim() {
+                    "" => self.intake.unit_code.clone(),
+                    u => u.to_string(),
+                },
+                reply_due: reply_due
+                    .or_else(|| today.checked_add_days(chrono::Days::new(reply_days.into()))),
+                note,
+            },
+            step => step,
+        }
+    }
+
+    /// What `step` (with its defaults) does to the petition, or why it is
+    /// refused: the petition after it, its history entry, the event's data
+    /// and the supervision case it opens (a dissatisfied complainant, a
+    /// failed spot check).
+    pub fn take(
+        &self,
+        step: &PetitionStep,
+        actor: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<Outcome<Petition, HistoryEntry>> {
+        let next = self.apply(step, actor, now, today)?;
+        let escalation = match step {
+            PetitionStep::RecordFeedback {
+                satisfied: false, ..
+            } => Some(Escalation {
+                cause: Cause::Dissatisfied,
+                reason: "complainant not satisfied with the answer; petition reopened".into(),
+            }),
+            PetitionStep::SpotCheck {
+                passed: false,
+                note,
+            } => Some(Escalation {
+                cause: Cause::SpotCheck,
+                reason: format!(
+                    "spot check of a closed key petition failed: {}",
+                    note.trim()
+                ),
+            }),
+            _ => None,
+        };
+        let mut data = serde_json::json!({ "from_state": self.state, "to_state": next.state });
+        if let PetitionStep::Dispatch {
+            unit_code,
+            reply_due: Some(due),
+            ..
+        } = step
+        {
+            data["dispatched_to"] = unit_code.clone().into();
+            data["reply_due"] = due.to_string().into();
+        }
+        Ok(Outcome {
+            entry: HistoryEntry::of(step, self, &next, actor),
+            next,
+            data,
+            escalation,
+        })
+    }
+
     /// The petition after `step`, or why the step is refused. A
     /// dissatisfied complainant's feedback reopens it.
-    pub fn apply(
+    fn apply(
         &self,
         step: &PetitionStep,
         actor: &str,
@@ -480,7 +550,8 @@ impl Petition {
                 reply_due,
                 note: text,
             } => {
-                if *reply_due < today {
+                let reply_due = reply_due.unwrap_or(today);
+                if reply_due < today {
                     v.add(
                         "reply_due_date",
                         format!("{reply_due} has passed (today is {today} in China)"),
@@ -493,7 +564,7 @@ impl Petition {
                     at: now,
                 });
                 next.intake.unit_code = unit_code.clone();
-                next.reply_due = Some(*reply_due);
+                next.reply_due = Some(reply_due);
                 // A new deadline: lateness is judged afresh (the history
                 // keeps the earlier lapse).
                 next.reply_overdue_since = None;
@@ -677,7 +748,13 @@ impl HistoryEntry {
                 unit_code,
                 reply_due,
                 note,
-            } => joined(format!("to {unit_code}, reply by {reply_due}"), note),
+            } => joined(
+                format!(
+                    "to {unit_code}, reply by {}",
+                    reply_due.map(|d| d.to_string()).unwrap_or_default()
+                ),
+                note,
+            ),
             PetitionStep::RecordFeedback {
                 method,
                 satisfied,
@@ -789,6 +866,18 @@ pub fn not_found(id: impl std::fmt::Display) -> Error {
     Error::NotFound(format!("petition {id}"))
 }
 
+/// Filters of a petition list.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PetitionFilter {
+    pub units: Option<Vec<String>>,
+    pub states: Vec<PetitionState>,
+    pub campaign_id: Option<Uuid>,
+    pub key_only: bool,
+    pub reply_overdue: bool,
+    /// Only petitions that were dispatched to a unit.
+    pub dispatched_only: bool,
+}
+
 #[cfg(test)]
 mod tests {
     //! Every step from every state of a petition (信访), for a named
@@ -847,7 +936,7 @@ mod tests {
                 "dispatch",
                 PetitionStep::Dispatch {
                     unit_code: "331102".into(),
-                    reply_due: day(20),
+                    reply_due: Some(day(20)),
                     note: note(),
                 },
             ),
@@ -921,6 +1010,85 @@ mod tests {
                     (got, want) => panic!("{name} from {from:?}: got {got:?}, want {want:?}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn which_steps_open_a_supervision_case_and_what_they_record() {
+        use crate::domain::supervision::Cause;
+        let now = Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap();
+        let feedback = |satisfied| PetitionStep::RecordFeedback {
+            method: FeedbackMethod::Phone,
+            told_at: now,
+            satisfied,
+            note: String::new(),
+        };
+        let spot = |passed| PetitionStep::SpotCheck {
+            passed,
+            note: "现场仍有异味".into(),
+        };
+        let mut closed_key = petition(PetitionState::Closed);
+        closed_key.is_key = true;
+        // (from, step, the cause of the case it opens, the state after)
+        let table = [
+            (
+                petition(PetitionState::Replied),
+                feedback(true),
+                None,
+                PetitionState::Answered,
+            ),
+            (
+                petition(PetitionState::Replied),
+                feedback(false),
+                Some(Cause::Dissatisfied),
+                PetitionState::Reopened,
+            ),
+            (
+                petition(PetitionState::Closed),
+                feedback(false),
+                Some(Cause::Dissatisfied),
+                PetitionState::Reopened,
+            ),
+            (closed_key.clone(), spot(true), None, PetitionState::Closed),
+            (
+                closed_key,
+                spot(false),
+                Some(Cause::SpotCheck),
+                PetitionState::Closed,
+            ),
+        ];
+        for (p, step, cause, state) in table {
+            let out = p.take(&step, "officer", now, day(3)).unwrap();
+            assert_eq!(out.escalation.map(|e| e.cause), cause, "{step:?}");
+            assert_eq!(out.next.state, state, "{step:?}");
+            assert_eq!(out.entry.to_state, state);
+            assert_eq!(out.data["to_state"], serde_json::json!(state));
+        }
+    }
+
+    #[test]
+    fn a_dispatch_takes_the_petitions_unit_and_the_default_reply_date() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap();
+        let p = petition(PetitionState::Accepted);
+        let dispatch = |unit: &str, due| PetitionStep::Dispatch {
+            unit_code: unit.into(),
+            reply_due: due,
+            note: String::new(),
+        };
+        // (unit sent, date sent, the unit and date it is dispatched with)
+        let table = [
+            ("", None, "331102", day(18)),
+            ("  ", Some(day(20)), "331102", day(20)),
+            ("331121", None, "331121", day(18)),
+        ];
+        for (unit, due, want_unit, want_due) in table {
+            let step = p.with_defaults(dispatch(unit, due), day(3), 15);
+            let out = p.take(&step, "officer", now, day(3)).unwrap();
+            assert_eq!(out.next.intake.unit_code, want_unit, "{unit:?}");
+            assert_eq!(out.next.reply_due, Some(want_due), "{unit:?} {due:?}");
+            assert_eq!(out.data["dispatched_to"], want_unit);
+            assert_eq!(out.data["reply_due"], want_due.to_string());
+            assert!(out.escalation.is_none());
         }
     }
 

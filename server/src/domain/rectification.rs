@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::access::Role;
 use super::text_enum::text_enum;
 use super::validate::{Input, Violations};
+use super::workflow::Outcome;
 use crate::error::{Error, Reason, Result};
 
 pub const REQUIREMENT_MAX: usize = 5_000;
@@ -353,6 +354,33 @@ impl Step {
             Step::Cancel { .. } => (&[Open, InProgress, Submitted], "cancelled"),
         }
     }
+}
+
+/// What `step` does to `item`, with the evidence it attaches, as one
+/// value: the item after it, its history entry and the event's data (no
+/// step on an item opens a case: the overdue scan does).
+pub fn take(
+    item: &RectificationItem,
+    step: Step,
+    attached: Vec<Uuid>,
+    actor: &str,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<Outcome<RectificationItem, HistoryEntry>> {
+    let (next, mut entry) = apply(item, step, actor, now, today)?;
+    entry.evidence = attached;
+    Ok(Outcome {
+        data: serde_json::json!({
+            "from_state": entry.from_state,
+            "to_state": entry.to_state,
+            "note": entry.note,
+            "evidence": entry.evidence,
+            "due_date": next.due_date,
+        }),
+        next,
+        entry,
+        escalation: None,
+    })
 }
 
 /// Takes `step` on `item`: the item after it and the history entry that

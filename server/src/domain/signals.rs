@@ -3,11 +3,11 @@
 //! anything: a phone may lack GPS indoors, a clock may be wrong.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::capture;
 use super::check::CheckContent;
 use super::evidence::{Capture, FileMetadata};
+pub use super::evidence::{Signal, kinds_text};
 
 /// Thresholds, from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -50,64 +50,6 @@ const EDITORS: &[&str] = &[
     "luminar",
     "photo editor",
 ];
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Signal {
-    /// A photo or video that carries no position.
-    NoGps,
-    /// The file has a GPS block (or a place atom) that cannot be read.
-    GpsUnreadable { reason: String },
-    /// The camera clock and the GPS time differ by more than a time zone.
-    GpsTimeMismatch { minutes: i64 },
-    /// The EXIF Software tag names an editor.
-    EditedWith { software: String },
-    /// EXIF capture time and the phone's clock disagree.
-    ClockMismatch { minutes: i64 },
-    /// Taken far from the place of the check it is linked to.
-    FarFromCheck { distance_m: f64 },
-    /// The distance to the check's place cannot be told: the file's place
-    /// is missing or unreadable.
-    DistanceUnknown { reason: String },
-    /// Taken outside the time of the check it is linked to.
-    OutsideCheckTime { minutes: i64 },
-    /// The same bytes are linked to other records too.
-    ReusedElsewhere { records: i64 },
-    /// A near-identical picture (other bytes) is linked to other records;
-    /// `distance` is the fewest differing bits of their perceptual hashes.
-    NearDuplicate { records: i64, distance: u32 },
-}
-
-impl Signal {
-    /// The name of the signal's kind, as stored.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Signal::NoGps => "no_gps",
-            Signal::GpsUnreadable { .. } => "gps_unreadable",
-            Signal::GpsTimeMismatch { .. } => "gps_time_mismatch",
-            Signal::EditedWith { .. } => "edited_with",
-            Signal::ClockMismatch { .. } => "clock_mismatch",
-            Signal::FarFromCheck { .. } => "far_from_check",
-            Signal::DistanceUnknown { .. } => "distance_unknown",
-            Signal::OutsideCheckTime { .. } => "outside_check_time",
-            Signal::ReusedElsewhere { .. } => "reused_elsewhere",
-            Signal::NearDuplicate { .. } => "near_duplicate",
-        }
-    }
-}
-
-/// Kinds as one text, `,no_gps,edited_with,`, that a LIKE finds a kind in.
-pub fn kinds_text(signals: &[Signal]) -> String {
-    if signals.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from(",");
-    for k in signals {
-        s.push_str(k.kind());
-        s.push(',');
-    }
-    s
-}
 
 /// When the file was taken, by its own clocks (see `capture::read`).
 pub fn file_instant(meta: &FileMetadata) -> Option<DateTime<Utc>> {

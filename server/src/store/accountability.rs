@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::access::Role;
 use crate::domain::accountability::{
@@ -68,35 +68,28 @@ impl Store {
         r: &AccountabilityRecord,
         change: &Change,
     ) -> Result<()> {
-        let postgres = self.is_postgres();
-        on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                sqlx::query(
-                    "INSERT INTO accountability_records (id, unit_code, subject_kind, official, form,
+        commit_change!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO accountability_records (id, unit_code, subject_kind, official, form,
                         basis, decided_on, case_ids, entered_by, entered_role, entered_at, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(r.id)
-                .bind(&r.facts.unit_code)
-                .bind(r.facts.subject_kind.as_str())
-                .bind(&r.sealed_official)
-                .bind(r.facts.form.as_str())
-                .bind(&r.facts.basis)
-                .bind(r.facts.decided_on)
-                .bind(Json(&r.facts.case_ids))
-                .bind(&r.entered_by)
-                .bind(r.entered_role.as_str())
-                .bind(Ts(r.entered_at))
-                .bind(r.version)
-                .execute(&mut *tx)
-                .await?;
-                append_change!(tx, postgres, change);
-                tx.commit().await
-            }
-            .await
+            )
+            .bind(r.id)
+            .bind(&r.facts.unit_code)
+            .bind(r.facts.subject_kind.as_str())
+            .bind(&r.sealed_official)
+            .bind(r.facts.form.as_str())
+            .bind(&r.facts.basis)
+            .bind(r.facts.decided_on)
+            .bind(Json(&r.facts.case_ids))
+            .bind(&r.entered_by)
+            .bind(r.entered_role.as_str())
+            .bind(Ts(r.entered_at))
+            .bind(r.version)
+            .execute(&mut *tx)
+            .await?;
+            Ok(Wrote::Changes((), vec![change.clone()]))
         })?;
-        self.appended.notify_waiters();
         Ok(())
     }
 
@@ -140,34 +133,21 @@ impl Store {
         r: &AccountabilityRecord,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let saved = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE accountability_records SET confirmed_by = $3, confirmed_at = $4,
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE accountability_records SET confirmed_by = $3, confirmed_at = $4,
                         version = $5
                      WHERE id = $1 AND version = $2 AND confirmed_by IS NULL",
-                )
-                .bind(r.id)
-                .bind(read_version)
-                .bind(&r.confirmed_by)
-                .bind(r.confirmed_at.map(Ts))
-                .bind(r.version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
-            }
-            .await
-        })?;
-        if saved {
-            self.appended.notify_waiters();
-        }
-        Ok(saved)
+            )
+            .bind(r.id)
+            .bind(read_version)
+            .bind(&r.confirmed_by)
+            .bind(r.confirmed_at.map(Ts))
+            .bind(r.version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(Wrote::if_written(n, change))
+        })?)
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, is_unique_violation, on_pool};
 use crate::domain::campaign::{Campaign, CampaignPlan, CampaignStatus, Team};
 use crate::domain::event::Change;
@@ -63,90 +63,65 @@ fn year_taken(year: i32) -> Error {
 impl Store {
     /// Stores a new campaign; ALREADY_EXISTS when its year has one.
     pub async fn insert_campaign(&self, c: &Campaign, change: &Change) -> Result<()> {
-        let postgres = self.is_postgres();
         let p = &c.plan;
-        let r = on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO campaigns (id, year, title, starts_on, ends_on, target_units, teams,
+        let r = commit_change!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO campaigns (id, year, title, starts_on, ends_on, target_units, teams,
                         status, created_by, created_at, updated_by, updated_at, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $10, $11)",
-                )
-                .bind(c.id)
-                .bind(p.year)
-                .bind(&p.title)
-                .bind(p.starts_on)
-                .bind(p.ends_on)
-                .bind(Json(&p.target_units))
-                .bind(Json(&p.teams))
-                .bind(c.status.as_str())
-                .bind(&c.created_by)
-                .bind(Ts(c.created_at))
-                .bind(c.version)
-                .execute(&mut *tx)
-                .await?;
-                append_change!(tx, postgres, change);
-                tx.commit().await
-            }
-            .await
+            )
+            .bind(c.id)
+            .bind(p.year)
+            .bind(&p.title)
+            .bind(p.starts_on)
+            .bind(p.ends_on)
+            .bind(Json(&p.target_units))
+            .bind(Json(&p.teams))
+            .bind(c.status.as_str())
+            .bind(&c.created_by)
+            .bind(Ts(c.created_at))
+            .bind(c.version)
+            .execute(&mut *tx)
+            .await?;
+            Ok(Wrote::Changes((), vec![change.clone()]))
         });
         match r {
             Err(e) if is_unique_violation(&e) => Err(year_taken(p.year)),
-            r => {
-                r?;
-                self.appended.notify_waiters();
-                Ok(())
-            }
+            r => Ok(r?),
         }
     }
 
     /// Writes `c` over stored version `c.version - 1`; false when another
     /// change got there first.
     pub async fn update_campaign(&self, c: &Campaign, change: &Change) -> Result<bool> {
-        let postgres = self.is_postgres();
         let p = &c.plan;
-        let r = on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE campaigns SET year = $2, title = $3, starts_on = $4, ends_on = $5,
+        let r = commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE campaigns SET year = $2, title = $3, starts_on = $4, ends_on = $5,
                         target_units = $6, teams = $7, status = $8, updated_by = $9,
                         updated_at = $10, version = $11
                      WHERE id = $1 AND version = $12",
-                )
-                .bind(c.id)
-                .bind(p.year)
-                .bind(&p.title)
-                .bind(p.starts_on)
-                .bind(p.ends_on)
-                .bind(Json(&p.target_units))
-                .bind(Json(&p.teams))
-                .bind(c.status.as_str())
-                .bind(&c.updated_by)
-                .bind(Ts(c.updated_at))
-                .bind(c.version)
-                .bind(c.version - 1)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
-            }
-            .await
+            )
+            .bind(c.id)
+            .bind(p.year)
+            .bind(&p.title)
+            .bind(p.starts_on)
+            .bind(p.ends_on)
+            .bind(Json(&p.target_units))
+            .bind(Json(&p.teams))
+            .bind(c.status.as_str())
+            .bind(&c.updated_by)
+            .bind(Ts(c.updated_at))
+            .bind(c.version)
+            .bind(c.version - 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(Wrote::if_written(n, change))
         });
         match r {
             Err(e) if is_unique_violation(&e) => Err(year_taken(p.year)),
-            r => {
-                let updated = r?;
-                if updated {
-                    self.appended.notify_waiters();
-                }
-                Ok(updated)
-            }
+            r => Ok(r?),
         }
     }
 

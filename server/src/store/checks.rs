@@ -4,7 +4,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::check::{
     CheckContent, CheckCursor, CheckFilter, CheckKind, CheckRecord, ChecklistItem,
@@ -137,11 +137,8 @@ impl Store {
         request_id: Option<&str>,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let inserted = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = bind_record!(
+        Ok(commit_change!(self, |tx| {
+            let n = bind_record!(
                     sqlx::query(
                         "INSERT INTO check_records (id, kind, unit_code, campaign_id, subject_name,
                             credit_code, address, latitude, longitude, accuracy_m, altitude_m, datum,
@@ -161,21 +158,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if n == 1 {
-                    for e in &rec.content.expected_evidence {
-                        sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
-                    }
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<bool, sqlx::Error>(n == 1)
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
-        })?;
-        if inserted {
-            self.appended.notify_waiters();
-        }
-        Ok(inserted)
+            for e in &rec.content.expected_evidence {
+                sqlx::query(EXPECT)
+                    .bind(rec.id)
+                    .bind(&e.sha256)
+                    .bind(e.role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(Wrote::Changes(true, vec![change.clone()]))
+        })?)
     }
 
     pub async fn get_check(&self, id: Uuid) -> Result<Option<StoredCheck>> {
@@ -210,11 +205,8 @@ impl Store {
     /// Writes `rec` over the stored version `rec.version - 1`. Returns false,
     /// writing nothing, when another update got there first.
     pub async fn update_check(&self, rec: &CheckRecord, change: &Change) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let updated = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = bind_record!(
+        Ok(commit_change!(self, |tx| {
+            let n = bind_record!(
                     sqlx::query(
                         "UPDATE check_records SET kind = $2, campaign_id = $4, subject_name = $5,
                             credit_code = $6, address = $7, latitude = $8, longitude = $9,
@@ -230,25 +222,23 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if n == 1 {
-                    sqlx::query("DELETE FROM check_expected_evidence WHERE check_record_id = $1")
-                        .bind(rec.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    for e in &rec.content.expected_evidence {
-                        sqlx::query(EXPECT).bind(rec.id).bind(&e.sha256).bind(e.role.as_str()).execute(&mut *tx).await?;
-                    }
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<bool, sqlx::Error>(n == 1)
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
-        })?;
-        if updated {
-            self.appended.notify_waiters();
-        }
-        Ok(updated)
+            sqlx::query("DELETE FROM check_expected_evidence WHERE check_record_id = $1")
+                .bind(rec.id)
+                .execute(&mut *tx)
+                .await?;
+            for e in &rec.content.expected_evidence {
+                sqlx::query(EXPECT)
+                    .bind(rec.id)
+                    .bind(&e.sha256)
+                    .bind(e.role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(Wrote::Changes(true, vec![change.clone()]))
+        })?)
     }
 
     /// One page of records in list order (newest start first, then id

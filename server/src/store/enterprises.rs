@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, is_unique_violation, location_from_columns, on_pool, push_unit_filter};
 use crate::domain::enterprise::{
     ACCIDENT, Accident, AccidentFacts, AccidentLevel, Enterprise, EnterpriseInfo, Listing,
@@ -115,13 +115,10 @@ macro_rules! link_accident_evidence {
 impl Store {
     /// Registers an enterprise; ALREADY_EXISTS when its code is taken.
     pub async fn insert_enterprise(&self, e: &Enterprise, change: &Change) -> Result<()> {
-        let postgres = self.is_postgres();
         let i = &e.info;
         let wgs = i.location.map(|l| l.to_wgs84());
-        let r = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                sqlx::query(
+        let r = commit_change!(self, |tx| {
+            sqlx::query(
                     "INSERT INTO enterprises (credit_code, name, address, latitude, longitude,
                         accuracy_m, altitude_m, datum, wgs84_latitude, wgs84_longitude, unit_code,
                         created_by, created_at, updated_by, updated_at, version, id)
@@ -144,10 +141,7 @@ impl Store {
                 .bind(e.id)
                 .execute(&mut *tx)
                 .await?;
-                append_change!(tx, postgres, change);
-                tx.commit().await
-            }
-            .await
+            Ok(Wrote::Changes((), vec![change.clone()]))
         });
         match r {
             Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists(format!(
@@ -156,7 +150,6 @@ impl Store {
             ))),
             r => {
                 r?;
-                self.appended.notify_waiters();
                 Ok(())
             }
         }
@@ -194,36 +187,29 @@ impl Store {
     }
 
     pub async fn insert_accident(&self, a: &Accident, change: &Change) -> Result<()> {
-        let postgres = self.is_postgres();
         let f = &a.facts;
-        on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                sqlx::query(
-                    "INSERT INTO accidents (id, credit_code, unit_code, occurred_on, level,
+        commit_change!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO accidents (id, credit_code, unit_code, occurred_on, level,
                         description, conditions, referred, referral_note, recorded_by, recorded_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(a.id)
-                .bind(&a.credit_code)
-                .bind(&a.unit_code)
-                .bind(f.occurred_on)
-                .bind(f.level.as_str())
-                .bind(&f.description)
-                .bind(Json(&f.conditions))
-                .bind(f.referred)
-                .bind(&f.referral_note)
-                .bind(&a.recorded_by)
-                .bind(Ts(a.recorded_at))
-                .execute(&mut *tx)
-                .await?;
-                link_accident_evidence!(tx, a.id, &a.evidence, &a.recorded_by, a.recorded_at);
-                append_change!(tx, postgres, change);
-                tx.commit().await
-            }
-            .await
+            )
+            .bind(a.id)
+            .bind(&a.credit_code)
+            .bind(&a.unit_code)
+            .bind(f.occurred_on)
+            .bind(f.level.as_str())
+            .bind(&f.description)
+            .bind(Json(&f.conditions))
+            .bind(f.referred)
+            .bind(&f.referral_note)
+            .bind(&a.recorded_by)
+            .bind(Ts(a.recorded_at))
+            .execute(&mut *tx)
+            .await?;
+            link_accident_evidence!(tx, a.id, &a.evidence, &a.recorded_by, a.recorded_at);
+            Ok(Wrote::Changes((), vec![change.clone()]))
         })?;
-        self.appended.notify_waiters();
         Ok(())
     }
 
@@ -236,38 +222,28 @@ impl Store {
         added: &[Uuid],
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
         let f = &a.facts;
-        let saved = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE accidents SET conditions = $3, referred = $4, referral_note = $5,
+        let saved = commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE accidents SET conditions = $3, referred = $4, referral_note = $5,
                         version = $6
                      WHERE id = $1 AND version = $2",
-                )
-                .bind(a.id)
-                .bind(read_version)
-                .bind(Json(&f.conditions))
-                .bind(f.referred)
-                .bind(&f.referral_note)
-                .bind(a.version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                link_accident_evidence!(tx, a.id, added, &change.actor, change.at);
-                append_change!(tx, postgres, change);
-                tx.commit().await?;
-                Ok(true)
+            )
+            .bind(a.id)
+            .bind(read_version)
+            .bind(Json(&f.conditions))
+            .bind(f.referred)
+            .bind(&f.referral_note)
+            .bind(a.version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
+            link_accident_evidence!(tx, a.id, added, &change.actor, change.at);
+            Ok(Wrote::Changes(true, vec![change.clone()]))
         })?;
-        if saved {
-            self.appended.notify_waiters();
-        }
         Ok(saved)
     }
 
@@ -337,33 +313,21 @@ impl Store {
         reason: &str,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let listed = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE enterprises SET listed_at = $2, listed_by = $3, listing_reason = $4,
+        let listed = commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE enterprises SET listed_at = $2, listed_by = $3, listing_reason = $4,
                         updated_by = $3, updated_at = $2, version = version + 1
                      WHERE credit_code = $1 AND listed_at IS NULL",
-                )
-                .bind(code)
-                .bind(Ts(at))
-                .bind(by)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
-            }
-            .await
+            )
+            .bind(code)
+            .bind(Ts(at))
+            .bind(by)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(Wrote::if_written(n, change))
         })?;
-        if listed {
-            self.appended.notify_waiters();
-        }
         Ok(listed)
     }
 }

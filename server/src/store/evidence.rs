@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::jobs::{ClaimedJob, ENQUEUE, FINISH};
 use super::links::LINK_EXPECTING_RECORDS;
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::attestation::Attestation;
 use crate::domain::derivative::{self, DerivativeState, Derivatives};
@@ -337,11 +337,8 @@ impl Store {
         object_key: &str,
         change: &Change,
     ) -> Result<Option<(Evidence, u64)>> {
-        let postgres = self.is_postgres();
-        let recorded = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let new_blob = sqlx::query(
+        let recorded = commit_change!(self, |tx| {
+            let new_blob = sqlx::query(
                     "INSERT INTO blobs (sha256, size_bytes, media_type, object_key, created_at, derivatives)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
                 )
@@ -355,86 +352,82 @@ impl Store {
                 .await?
                 .rows_affected()
                     == 1;
-                // Queued with the evidence, so no stored photo is left
-                // without its derivatives.
-                if new_blob && e.derivatives.state == DerivativeState::Pending {
-                    sqlx::query(ENQUEUE)
-                        .bind(DERIVATIVES_JOB)
-                        .bind(&e.sha256)
-                        .bind(Ts(e.created_at))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let new_evidence = sqlx::query(
-                    "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
+            // Queued with the evidence, so no stored photo is left
+            // without its derivatives.
+            if new_blob && e.derivatives.state == DerivativeState::Pending {
+                sqlx::query(ENQUEUE)
+                    .bind(DERIVATIVES_JOB)
+                    .bind(&e.sha256)
+                    .bind(Ts(e.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let new_evidence = sqlx::query(
+                "INSERT INTO evidence (id, sha256, unit_code, uploader, media_type,
                         declared_media_type, file_name, size_bytes, capture, metadata, signals,
                         attestation, created_at, signal_kinds)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                      ON CONFLICT (unit_code, sha256) DO NOTHING",
-                )
-                .bind(e.id)
+            )
+            .bind(e.id)
+            .bind(&e.sha256)
+            .bind(&e.unit_code)
+            .bind(&e.uploader)
+            .bind(&e.media_type)
+            .bind(&e.declared_media_type)
+            .bind(&e.file_name)
+            .bind(e.size_bytes)
+            .bind(Json(&e.capture))
+            .bind(Json(&e.metadata))
+            .bind(Json(&e.signals))
+            .bind(Json(&e.attestation))
+            .bind(Ts(e.created_at))
+            .bind(signals::kinds_text(&e.signals))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let changes = if new_evidence {
+                vec![change.clone()]
+            } else {
+                vec![]
+            };
+            let sql = format!(
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE unit_code = $1 AND sha256 = $2"
+            );
+            let row: EvidenceRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&e.unit_code)
+                .bind(&e.sha256)
+                .fetch_one(&mut *tx)
+                .await?;
+            let closed = sqlx::query(
+                "UPDATE uploads SET evidence_id = $2, committed_offset = size_bytes
+                     WHERE id = $1 AND evidence_id IS NULL AND committed_offset = $3",
+            )
+            .bind(upload)
+            .bind(row.id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if closed != 1 {
+                return Ok(Wrote::Nothing(None));
+            }
+            sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
+                .bind(upload)
+                .execute(&mut *tx)
+                .await?;
+            let linked = sqlx::query(LINK_EXPECTING_RECORDS)
+                .bind(row.id)
+                .bind(&row.uploader)
+                .bind(Ts(e.created_at))
                 .bind(&e.sha256)
                 .bind(&e.unit_code)
-                .bind(&e.uploader)
-                .bind(&e.media_type)
-                .bind(&e.declared_media_type)
-                .bind(&e.file_name)
-                .bind(e.size_bytes)
-                .bind(Json(&e.capture))
-                .bind(Json(&e.metadata))
-                .bind(Json(&e.signals))
-                .bind(Json(&e.attestation))
-                .bind(Ts(e.created_at))
-                .bind(signals::kinds_text(&e.signals))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if new_evidence {
-                    append_change!(tx, postgres, change);
-                }
-                let sql = format!(
-                    "SELECT {EVIDENCE_COLUMNS} FROM evidence_view WHERE unit_code = $1 AND sha256 = $2"
-                );
-                let row: EvidenceRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(&e.unit_code)
-                    .bind(&e.sha256)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let closed = sqlx::query(
-                    "UPDATE uploads SET evidence_id = $2, committed_offset = size_bytes
-                     WHERE id = $1 AND evidence_id IS NULL AND committed_offset = $3",
-                )
-                .bind(upload)
-                .bind(row.id)
-                .bind(from)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if closed != 1 {
-                    return Ok(None);
-                }
-                sqlx::query("DELETE FROM upload_segments WHERE upload_id = $1")
-                    .bind(upload)
-                    .execute(&mut *tx)
-                    .await?;
-                let linked = sqlx::query(LINK_EXPECTING_RECORDS)
-                    .bind(row.id)
-                    .bind(&row.uploader)
-                    .bind(Ts(e.created_at))
-                    .bind(&e.sha256)
-                    .bind(&e.unit_code)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(Some((Evidence::from(row), linked)))
-            }
-            .await
+            Ok(Wrote::Changes(Some((Evidence::from(row), linked)), changes))
         })?;
-        if recorded.is_some() {
-            self.appended.notify_waiters();
-        }
         Ok(recorded)
     }
 

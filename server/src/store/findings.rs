@@ -7,7 +7,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::event::Change;
 use crate::domain::finding::{
@@ -104,51 +104,48 @@ impl Store {
         request_id: Option<&str>,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
         let c = &f.content;
         let wgs = c.location_wgs84();
-        let inserted = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "INSERT INTO findings (id, campaign_id, unit_code, category, medium, severity,
+        let inserted = commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "INSERT INTO findings (id, campaign_id, unit_code, category, medium, severity,
                         title, description, latitude, longitude, accuracy_m, altitude_m, datum,
                         wgs84_latitude, wgs84_longitude, credit_code, sources, created_by,
                         created_at, updated_by, updated_at, version, content_digest, request_id)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
                         $16, $17, $18, $19, $18, $19, $20, $21, $22)
                      ON CONFLICT DO NOTHING",
-                )
-                .bind(f.id)
-                .bind(c.campaign_id)
-                .bind(&c.unit_code)
-                .bind(c.category.as_str())
-                .bind(c.medium.as_str())
-                .bind(c.severity.as_str())
-                .bind(&c.title)
-                .bind(&c.description)
-                .bind(c.location.map(|l| l.latitude))
-                .bind(c.location.map(|l| l.longitude))
-                .bind(c.location.map(|l| l.accuracy_m))
-                .bind(c.location.and_then(|l| l.altitude_m))
-                .bind(c.location.map(|l| l.datum.as_str()))
-                .bind(wgs.map(|w| w.latitude))
-                .bind(wgs.map(|w| w.longitude))
-                .bind(&c.credit_code)
-                .bind(Json(&c.sources))
-                .bind(&f.created_by)
-                .bind(Ts(f.created_at))
-                .bind(f.version)
-                .bind(c.digest())
-                .bind(request_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                for e in &c.before_evidence {
-                    sqlx::query(
+            )
+            .bind(f.id)
+            .bind(c.campaign_id)
+            .bind(&c.unit_code)
+            .bind(c.category.as_str())
+            .bind(c.medium.as_str())
+            .bind(c.severity.as_str())
+            .bind(&c.title)
+            .bind(&c.description)
+            .bind(c.location.map(|l| l.latitude))
+            .bind(c.location.map(|l| l.longitude))
+            .bind(c.location.map(|l| l.accuracy_m))
+            .bind(c.location.and_then(|l| l.altitude_m))
+            .bind(c.location.map(|l| l.datum.as_str()))
+            .bind(wgs.map(|w| w.latitude))
+            .bind(wgs.map(|w| w.longitude))
+            .bind(&c.credit_code)
+            .bind(Json(&c.sources))
+            .bind(&f.created_by)
+            .bind(Ts(f.created_at))
+            .bind(f.version)
+            .bind(c.digest())
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
+            }
+            for e in &c.before_evidence {
+                sqlx::query(
                         "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
                          VALUES ($1, 'finding', $2, 'before', $3, $4)",
                     )
@@ -158,13 +155,8 @@ impl Store {
                     .bind(Ts(f.created_at))
                     .execute(&mut *tx)
                     .await?;
-                }
-                append_change!(tx, postgres, change);
-                tx.commit().await?;
-                self.appended.notify_waiters();
-                Ok(true)
             }
-            .await
+            Ok(Wrote::Changes(true, vec![change.clone()]))
         })?;
         Ok(inserted)
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool};
 use crate::domain::event::Change;
 use crate::domain::evidence::{EvidenceLink, EvidenceRole};
@@ -75,11 +75,8 @@ impl Store {
         role: EvidenceRole,
         change: &Change,
     ) -> Result<()> {
-        let postgres = self.is_postgres();
-        on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                sqlx::query(
+        commit_change!(self, |tx| {
+            sqlx::query(
                     "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
                      VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (subject_kind, subject_id, evidence_id)
@@ -93,12 +90,8 @@ impl Store {
                 .bind(Ts(change.at))
                 .execute(&mut *tx)
                 .await?;
-                append_change!(tx, postgres, change);
-                tx.commit().await
-            }
-            .await
+            Ok(Wrote::Changes((), vec![change.clone()]))
         })?;
-        self.appended.notify_waiters();
         Ok(())
     }
 
@@ -110,28 +103,16 @@ impl Store {
         subject: Uuid,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let deleted = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
+        let deleted = commit_change!(self, |tx| {
+            let n = sqlx::query("DELETE FROM evidence_links WHERE evidence_id = $1 AND subject_kind = $2 AND subject_id = $3")
                     .bind(evidence)
                     .bind(kind)
                     .bind(subject)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if n == 1 {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
-            }
-            .await
+            Ok(Wrote::if_written(n, change))
         })?;
-        if deleted {
-            self.appended.notify_waiters();
-        }
         Ok(deleted)
     }
 

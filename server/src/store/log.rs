@@ -72,6 +72,71 @@ macro_rules! append_change {
 }
 pub(crate) use append_change;
 
+/// What the body of `commit_change!` did.
+pub(crate) enum Wrote<T> {
+    /// Nothing (a stale version, a taken id, a refusal found under the
+    /// lock): the transaction rolls back and `T` is the answer.
+    Nothing(T),
+    /// The record: these changes are appended to the audit log and the
+    /// event feed, the transaction commits, and `T` is the answer.
+    Changes(T, Vec<crate::domain::event::Change>),
+}
+
+impl Wrote<bool> {
+    /// For a single-row write: `true` with `change` when it wrote the row,
+    /// `false` and nothing when it did not (a stale version, say).
+    pub(crate) fn if_written(rows: u64, change: &crate::domain::event::Change) -> Self {
+        if rows == 1 {
+            Wrote::Changes(true, vec![change.clone()])
+        } else {
+            Wrote::Nothing(false)
+        }
+    }
+}
+
+/// The one shape of a write that records a change. Begins a transaction on
+/// `$store`'s pool, runs `$body` (an expression that may `.await`, use `?`
+/// on database errors and `return` early, evaluating to
+/// `Result<Wrote<T>, sqlx::Error>`), appends the changes it names and
+/// commits, all within the store's timeout; then, and only when something
+/// committed, wakes this process's event watchers. Evaluates to
+/// `Result<T, sqlx::Error>`, so that a caller can tell a unique violation
+/// from other errors.
+macro_rules! commit_change {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let store: &$crate::store::Store = $store;
+        let postgres = store.is_postgres();
+        let done: Result<(_, bool), sqlx::Error> = $crate::store::on_pool!(store, |pool| {
+            async {
+                let mut $tx = pool.begin().await?;
+                let wrote: Result<$crate::store::log::Wrote<_>, sqlx::Error> =
+                    async { $body }.await;
+                match wrote? {
+                    $crate::store::log::Wrote::Nothing(answer) => {
+                        $tx.rollback().await?;
+                        Ok((answer, false))
+                    }
+                    $crate::store::log::Wrote::Changes(answer, changes) => {
+                        for change in &changes {
+                            $crate::store::log::append_change!($tx, postgres, change);
+                        }
+                        $tx.commit().await?;
+                        Ok((answer, !changes.is_empty()))
+                    }
+                }
+            }
+            .await
+        });
+        done.map(|(answer, committed)| {
+            if committed {
+                store.appended.notify_waiters();
+            }
+            answer
+        })
+    }};
+}
+pub(crate) use commit_change;
+
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     seq: i64,

@@ -34,11 +34,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use checks::StoredCheck;
 pub use evidence::{DERIVATIVES_JOB, Segment};
 pub use findings::{FINDING, StoredFinding};
 pub use jobs::ClaimedJob;
 pub use links::{CHECK_RECORD, EVIDENCE};
-pub use petitions::PetitionFilter;
 pub use rectification::{RECTIFICATION_ITEM, StoredItem};
 pub use sealed::SealedColumn;
 pub use time::{Ts, now as time_now};

@@ -4,14 +4,15 @@ use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::supervision::insert_case;
 use super::{Store, Ts, location_from_columns, on_pool, push_unit_filter};
 use crate::domain::event::Change;
 use crate::domain::finding::Medium;
 use crate::domain::geo::BoundingBox;
 use crate::domain::petition::{
-    Channel, HistoryEntry, Petition, PetitionCursor, PetitionIntake, PetitionState, Progress,
+    Channel, HistoryEntry, Petition, PetitionCursor, PetitionFilter, PetitionIntake, PetitionState,
+    Progress,
 };
 use crate::domain::supervision::NewCase;
 use crate::error::{Error, Reason, Result};
@@ -120,18 +121,6 @@ macro_rules! insert_history {
     }};
 }
 
-/// Filters of a petition list.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct PetitionFilter {
-    pub units: Option<Vec<String>>,
-    pub states: Vec<PetitionState>,
-    pub campaign_id: Option<Uuid>,
-    pub key_only: bool,
-    pub reply_overdue: bool,
-    /// Only petitions that were dispatched to a unit.
-    pub dispatched_only: bool,
-}
-
 impl Store {
     /// Records a new petition with its first history entry; false when
     /// the caller's request id is taken.
@@ -142,13 +131,10 @@ impl Store {
         entry: &HistoryEntry,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
         let wgs = p.intake.location.map(|l| l.to_wgs84());
-        let inserted = on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(
-                    "INSERT INTO petitions (id, campaign_id, channel, received_at, content, category,
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "INSERT INTO petitions (id, campaign_id, channel, received_at, content, category,
                         latitude, longitude, accuracy_m, altitude_m, datum, wgs84_latitude,
                         wgs84_longitude, unit_code, credit_code, complainant, is_key, state,
                         accept_due, reply_due, reply_overdue_since, satisfied, merged_into,
@@ -158,50 +144,42 @@ impl Store {
                         $17, $18, $19, NULL, NULL, NULL, NULL, NULL, $20, $21, $22, $23, $24, $25,
                         $26)
                      ON CONFLICT DO NOTHING",
-                )
-                .bind(p.id)
-                .bind(p.intake.campaign_id)
-                .bind(p.intake.channel.as_str())
-                .bind(Ts(p.intake.received_at))
-                .bind(&p.intake.content)
-                .bind(p.intake.category.as_str())
-                .bind(p.intake.location.map(|l| l.latitude))
-                .bind(p.intake.location.map(|l| l.longitude))
-                .bind(p.intake.location.map(|l| l.accuracy_m))
-                .bind(p.intake.location.and_then(|l| l.altitude_m))
-                .bind(p.intake.location.map(|l| l.datum.as_str()))
-                .bind(wgs.map(|w| w.latitude))
-                .bind(wgs.map(|w| w.longitude))
-                .bind(&p.intake.unit_code)
-                .bind(&p.intake.credit_code)
-                .bind(&p.sealed_complainant)
-                .bind(p.is_key)
-                .bind(p.state.as_str())
-                .bind(p.accept_due)
-                .bind(Json(&p.progress))
-                .bind(&p.received_by)
-                .bind(Ts(p.created_at))
-                .bind(Ts(p.updated_at))
-                .bind(p.version)
-                .bind(request_id)
-                .bind(p.intake.digest())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                insert_history!(tx, p.id, entry);
-                append_change!(tx, postgres, change);
-                tx.commit().await?;
-                Ok(true)
+            )
+            .bind(p.id)
+            .bind(p.intake.campaign_id)
+            .bind(p.intake.channel.as_str())
+            .bind(Ts(p.intake.received_at))
+            .bind(&p.intake.content)
+            .bind(p.intake.category.as_str())
+            .bind(p.intake.location.map(|l| l.latitude))
+            .bind(p.intake.location.map(|l| l.longitude))
+            .bind(p.intake.location.map(|l| l.accuracy_m))
+            .bind(p.intake.location.and_then(|l| l.altitude_m))
+            .bind(p.intake.location.map(|l| l.datum.as_str()))
+            .bind(wgs.map(|w| w.latitude))
+            .bind(wgs.map(|w| w.longitude))
+            .bind(&p.intake.unit_code)
+            .bind(&p.intake.credit_code)
+            .bind(&p.sealed_complainant)
+            .bind(p.is_key)
+            .bind(p.state.as_str())
+            .bind(p.accept_due)
+            .bind(Json(&p.progress))
+            .bind(&p.received_by)
+            .bind(Ts(p.created_at))
+            .bind(Ts(p.updated_at))
+            .bind(p.version)
+            .bind(request_id)
+            .bind(p.intake.digest())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
-        })?;
-        if inserted {
-            self.appended.notify_waiters();
-        }
-        Ok(inserted)
+            insert_history!(tx, p.id, entry);
+            Ok(Wrote::Changes(true, vec![change.clone()]))
+        })?)
     }
 
     /// The petition `receiver` took in under `request_id`, with the digest
@@ -396,109 +374,98 @@ impl Store {
             .spot_check
             .as_ref()
             .map(|s| if s.passed { "passed" } else { "failed" });
-        let saved = on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE petitions SET unit_code = $3, is_key = $4, state = $5, reply_due = $6,
+        commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE petitions SET unit_code = $3, is_key = $4, state = $5, reply_due = $6,
                         satisfied = $7, merged_into = $8, spot_check = $9, progress = $10,
                         updated_at = $11, version = $12, reply_overdue_since = $13
                      WHERE id = $1 AND version = $2",
-                )
-                .bind(p.id)
-                .bind(read_version)
-                .bind(&p.intake.unit_code)
-                .bind(p.is_key)
-                .bind(p.state.as_str())
-                .bind(p.reply_due)
-                .bind(satisfied)
-                .bind(p.merged_into)
-                .bind(spot_check)
-                .bind(Json(&p.progress))
-                .bind(Ts(p.updated_at))
-                .bind(p.version)
-                .bind(p.reply_overdue_since.map(Ts))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(Ok(false));
-                }
-                if let (PetitionState::Merged, Some(into)) = (p.state, p.merged_into) {
-                    let lock = if postgres { " FOR UPDATE" } else { "" };
-                    let target: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(
-                        format!("SELECT state FROM petitions WHERE id = $1{lock}"),
-                    ))
-                    .bind(into)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let children: i64 =
-                        sqlx::query_scalar("SELECT COUNT(*) FROM petitions WHERE merged_into = $1")
-                            .bind(p.id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    let target = target.and_then(|s| PetitionState::parse(&s));
-                    let refusal = match target {
-                        Some(s) if !s.is_open() => Some(
-                            Error::refused(
-                                Reason::MergeTargetNotOpen,
-                                format!(
-                                    "petition {into} is {}; petitions are merged only into open ones",
-                                    s.shown()
-                                ),
-                            )
-                            .with("state", s.shown()),
-                        ),
-                        _ if children > 0 => Some(Error::refused(
-                            Reason::MergeTargetHasMerges,
+            )
+            .bind(p.id)
+            .bind(read_version)
+            .bind(&p.intake.unit_code)
+            .bind(p.is_key)
+            .bind(p.state.as_str())
+            .bind(p.reply_due)
+            .bind(satisfied)
+            .bind(p.merged_into)
+            .bind(spot_check)
+            .bind(Json(&p.progress))
+            .bind(Ts(p.updated_at))
+            .bind(p.version)
+            .bind(p.reply_overdue_since.map(Ts))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(Ok(false)));
+            }
+            if let (PetitionState::Merged, Some(into)) = (p.state, p.merged_into) {
+                let lock = if postgres { " FOR UPDATE" } else { "" };
+                let target: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT state FROM petitions WHERE id = $1{lock}"
+                )))
+                .bind(into)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let children: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM petitions WHERE merged_into = $1")
+                        .bind(p.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let target = target.and_then(|s| PetitionState::parse(&s));
+                let refusal = match target {
+                    Some(s) if !s.is_open() => Some(
+                        Error::refused(
+                            Reason::MergeTargetNotOpen,
                             format!(
-                                "petition {} has petitions merged into it; merge {into} into it instead",
-                                p.id
+                                "petition {into} is {}; petitions are merged only into open ones",
+                                s.shown()
                             ),
-                        )),
-                        _ => None,
-                    };
-                    if let Some(why) = refusal {
-                        tx.rollback().await?;
-                        return Ok(Err(why));
-                    }
+                        )
+                        .with("state", s.shown()),
+                    ),
+                    _ if children > 0 => Some(Error::refused(
+                        Reason::MergeTargetHasMerges,
+                        format!(
+                            "petition {} has petitions merged into it; merge {into} into it instead",
+                            p.id
+                        ),
+                    )),
+                    _ => None,
+                };
+                if let Some(why) = refusal {
+                    return Ok(Wrote::Nothing(Err(why)));
                 }
-                insert_history!(tx, p.id, entry);
-                if p.state == PetitionState::Closed {
-                    sqlx::query(
-                        "INSERT INTO petition_history (petition_id, seq, at, actor, action,
+            }
+            insert_history!(tx, p.id, entry);
+            if p.state == PetitionState::Closed {
+                sqlx::query(
+                    "INSERT INTO petition_history (petition_id, seq, at, actor, action,
                             from_state, to_state, note)
                          SELECT c.id, COALESCE((SELECT MAX(h.seq) FROM petition_history h
                                 WHERE h.petition_id = c.id), 0) + 1,
                             $2, $3, 'answered_with', 'merged', 'merged', $4
                          FROM petitions c WHERE c.merged_into = $1",
-                    )
-                    .bind(p.id)
-                    .bind(Ts(entry.at))
-                    .bind(&entry.actor)
-                    .bind(format!("answered together with petition {}, now closed", p.id))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                append_change!(tx, postgres, change);
-                if let Some(case) = case
-                    && insert_case!(tx, case)
-                {
-                    append_change!(tx, postgres, &case.change());
-                }
-                tx.commit().await?;
-                Ok(Ok(true))
+                )
+                .bind(p.id)
+                .bind(Ts(entry.at))
+                .bind(&entry.actor)
+                .bind(format!(
+                    "answered together with petition {}, now closed",
+                    p.id
+                ))
+                .execute(&mut *tx)
+                .await?;
             }
-            .await
-        })?;
-        match saved {
-            Ok(true) => {
-                self.appended.notify_waiters();
-                Ok(true)
+            let mut changes = vec![change.clone()];
+            if let Some(case) = case
+                && insert_case!(tx, case)
+            {
+                changes.push(case.change());
             }
-            Ok(false) => Ok(false),
-            Err(refused) => Err(refused),
-        }
+            Ok(Wrote::Changes(Ok(true), changes))
+        })?
     }
 
     /// Dispatched petitions whose reply is late on `today` and that no
@@ -532,34 +499,24 @@ impl Store {
         entry: &HistoryEntry,
         marked: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let opened = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE petitions SET reply_overdue_since = $2
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE petitions SET reply_overdue_since = $2
                      WHERE id = $1 AND reply_overdue_since IS NULL AND state = 'dispatched'",
-                )
-                .bind(case.source_id)
-                .bind(Ts(case.opened_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                insert_history!(tx, case.source_id, entry);
-                append_change!(tx, postgres, marked);
-                let opened = insert_case!(tx, case);
-                if opened {
-                    append_change!(tx, postgres, &case.change());
-                }
-                tx.commit().await?;
-                Ok(opened)
+            )
+            .bind(case.source_id)
+            .bind(Ts(case.opened_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
-        })?;
-        self.appended.notify_waiters();
-        Ok(opened)
+            insert_history!(tx, case.source_id, entry);
+            let opened = insert_case!(tx, case);
+            let mut changes = vec![marked.clone()];
+            changes.extend(opened.then(|| case.change()));
+            Ok(Wrote::Changes(opened, changes))
+        })?)
     }
 }

@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::supervision::insert_case;
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::event::Change;
@@ -142,48 +142,40 @@ impl Store {
         request_id: Option<&str>,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        Ok(on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "INSERT INTO rectification_items (id, finding_id, campaign_id, unit_code,
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "INSERT INTO rectification_items (id, finding_id, campaign_id, unit_code,
                         requirement, assigned_on, working_days, due_date, accident, photo_required,
                         state, rejections, created_by, created_at, updated_by, updated_at, version,
                         content_digest, request_id)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $12, $13,
                         $14, $15, $16)
                      ON CONFLICT DO NOTHING",
-                )
-                .bind(i.id)
-                .bind(i.finding_id)
-                .bind(i.campaign_id)
-                .bind(&i.unit_code)
-                .bind(&i.requirement)
-                .bind(i.assigned_on)
-                .bind(i.working_days.map(|n| n as i32))
-                .bind(i.due_date)
-                .bind(i.accident)
-                .bind(i.photo_required)
-                .bind(i.state.as_str())
-                .bind(&i.created_by)
-                .bind(Ts(i.created_at))
-                .bind(i.version)
-                .bind(digest)
-                .bind(request_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                insert_history!(tx, i.id, created);
-                append_change!(tx, postgres, change);
-                tx.commit().await?;
-                self.appended.notify_waiters();
-                Ok(true)
+            )
+            .bind(i.id)
+            .bind(i.finding_id)
+            .bind(i.campaign_id)
+            .bind(&i.unit_code)
+            .bind(&i.requirement)
+            .bind(i.assigned_on)
+            .bind(i.working_days.map(|n| n as i32))
+            .bind(i.due_date)
+            .bind(i.accident)
+            .bind(i.photo_required)
+            .bind(i.state.as_str())
+            .bind(&i.created_by)
+            .bind(Ts(i.created_at))
+            .bind(i.version)
+            .bind(digest)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
+            insert_history!(tx, i.id, created);
+            Ok(Wrote::Changes(true, vec![change.clone()]))
         })?)
     }
 
@@ -198,40 +190,37 @@ impl Store {
         links: &[(Uuid, &str)],
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        Ok(on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE rectification_items SET due_date = $3, working_days = $4, state = $5,
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE rectification_items SET due_date = $3, working_days = $4, state = $5,
                         overdue_since = $6, extension = $7, conditions = $8, rejections = $9,
                         signed_off_by = $10, signed_off_at = $11, updated_by = $12,
                         updated_at = $13, version = $14
                      WHERE id = $1 AND version = $2",
-                )
-                .bind(i.id)
-                .bind(read_version)
-                .bind(i.due_date)
-                .bind(i.working_days.map(|n| n as i32))
-                .bind(i.state.as_str())
-                .bind(i.overdue_since.map(Ts))
-                .bind(i.extension.as_ref().map(Json))
-                .bind(i.conditions.as_ref().map(Json))
-                .bind(i.rejections)
-                .bind(&i.signed_off_by)
-                .bind(i.signed_off_at.map(Ts))
-                .bind(&i.updated_by)
-                .bind(Ts(i.updated_at))
-                .bind(i.version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                insert_history!(tx, i.id, entry);
-                for (evidence, role) in links {
-                    sqlx::query(
+            )
+            .bind(i.id)
+            .bind(read_version)
+            .bind(i.due_date)
+            .bind(i.working_days.map(|n| n as i32))
+            .bind(i.state.as_str())
+            .bind(i.overdue_since.map(Ts))
+            .bind(i.extension.as_ref().map(Json))
+            .bind(i.conditions.as_ref().map(Json))
+            .bind(i.rejections)
+            .bind(&i.signed_off_by)
+            .bind(i.signed_off_at.map(Ts))
+            .bind(&i.updated_by)
+            .bind(Ts(i.updated_at))
+            .bind(i.version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
+            }
+            insert_history!(tx, i.id, entry);
+            for (evidence, role) in links {
+                sqlx::query(
                         "INSERT INTO evidence_links (evidence_id, subject_kind, subject_id, role, linked_by, linked_at)
                          VALUES ($1, 'rectification_item', $2, $3, $4, $5)
                          ON CONFLICT DO NOTHING",
@@ -243,13 +232,8 @@ impl Store {
                     .bind(Ts(entry.at))
                     .execute(&mut *tx)
                     .await?;
-                }
-                append_change!(tx, postgres, change);
-                tx.commit().await?;
-                self.appended.notify_waiters();
-                Ok(true)
             }
-            .await
+            Ok(Wrote::Changes(true, vec![change.clone()]))
         })?)
     }
 
@@ -401,12 +385,8 @@ impl Store {
         case: &crate::domain::supervision::NewCase,
         marked: &Change,
     ) -> Result<bool> {
-        let opened = &case.change();
-        let postgres = self.is_postgres();
-        Ok(on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
+        Ok(commit_change!(self, |tx| {
+            let n = sqlx::query(
                     "UPDATE rectification_items SET overdue_since = $2
                      WHERE id = $1 AND overdue_since IS NULL AND state NOT IN ('verified', 'cancelled')",
                 )
@@ -415,19 +395,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if n == 0 {
-                    return Ok::<_, sqlx::Error>(false);
-                }
-                append_change!(tx, postgres, marked);
-                let opened_now = insert_case!(tx, case);
-                if opened_now {
-                    append_change!(tx, postgres, opened);
-                }
-                tx.commit().await?;
-                self.appended.notify_waiters();
-                Ok(opened_now)
+            if n == 0 {
+                return Ok(Wrote::Nothing(false));
             }
-            .await
+            let opened = insert_case!(tx, case);
+            let mut changes = vec![marked.clone()];
+            changes.extend(opened.then(|| case.change()));
+            Ok(Wrote::Changes(opened, changes))
         })?)
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::log::append_change;
+use super::log::{Wrote, commit_change};
 use super::{Store, Ts, on_pool, push_unit_filter};
 use crate::domain::event::Change;
 use crate::domain::supervision::{
@@ -118,24 +118,13 @@ impl TryFrom<CaseRow> for SupervisionCase {
 impl Store {
     /// Opens a case; false when its source has one already.
     pub async fn open_case(&self, case: &NewCase) -> Result<bool> {
-        let change = &case.change();
-        let postgres = self.is_postgres();
-        let opened = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let opened = insert_case!(tx, case);
-                if opened {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(opened)
-            }
-            .await
-        })?;
-        if opened {
-            self.appended.notify_waiters();
-        }
-        Ok(opened)
+        Ok(commit_change!(self, |tx| {
+            Ok(if insert_case!(tx, case) {
+                Wrote::Changes(true, vec![case.change()])
+            } else {
+                Wrote::Nothing(false)
+            })
+        })?)
     }
 
     pub async fn get_case(&self, id: Uuid) -> Result<Option<SupervisionCase>> {
@@ -205,51 +194,39 @@ impl Store {
         c: &SupervisionCase,
         change: &Change,
     ) -> Result<bool> {
-        let postgres = self.is_postgres();
-        let saved = on_pool!(self, |p| {
-            async {
-                let mut tx = p.begin().await?;
-                let n = sqlx::query(
-                    "UPDATE supervision_cases SET state = $3, notice = $4, notice_due = $5,
+        let saved = commit_change!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE supervision_cases SET state = $3, notice = $4, notice_due = $5,
                         noticed_by = $6, noticed_at = $7, response = $8, response_evidence = $9,
                         responded_by = $10, responded_at = $11, outcome = $12, closed_by = $13,
                         closed_at = $14, version = $15
                      WHERE id = $1 AND version = $2",
-                )
-                .bind(c.id)
-                .bind(read_version)
-                .bind(c.state.as_str())
-                .bind(c.notice.as_ref().map(|n| n.text.clone()))
-                .bind(c.notice.as_ref().map(|n| n.due))
-                .bind(c.notice.as_ref().map(|n| n.by.clone()))
-                .bind(c.notice.as_ref().map(|n| Ts(n.at)))
-                .bind(c.response.as_ref().map(|r| r.text.clone()))
-                .bind(Json(
-                    c.response
-                        .as_ref()
-                        .map(|r| r.evidence.clone())
-                        .unwrap_or_default(),
-                ))
-                .bind(c.response.as_ref().map(|r| r.by.clone()))
-                .bind(c.response.as_ref().map(|r| Ts(r.at)))
-                .bind(c.closing.as_ref().map(|x| x.outcome.clone()))
-                .bind(c.closing.as_ref().map(|x| x.by.clone()))
-                .bind(c.closing.as_ref().map(|x| Ts(x.at)))
-                .bind(c.version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    append_change!(tx, postgres, change);
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(n == 1)
-            }
-            .await
+            )
+            .bind(c.id)
+            .bind(read_version)
+            .bind(c.state.as_str())
+            .bind(c.notice.as_ref().map(|n| n.text.clone()))
+            .bind(c.notice.as_ref().map(|n| n.due))
+            .bind(c.notice.as_ref().map(|n| n.by.clone()))
+            .bind(c.notice.as_ref().map(|n| Ts(n.at)))
+            .bind(c.response.as_ref().map(|r| r.text.clone()))
+            .bind(Json(
+                c.response
+                    .as_ref()
+                    .map(|r| r.evidence.clone())
+                    .unwrap_or_default(),
+            ))
+            .bind(c.response.as_ref().map(|r| r.by.clone()))
+            .bind(c.response.as_ref().map(|r| Ts(r.at)))
+            .bind(c.closing.as_ref().map(|x| x.outcome.clone()))
+            .bind(c.closing.as_ref().map(|x| x.by.clone()))
+            .bind(c.closing.as_ref().map(|x| Ts(x.at)))
+            .bind(c.version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(Wrote::if_written(n, change))
         })?;
-        if saved {
-            self.appended.notify_waiters();
-        }
         Ok(saved)
     }
 }
