@@ -36,12 +36,11 @@ fn history_out(h: HistoryEntry) -> pb::PetitionHistoryEntry {
     }
 }
 
-pub(super) fn petition_out(v: PetitionView, today: chrono::NaiveDate) -> pb::Petition {
+pub(super) fn petition_out(v: PetitionView) -> pb::Petition {
     let p = v.petition;
     let etag = p.etag();
     let anonymous = p.is_anonymous();
-    let accept_overdue = p.accept_overdue(today);
-    let reply_overdue = p.reply_overdue_since.is_some() || p.reply_overdue(today);
+    let (accept_overdue, reply_overdue) = (v.accept_overdue, v.reply_overdue);
     let pr = p.progress;
     pb::Petition {
         id: p.id.to_string(),
@@ -145,7 +144,7 @@ impl Petitions {
     ) -> Result<Option<pb::Petition>, Status> {
         let c = caller(req)?;
         let v = self.app.take_petition_step(&c, id, etag, step).await?;
-        Ok(Some(petition_out(v, self.app.today())))
+        Ok(Some(petition_out(v)))
     }
 }
 
@@ -175,7 +174,7 @@ impl PetitionService for Petitions {
         };
         let v = self.app.create_petition(&c, draft, &r.request_id).await?;
         Ok(Response::new(pb::CreatePetitionResponse {
-            petition: Some(petition_out(v, self.app.today())),
+            petition: Some(petition_out(v)),
         }))
     }
 
@@ -186,7 +185,7 @@ impl PetitionService for Petitions {
         let c = caller(&req)?;
         let v = self.app.get_petition(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetPetitionResponse {
-            petition: Some(petition_out(v, self.app.today())),
+            petition: Some(petition_out(v)),
         }))
     }
 
@@ -204,11 +203,7 @@ impl PetitionService for Petitions {
             .list_petitions(&c, f, r.page_size, &r.page_token)
             .await?;
         Ok(Response::new(pb::ListPetitionsResponse {
-            petitions: page
-                .items
-                .into_iter()
-                .map(|v| petition_out(v, self.app.today()))
-                .collect(),
+            petitions: page.items.into_iter().map(petition_out).collect(),
             next_page_token: page.next_page_token,
         }))
     }
@@ -353,10 +348,7 @@ impl PetitionService for Petitions {
             .spot_check_sample(&c, units_filter_in(&r.unit_codes), r.count)
             .await?;
         Ok(Response::new(pb::SampleForSpotCheckResponse {
-            petitions: found
-                .into_iter()
-                .map(|v| petition_out(v, self.app.today()))
-                .collect(),
+            petitions: found.into_iter().map(petition_out).collect(),
         }))
     }
 

@@ -5,12 +5,12 @@ use tonic::{Request, Response, Status};
 
 use super::caller;
 use super::convert::{date_in, date_out, named_enum_in, named_enum_out, time_out, units_filter_in};
-use crate::app::{AccountabilityView, App};
+use crate::app::{AccountabilityView, App, CaseView};
 use crate::domain::accountability::{
     AccountabilityDraft, AccountabilityForm, Official, SubjectKind,
 };
 use crate::domain::assessment::{AssessmentFacts, VetoReason};
-use crate::domain::supervision::{CaseState, CaseStep, SourceKind, SupervisionCase};
+use crate::domain::supervision::{CaseState, CaseStep, SourceKind};
 use crate::domain::validate::Violations;
 
 pub struct Supervision {
@@ -86,9 +86,9 @@ fn assessment_out(f: AssessmentFacts) -> pb::Assessment {
     }
 }
 
-fn case_out(c: SupervisionCase, today: chrono::NaiveDate) -> pb::SupervisionCase {
+fn case_out(v: CaseView) -> pb::SupervisionCase {
+    let (c, overdue) = (v.case, v.overdue);
     let etag = c.etag();
-    let overdue = c.is_overdue(today);
     let (notice, response, closing) = (c.notice, c.response, c.closing);
     pb::SupervisionCase {
         id: c.id.to_string(),
@@ -133,7 +133,7 @@ impl Supervision {
     ) -> Result<Option<pb::SupervisionCase>, Status> {
         let c = caller(req)?;
         let case = self.app.take_case_step(&c, id, etag, step).await?;
-        Ok(Some(case_out(case, self.app.today())))
+        Ok(Some(case_out(case)))
     }
 }
 
@@ -159,7 +159,7 @@ impl SupervisionService for Supervision {
             .open_case(&c, kind.expect("validated"), &r.source_id, &r.reason)
             .await?;
         Ok(Response::new(pb::OpenCaseResponse {
-            supervision_case: Some(case_out(case, self.app.today())),
+            supervision_case: Some(case_out(case)),
         }))
     }
 
@@ -170,7 +170,7 @@ impl SupervisionService for Supervision {
         let c = caller(&req)?;
         let case = self.app.get_case(&c, &req.get_ref().id).await?;
         Ok(Response::new(pb::GetCaseResponse {
-            supervision_case: Some(case_out(case, self.app.today())),
+            supervision_case: Some(case_out(case)),
         }))
     }
 
@@ -200,10 +200,7 @@ impl SupervisionService for Supervision {
             .list_cases(&c, units_filter_in(&r.unit_codes), &states)
             .await?;
         Ok(Response::new(pb::ListCasesResponse {
-            supervision_cases: cases
-                .into_iter()
-                .map(|v| case_out(v, self.app.today()))
-                .collect(),
+            supervision_cases: cases.into_iter().map(case_out).collect(),
         }))
     }
 

@@ -43,6 +43,7 @@ pub use evidence::Begun;
 pub use petitions::PetitionView;
 pub use rectification::ItemView;
 pub use sessions::{IssuedServiceToken, TokenPair};
+pub use supervision::CaseView;
 pub use upload_heads::UploadHeads;
 pub use upload_write::{Chunk, Written};
 pub use upload_writers::UploadWriters;

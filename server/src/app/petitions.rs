@@ -44,6 +44,10 @@ pub struct PetitionView {
     /// Petitions merged into this one, answered with it.
     pub merged: Vec<Uuid>,
     pub possible_repeats: Vec<PossibleRepeat>,
+    /// Still to be accepted or declined after its deadline, today.
+    pub accept_overdue: bool,
+    /// Marked late by the scan, or late today.
+    pub reply_overdue: bool,
 }
 
 /// What record a petition's complainant is sealed for.
@@ -232,7 +236,10 @@ impl App {
         } else {
             (vec![], vec![], vec![])
         };
+        let today = china_date(self.now());
         Ok(PetitionView {
+            accept_overdue: p.accept_overdue(today),
+            reply_overdue: p.reply_overdue_since.is_some() || p.reply_overdue(today),
             petition: p,
             complainant,
             complainant_masked,

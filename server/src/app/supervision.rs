@@ -38,6 +38,13 @@ fn case_change(
     }
 }
 
+/// A case as callers see it: with whether its notice is overdue today.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub case: SupervisionCase,
+    pub overdue: bool,
+}
+
 impl App {
     /// Opens a case about a source the caller can see; one per source.
     pub async fn open_case(
@@ -46,7 +53,7 @@ impl App {
         kind: SourceKind,
         source_id: &str,
         reason: &str,
-    ) -> Result<SupervisionCase> {
+    ) -> Result<CaseView> {
         caller.require(OPEN)?;
         let source_id = crate::domain::id::optional("source_id", source_id)?
             .ok_or_else(|| Error::invalid("source_id", "is required"))?;
@@ -122,7 +129,18 @@ impl App {
         self.get_case(caller, &new.id.to_string()).await
     }
 
-    pub async fn get_case(&self, caller: &Caller, id: &str) -> Result<SupervisionCase> {
+    pub async fn get_case(&self, caller: &Caller, id: &str) -> Result<CaseView> {
+        Ok(self.case_view(self.visible_case(caller, id).await?))
+    }
+
+    fn case_view(&self, case: SupervisionCase) -> CaseView {
+        CaseView {
+            overdue: case.is_overdue(china_date(self.now())),
+            case,
+        }
+    }
+
+    async fn visible_case(&self, caller: &Caller, id: &str) -> Result<SupervisionCase> {
         caller.require(ANY_ROLE)?;
         let id = crate::domain::id::optional("id", id)?
             .ok_or_else(|| Error::invalid("id", "is required"))?;
@@ -140,10 +158,11 @@ impl App {
         caller: &Caller,
         units: Option<Vec<String>>,
         states: &[CaseState],
-    ) -> Result<Vec<SupervisionCase>> {
+    ) -> Result<Vec<CaseView>> {
         caller.require(ANY_ROLE)?;
         let units = caller.narrow_units(units);
-        self.store.list_cases(units.as_deref(), states, 500).await
+        let cases = self.store.list_cases(units.as_deref(), states, 500).await?;
+        Ok(cases.into_iter().map(|c| self.case_view(c)).collect())
     }
 
     /// Takes a step on a case: checked against unit, role, etag and state.
@@ -153,8 +172,8 @@ impl App {
         id: &str,
         etag: &str,
         step: CaseStep,
-    ) -> Result<SupervisionCase> {
-        let c = self.get_case(caller, id).await?;
+    ) -> Result<CaseView> {
+        let c = self.visible_case(caller, id).await?;
         caller.require(step.roles())?;
         c.check_etag(etag)?;
         if let CaseStep::Respond { evidence, .. } = &step {
@@ -162,18 +181,13 @@ impl App {
                 .await?;
         }
         let now = self.now();
-        let next = c.apply(&step, &caller.subject, now, china_date(now))?;
-        let change = case_change(
-            self.now(),
-            &next,
-            &caller.subject,
-            step.action(),
-            serde_json::json!({ "from_state": c.state, "to_state": next.state }),
-        );
+        let out = c.take(&step, &caller.subject, now, china_date(now))?;
+        let next = out.next;
+        let change = case_change(now, &next, &caller.subject, step.action(), out.data);
         super::saved(
             self.store.save_case(c.version, &next, &change).await?,
             || format!("supervision case {}", c.id),
         )?;
-        Ok(next)
+        Ok(self.case_view(next))
     }
 }

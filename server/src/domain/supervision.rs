@@ -10,6 +10,8 @@ use super::access::Role;
 use super::event::Change;
 use super::text_enum::text_enum;
 use super::validate::Violations;
+pub use super::workflow::Cause;
+use super::workflow::Outcome;
 use crate::error::{Error, Reason, Result};
 
 /// The kind of subject of supervision case events.
@@ -39,20 +41,6 @@ text_enum! {
         Finding = "finding",
         CheckRecord = "check_record",
         Petition = "petition",
-    }
-}
-
-text_enum! {
-    /// Why a case was opened; a source has at most one case per cause.
-    pub enum Cause {
-        /// Asked for by the patrol or petition group.
-        Request = "request",
-        /// An item or a petition's reply went overdue.
-        Overdue = "overdue",
-        /// A complainant was not satisfied with the answer.
-        Dissatisfied = "dissatisfied",
-        /// A supervisor's spot check of a closed key petition failed.
-        SpotCheck = "spot_check",
     }
 }
 
@@ -171,6 +159,25 @@ impl SupervisionCase {
     /// A notice whose deadline passed without a response.
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
         self.state == CaseState::NoticeIssued && self.notice.as_ref().is_some_and(|n| n.due < today)
+    }
+
+    /// What `step` does to the case, as one value: the case after it and
+    /// the event's data (a case keeps no history of its own: its notice,
+    /// response and closing are its record).
+    pub fn take(
+        &self,
+        step: &CaseStep,
+        actor: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<Outcome<SupervisionCase, ()>> {
+        let next = self.apply(step, actor, now, today)?;
+        Ok(Outcome {
+            data: serde_json::json!({ "from_state": self.state, "to_state": next.state }),
+            next,
+            entry: (),
+            escalation: None,
+        })
     }
 
     /// The case after `step`, or why the step is refused.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::supervision::Cause;
+use super::text_enum::text_enum;
 
 /// The outcome of a step: the record after it, the entry its history
 /// gets, what the event feed and the audit log say happened, and the
@@ -22,4 +22,19 @@ pub struct Outcome<R, H> {
 pub struct Escalation {
     pub cause: Cause,
     pub reason: String,
+}
+
+text_enum! {
+    /// Why a supervision case is opened; a source has at most one case
+    /// open per cause.
+    pub enum Cause {
+        /// Asked for by the patrol or petition group.
+        Request = "request",
+        /// An item or a petition's reply went overdue.
+        Overdue = "overdue",
+        /// A complainant was not satisfied with the answer.
+        Dissatisfied = "dissatisfied",
+        /// A supervisor's spot check of a closed key petition failed.
+        SpotCheck = "spot_check",
+    }
 }
