@@ -10,7 +10,6 @@ use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::app::{DownloadPolicy, JobPolicy, PetitionPolicy};
 use crate::auth::TrustedIssuer;
 use crate::domain::derivative::MAX_NEAR_DISTANCE;
 use crate::domain::evidence::UploadLimits;
@@ -259,6 +258,38 @@ pub enum ObjectStoreSettings {
         /// For each answer, and a request's retries together.
         timeout: Duration,
     },
+}
+
+/// How background jobs run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobPolicy {
+    /// Derivative jobs this process runs at once; 0 runs none.
+    pub derivative_workers: usize,
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles with each.
+    pub retry_delay: Duration,
+    pub overdue_scan_interval: Duration,
+    /// How often expired uploads and their bytes are removed.
+    pub upload_sweep_interval: Duration,
+}
+
+/// Deadlines and repeat detection of petitions.
+#[derive(Debug, Clone, Copy)]
+pub struct PetitionPolicy {
+    /// Working days to accept or decline.
+    pub accept_days: u32,
+    /// Days to reply, unless the dispatch names a date.
+    pub reply_days: u32,
+    pub repeat_distance_m: f64,
+}
+
+/// How download URLs are made.
+#[derive(Debug, Clone)]
+pub struct DownloadPolicy {
+    /// Base of the links this server serves itself, without a trailing
+    /// slash; when not configured, the address the server listens on.
+    pub public_url: Option<String>,
+    pub max_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
