@@ -1,15 +1,16 @@
 //! The `ducha` command line: serve, migrate, manage accounts and tokens.
 
+use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::{App, NewUser};
 use crate::auth::seal::KeyFile;
-use crate::config::{Settings, SettingsLayer};
+use crate::config::{ConfigFile, ServeSettings, Settings, SettingsFile, TokenSettings};
 use crate::domain::access::{Role, Scope};
 use crate::server;
 
@@ -24,24 +25,48 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Settings every command takes.
-#[derive(Args, Debug, Clone)]
-pub struct Common {
-    /// TOML file with settings; environment variables and flags override it
-    #[arg(long, env = "DUCHA_CONFIG")]
-    pub config: Option<PathBuf>,
-    #[command(flatten)]
-    pub settings: SettingsLayer,
+impl Cli {
+    /// Parses `args` (the program's name first) over the settings file
+    /// they name, if any: each setting is its built-in default, overridden
+    /// by the file, then by the environment, then by a flag. A clap error
+    /// (help and version too) comes back as a `clap::Error`.
+    pub fn parse_with_file<I, T>(args: I) -> anyhow::Result<Cli>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let matches = Cli::command().try_get_matches_from(&args)?;
+        let mut path = Vec::new();
+        let mut leaf = &matches;
+        while let Some((name, sub)) = leaf.subcommand() {
+            path.push(name.to_string());
+            leaf = sub;
+        }
+        // A command without the flag takes no file.
+        let Ok(Some(config)) = leaf.try_get_one::<PathBuf>("config") else {
+            return Ok(Cli::from_arg_matches(&matches)?);
+        };
+        let file = SettingsFile::read(config)?;
+        let mut cmd = Cli::command();
+        let sub = path.iter().fold(&mut cmd, |c, name| {
+            c.find_subcommand_mut(name)
+                .expect("a subcommand just parsed")
+        });
+        *sub = file.under(std::mem::take(sub));
+        let mut cli = Cli::from_arg_matches(&cmd.try_get_matches_from(&args)?)?;
+        cli.command.tokens_mut().trusted_issuers = file.trusted_issuers().to_vec();
+        Ok(cli)
+    }
 }
 
-impl Common {
-    pub fn resolve(&self) -> anyhow::Result<Settings> {
-        let file = match &self.config {
-            Some(p) => SettingsLayer::from_file(p)?,
-            None => SettingsLayer::default(),
-        };
-        Settings::resolve(file.overlay(self.settings.clone()))
-    }
+/// Settings every command takes: the settings file and every setting.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub settings: ServeSettings,
 }
 
 #[derive(Subcommand, Debug)]
@@ -65,6 +90,30 @@ pub enum Command {
     /// The master keys that seal personal data, and their rotation
     #[command(subcommand)]
     PersonalData(PersonalDataCommand),
+}
+
+impl Command {
+    /// The token settings of the command.
+    fn tokens_mut(&mut self) -> &mut TokenSettings {
+        use PersonalDataCommand::{AddKey, Rewrap, UseKey};
+        use TokenCommand::{Issue, Jwks, Revoke};
+        use UserCommand::{Add, Disable, Passwd};
+        let common = match self {
+            Command::Serve(common) | Command::Migrate(common) => common,
+            Command::User(Add { common, .. })
+            | Command::User(Passwd { common, .. })
+            | Command::User(Disable { common, .. })
+            | Command::Token(Issue { common, .. })
+            | Command::Token(Revoke { common, .. })
+            | Command::Token(Jwks { common })
+            | Command::Calendar(CalendarCommand::Load { common, .. })
+            | Command::Audit(AuditCommand::Verify { common })
+            | Command::PersonalData(AddKey { common, .. })
+            | Command::PersonalData(UseKey { common, .. })
+            | Command::PersonalData(Rewrap { common }) => common,
+        };
+        &mut common.settings.tokens
+    }
 }
 
 /// Rotation without downtime: `add-key` on the key file every replica
@@ -223,7 +272,7 @@ fn read_password(confirm: bool) -> anyhow::Result<String> {
 }
 
 async fn open(common: &Common) -> anyhow::Result<(Settings, App)> {
-    let settings = common.resolve()?;
+    let settings = Settings::resolve(common.settings.clone())?;
     crate::telemetry::init(settings.log_format);
     let app = server::open_app(&settings).await?;
     Ok((settings, app))
@@ -233,9 +282,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(common) => {
             let (settings, app) = open(&common).await?;
-            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+            let addr = settings.server.listen_addr;
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("listening on {}", settings.listen_addr))?;
+                .with_context(|| format!("listening on {addr}"))?;
             server::serve(settings, app, listener, server::shutdown_signal()).await
         }
         Command::Migrate(common) => {
@@ -333,7 +383,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::PersonalData(PersonalDataCommand::AddKey { current, common }) => {
-            let path = common.resolve()?.personal_data_keys;
+            let path = Settings::resolve(common.settings)?.personal_data_keys;
             let mut file = if path.exists() {
                 KeyFile::read(&path)?
             } else {
@@ -355,7 +405,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::PersonalData(PersonalDataCommand::UseKey { id, common }) => {
-            let path = common.resolve()?.personal_data_keys;
+            let path = Settings::resolve(common.settings)?.personal_data_keys;
             let mut file = KeyFile::read(&path)?;
             file.make_current(&id)?;
             file.write(&path)?;

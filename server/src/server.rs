@@ -31,9 +31,9 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
     let store = Store::connect(
-        settings.database_url.expose_secret(),
-        settings.database_max_connections,
-        settings.database_timeout,
+        settings.database.url.expose_secret(),
+        settings.database.max_connections,
+        settings.database.timeout,
     )
     .await?;
     store
@@ -46,10 +46,10 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         .await
         .context("object store does not answer")?;
     let keys = KeyRing::load(
-        &settings.signing_key,
-        &settings.token_issuer,
-        &settings.token_audience,
-        &settings.trusted_issuers,
+        &settings.tokens.signing_key,
+        &settings.tokens.issuer,
+        &settings.tokens.audience,
+        &settings.tokens.trusted_issuers,
     )?;
     let sealer = crate::auth::seal::KeyFile::load_or_create(
         &settings.personal_data_keys,
@@ -59,8 +59,8 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         store,
         blobs,
         keys: Arc::new(keys),
-        access_token_ttl: settings.access_token_ttl,
-        refresh_token_ttl: settings.refresh_token_ttl,
+        access_token_ttl: settings.tokens.access_ttl,
+        refresh_token_ttl: settings.tokens.refresh_ttl,
         uploads: settings.uploads,
         signals: settings.signals,
         jobs: settings.jobs,
@@ -119,19 +119,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if app.downloads.public_url.is_none() {
-        let scheme = if settings.tls.is_some() {
+        let scheme = if settings.server.tls.is_some() {
             "https"
         } else {
             "http"
         };
         app.downloads.public_url = Some(format!("{scheme}://{addr}"));
     }
-    let services = Services::new(app.clone(), settings.max_message_bytes);
+    let services = Services::new(app.clone(), settings.server.max_message_bytes);
     let message_limits = MessageLimitLayer {
-        max_message_bytes: settings.max_message_bytes,
+        max_message_bytes: settings.server.max_message_bytes,
         max_evidence_message_bytes: Services::max_evidence_message_bytes(
             &app,
-            settings.max_message_bytes,
+            settings.server.max_message_bytes,
         ),
     };
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -139,11 +139,11 @@ pub async fn serve(
     let health_keeper = tokio::spawn(crate::health::keep(
         app.clone(),
         reporter,
-        settings.health_probe_interval,
+        settings.server.health_probe_interval,
         draining.clone(),
     ));
 
-    let reflection = if settings.reflection {
+    let reflection = if settings.server.reflection {
         let b = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(ducha_proto::FILE_DESCRIPTOR_SET)
@@ -163,7 +163,7 @@ pub async fn serve(
         .on_failure(DefaultOnFailure::new().level(Level::INFO));
 
     let mut builder = tonic::transport::Server::builder();
-    if let Some((cert, key)) = &settings.tls {
+    if let Some((cert, key)) = &settings.server.tls {
         let read = |p: &std::path::PathBuf| {
             std::fs::read(p).with_context(|| format!("reading {}", p.display()))
         };
@@ -186,7 +186,7 @@ pub async fn serve(
         .accept_http1(true)
         .layer(trace)
         .layer(FileLinksLayer { app: app.clone() })
-        .layer(option_layer(cors(&settings.grpc_web_origins)?))
+        .layer(option_layer(cors(&settings.server.grpc_web_origins)?))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(DeadlineLayer)
         .layer(DetachLayer {
@@ -227,7 +227,7 @@ pub async fn serve(
         %addr,
         database = app.store.backend(),
         object_store = app.blobs.kind(),
-        tls = settings.tls.is_some(),
+        tls = settings.server.tls.is_some(),
         "ducha serving gRPC and gRPC-Web"
     );
     // Without TCP_NODELAY, small frames (window updates, acknowledgements)
@@ -239,7 +239,7 @@ pub async fn serve(
         conn
     });
     let serving = router.serve_with_incoming_shutdown(incoming, signal);
-    let grace = settings.shutdown_grace;
+    let grace = settings.server.shutdown_grace;
     tokio::select! {
         r = serving => r.context("serving")?,
         _ = async { let _ = stopping_rx.await; tokio::time::sleep(grace).await } => {

@@ -328,6 +328,12 @@ async fn serve_help_lists_every_setting() {
     ] {
         assert!(help.contains(var), "{var} missing from serve --help");
     }
+    for group in ["Database", "Object store", "Tokens", "Server", "Uploads"] {
+        assert!(
+            help.contains(&format!("\n{group}:\n")),
+            "no {group} heading in serve --help"
+        );
+    }
 }
 
 #[tokio::test]
