@@ -3,6 +3,7 @@
 //! asked to stop.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -22,39 +23,72 @@ use crate::api::{
 use crate::app::App;
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
-use crate::config::Settings;
+use crate::config::{DatabaseOptions, Settings, TokenOptions};
+use crate::media::tool::Toolbox;
 use crate::store::Store;
 
-/// Opens the database (running its migrations), the object store and the
-/// token keys.
-pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+/// Creates the data folder and opens the database, running its migrations.
+pub async fn open_store(data_dir: &Path, database: &DatabaseOptions) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data folder {}", data_dir.display()))?;
     let store = Store::connect(
-        settings.database.url.expose_secret(),
-        settings.database.max_connections,
-        settings.database.timeout,
+        database.url.expose_secret(),
+        database.max_connections,
+        database.timeout,
     )
     .await?;
     store
         .migrate()
         .await
         .context("running database migrations")?;
+    Ok(store)
+}
+
+/// Loads the token signing key, creating it when missing, and the keys of
+/// the trusted issuers.
+pub fn open_keys(tokens: &TokenOptions) -> anyhow::Result<KeyRing> {
+    KeyRing::load(
+        &tokens.signing_key,
+        &tokens.issuer,
+        &tokens.audience,
+        &tokens.trusted_issuers,
+    )
+}
+
+/// Opens what the server stands on: the database (running its
+/// migrations), the object store (checking that it answers), the token
+/// keys, the personal data keys, and the media tools it finds.
+pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    assemble(settings, true).await
+}
+
+/// The App of a command run from the shell: the database, the object
+/// store and the keys as `open_app` opens them, but the object store is not
+/// probed and no media tool is looked for, since no command but `serve`
+/// reads or writes evidence.
+pub async fn open_app_for_command(settings: &Settings) -> anyhow::Result<App> {
+    assemble(settings, false).await
+}
+
+async fn assemble(settings: &Settings, serving: bool) -> anyhow::Result<App> {
+    let store = open_store(&settings.data_dir, &settings.database).await?;
     let blobs = BlobStore::open(&settings.object_store)?;
-    blobs
-        .probe(std::time::Duration::from_secs(10))
-        .await
-        .context("object store does not answer")?;
-    let keys = KeyRing::load(
-        &settings.tokens.signing_key,
-        &settings.tokens.issuer,
-        &settings.tokens.audience,
-        &settings.tokens.trusted_issuers,
-    )?;
+    if serving {
+        blobs
+            .probe(std::time::Duration::from_secs(10))
+            .await
+            .context("object store does not answer")?;
+    }
+    let keys = open_keys(&settings.tokens)?;
     let sealer = crate::auth::seal::KeyFile::load_or_create(
         &settings.personal_data_keys,
         &store.newest_sealed_values().await?,
     )?;
+    let tools = if serving {
+        Toolbox::probe(&settings.media_tools).await
+    } else {
+        Toolbox::empty()
+    };
     Ok(App {
         store,
         blobs,
@@ -68,7 +102,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         petitions: settings.petitions,
         sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
-        tools: Arc::new(crate::media::tool::Toolbox::probe(&settings.media_tools).await),
+        tools: Arc::new(tools),
         clock: match settings.test_clock_offset {
             Some(ahead) => Arc::new(crate::clock::ShiftedClock::new(ahead)),
             None => Arc::new(crate::clock::SystemClock),

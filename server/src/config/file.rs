@@ -6,7 +6,7 @@
 //! command line is parsed: they override the built-in defaults, and the
 //! environment and the flags override them. A key that names no setting,
 //! or a value its flag would refuse, is an error; a setting the command
-//! does not take is left alone.
+//! does not take is left alone, so one file serves every command.
 
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,11 @@
 //! before, by its built-in default (stated once, on its flag), the
 //! settings file (`--config`, see `file`), the environment, or a flag.
 //!
-//! `ducha serve --help` lists every setting with its variable under its
-//! group's heading.
+//! Each command takes the groups it uses (see `cli`): a flag it does not
+//! take is refused, and an environment variable or file key it does not
+//! take is left alone, so one environment and one file serve every
+//! command. `ducha serve` takes every group, and `ducha serve --help`
+//! lists every setting with its variable under its group's heading.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,11 +1,15 @@
 //! The README's settings tables are checked against the settings
 //! themselves, so neither can drift from the other: every setting has its
 //! row, under its group's heading, with its environment variable and the
-//! default its flag states; and every row names a setting.
+//! default its flag states; every row names a setting; and the table of
+//! commands names the groups each command takes.
 
-use clap::{Args, Command};
+use std::collections::BTreeSet;
+
+use clap::{Args, Command, CommandFactory};
 
 use super::ServeSettings;
+use crate::cli::Cli;
 
 /// Without backticks and a trailing "(...)" gloss, spaces collapsed.
 fn plain(s: &str) -> String {
@@ -32,8 +36,14 @@ struct Row {
     default: String,
 }
 
-/// The settings rows, each under its `###` heading.
-fn rows() -> Vec<Row> {
+struct CommandsRow {
+    commands: Vec<String>,
+    groups: Option<BTreeSet<String>>,
+}
+
+/// The settings rows, each under its `###` heading, and the rows of the
+/// table of commands.
+fn tables() -> (Vec<Row>, Vec<CommandsRow>) {
     let readme = include_str!("../../../README.md");
     let section = readme
         .split("\n## Settings\n")
@@ -43,7 +53,7 @@ fn rows() -> Vec<Row> {
         .next()
         .unwrap();
     let (mut heading, mut header) = (String::new(), String::new());
-    let mut rows = Vec::new();
+    let (mut rows, mut commands) = (Vec::new(), Vec::new());
     for line in section.lines() {
         if let Some(h) = line.strip_prefix("### ") {
             heading = h.trim().to_string();
@@ -67,16 +77,23 @@ fn rows() -> Vec<Row> {
                     .collect(),
                 default: plain(cells[2]),
             }),
+            "command" => commands.push(CommandsRow {
+                commands: list(cells[0]),
+                groups: match plain(cells[1]).as_str() {
+                    "all of them" => None,
+                    g => Some(list(g).into_iter().collect()),
+                },
+            }),
             other => panic!("a table of {other:?} in the Settings section"),
         }
     }
-    rows
+    (rows, commands)
 }
 
 #[test]
 fn the_readme_states_every_setting_as_the_code_does() {
     let every = ServeSettings::augment_args(Command::new("ducha"));
-    let rows = rows();
+    let (rows, _) = tables();
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for arg in every.get_arguments() {
@@ -125,6 +142,56 @@ fn the_readme_states_every_setting_as_the_code_does() {
             }
             if !seen.contains(n) {
                 problems.push(format!("{n}: in the README, not a setting"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every command that runs, by its words (`user add`), with its command.
+fn leaves(cmd: &Command, words: &str, out: &mut Vec<(String, Command)>) {
+    if !cmd.has_subcommands() {
+        out.push((words.trim().to_string(), cmd.clone()));
+    }
+    for sub in cmd.get_subcommands() {
+        leaves(sub, &format!("{words} {}", sub.get_name()), out);
+    }
+}
+
+/// The headings of the settings `cmd` takes.
+fn groups(cmd: &Command) -> BTreeSet<String> {
+    cmd.get_arguments()
+        .filter_map(|a| a.get_help_heading())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_names_the_groups_each_command_takes() {
+    let all = groups(&ServeSettings::augment_args(Command::new("ducha")));
+    let (_, rows) = tables();
+    let mut commands = Vec::new();
+    leaves(&Cli::command(), "", &mut commands);
+    let mut problems = Vec::new();
+    for (words, cmd) in &commands {
+        let found: Vec<_> = rows.iter().filter(|r| r.commands.contains(words)).collect();
+        let [row] = found[..] else {
+            problems.push(format!(
+                "{words}: in {} rows of the README's table of commands",
+                found.len()
+            ));
+            continue;
+        };
+        let said = row.groups.as_ref().unwrap_or(&all);
+        let takes = groups(cmd);
+        if *said != takes {
+            problems.push(format!("{words}: README says {said:?}, code {takes:?}"));
+        }
+    }
+    for r in &rows {
+        for c in &r.commands {
+            if !commands.iter().any(|(words, _)| words == c) {
+                problems.push(format!("{c}: in the README, not a command"));
             }
         }
     }
