@@ -20,7 +20,7 @@ mod proxy;
 mod s3;
 mod support;
 
-use ducha::config::SettingsLayer;
+use ducha::config::ServeSettings;
 use sha2::{Digest, Sha256};
 use support::{InProcess, PASSWORD, photos};
 
@@ -32,7 +32,7 @@ fn client() -> tokio::process::Command {
     c
 }
 
-async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer), base: &[u8]) {
+async fn measure(store: &str, adjust: impl FnOnce(&mut ServeSettings), base: &[u8]) {
     let server = InProcess::start(adjust).await;
     let dir = tempfile::tempdir().unwrap();
     println!(

@@ -15,7 +15,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ducha::config::SettingsLayer;
+use ducha::config::ServeSettings;
 use ducha_sdk::{Client, UploadMetadata, UploadOptions};
 use support::{InProcess, PASSWORD, photo, unique};
 
@@ -23,7 +23,7 @@ const PHOTOS: usize = 48;
 const IN_FLIGHT: usize = 4;
 const ROUNDS: usize = 3;
 
-async fn measure(store: &str, adjust: impl FnOnce(&mut SettingsLayer)) {
+async fn measure(store: &str, adjust: impl FnOnce(&mut ServeSettings)) {
     let server = InProcess::start(adjust).await;
     let app = server.app.clone();
     let client = Client::connect(server.url.clone()).await.unwrap();

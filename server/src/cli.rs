@@ -1,15 +1,22 @@
 //! The `ducha` command line: serve, migrate, manage accounts and tokens.
+//!
+//! Each command takes the groups of settings it uses (see `config`), and
+//! the settings file (`--config`) under them.
 
+use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::{App, NewUser};
 use crate::auth::seal::KeyFile;
-use crate::config::{Settings, SettingsLayer};
+use crate::config::{
+    ConfigFile, DatabaseSettings, GeneralSettings, LogSettings, ObjectStoreSettings,
+    PersonalDataSettings, ServeSettings, Settings, SettingsFile, TestingSettings, TokenSettings,
+};
 use crate::domain::access::{Role, Scope};
 use crate::server;
 
@@ -24,32 +31,146 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Settings every command takes.
-#[derive(Args, Debug, Clone)]
-pub struct Common {
-    /// TOML file with settings; environment variables and flags override it
-    #[arg(long, env = "DUCHA_CONFIG")]
-    pub config: Option<PathBuf>,
-    #[command(flatten)]
-    pub settings: SettingsLayer,
-}
-
-impl Common {
-    pub fn resolve(&self) -> anyhow::Result<Settings> {
-        let file = match &self.config {
-            Some(p) => SettingsLayer::from_file(p)?,
-            None => SettingsLayer::default(),
+impl Cli {
+    /// Parses `args` (the program's name first) over the settings file
+    /// they name, if any: each setting is its built-in default, overridden
+    /// by the file, then by the environment, then by a flag. A clap error
+    /// (help and version too) comes back as a `clap::Error`.
+    pub fn parse_with_file<I, T>(args: I) -> anyhow::Result<Cli>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let matches = Cli::command().try_get_matches_from(&args)?;
+        let mut path = Vec::new();
+        let mut leaf = &matches;
+        while let Some((name, sub)) = leaf.subcommand() {
+            path.push(name.to_string());
+            leaf = sub;
+        }
+        // A command without the flag takes no file.
+        let Ok(Some(config)) = leaf.try_get_one::<PathBuf>("config") else {
+            return Ok(Cli::from_arg_matches(&matches)?);
         };
-        Settings::resolve(file.overlay(self.settings.clone()))
+        let file = SettingsFile::read(config)?;
+        let mut cmd = Cli::command();
+        let sub = path.iter().fold(&mut cmd, |c, name| {
+            c.find_subcommand_mut(name)
+                .expect("a subcommand just parsed")
+        });
+        *sub = file.under(std::mem::take(sub));
+        let mut cli = Cli::from_arg_matches(&cmd.try_get_matches_from(&args)?)?;
+        if let Some(tokens) = cli.command.tokens_mut() {
+            tokens.trusted_issuers = file.trusted_issuers().to_vec();
+        }
+        Ok(cli)
     }
 }
 
+/// What `serve` takes: every setting.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub settings: ServeSettings,
+}
+
+/// What `migrate` takes: the database and where it is.
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub general: GeneralSettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub log: LogSettings,
+}
+
+/// What the commands that work through the App take (`user`, `token
+/// issue` and `revoke`, `calendar load`, `audit verify`, `personal-data
+/// rewrap`): what the App holds, that is the database, the object store,
+/// the token keys, the personal data keys and the clock.
+#[derive(Args, Debug, Clone)]
+pub struct AppArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub general: GeneralSettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub object_store: ObjectStoreSettings,
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+    #[command(flatten)]
+    pub personal_data: PersonalDataSettings,
+    #[command(flatten)]
+    pub log: LogSettings,
+    #[command(flatten)]
+    pub testing: TestingSettings,
+}
+
+impl AppArgs {
+    /// These settings, and those of serving (server, download links,
+    /// uploads, media tools, signals, petitions, background jobs) at their
+    /// built-in values: the App holds those too, but none of these
+    /// commands reads them.
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        Settings::resolve(ServeSettings {
+            general: self.general.clone(),
+            database: self.database.clone(),
+            object_store: self.object_store.clone(),
+            tokens: self.tokens.clone(),
+            personal_data: self.personal_data.clone(),
+            log: self.log.clone(),
+            testing: self.testing.clone(),
+            ..ServeSettings::builtin()
+        })
+    }
+}
+
+/// What `token jwks` takes: the token keys.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub general: GeneralSettings,
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+    #[command(flatten)]
+    pub log: LogSettings,
+}
+
+/// What `personal-data add-key` and `use-key` take: where the key file is.
+#[derive(Args, Debug, Clone)]
+pub struct KeyFileArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub general: GeneralSettings,
+    #[command(flatten)]
+    pub personal_data: PersonalDataSettings,
+}
+
+impl KeyFileArgs {
+    fn path(&self) -> PathBuf {
+        self.personal_data.resolve(&self.general.data_dir)
+    }
+}
+
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the gRPC server (migrates the database first)
-    Serve(Common),
+    Serve(ServeArgs),
     /// Apply database migrations and exit
-    Migrate(Common),
+    Migrate(MigrateArgs),
     /// Manage local user accounts
     #[command(subcommand)]
     User(UserCommand),
@@ -67,10 +188,35 @@ pub enum Command {
     PersonalData(PersonalDataCommand),
 }
 
+impl Command {
+    /// The token settings of the command, when it takes them.
+    fn tokens_mut(&mut self) -> Option<&mut TokenSettings> {
+        use PersonalDataCommand::{AddKey, Rewrap, UseKey};
+        use TokenCommand::{Issue, Jwks, Revoke};
+        use UserCommand::{Add, Disable, Passwd};
+        match self {
+            Command::Serve(args) => Some(&mut args.settings.tokens),
+            Command::User(Add { settings, .. })
+            | Command::User(Passwd { settings, .. })
+            | Command::User(Disable { settings, .. })
+            | Command::Token(Issue { settings, .. })
+            | Command::Token(Revoke { settings, .. })
+            | Command::Calendar(CalendarCommand::Load { settings, .. })
+            | Command::Audit(AuditCommand::Verify { settings })
+            | Command::PersonalData(Rewrap { settings }) => Some(&mut settings.tokens),
+            Command::Token(Jwks { settings }) => Some(&mut settings.tokens),
+            Command::Migrate(_)
+            | Command::PersonalData(AddKey { .. })
+            | Command::PersonalData(UseKey { .. }) => None,
+        }
+    }
+}
+
 /// Rotation without downtime: `add-key` on the key file every replica
 /// reads, restart them one by one (all can now open values sealed with
 /// the new key), `use-key` and restart again (the new key seals), then
 /// `rewrap`; the old key may then be removed from the file.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum PersonalDataCommand {
     /// Add a fresh random master key; it opens at once and seals only
@@ -79,19 +225,19 @@ pub enum PersonalDataCommand {
         #[arg(long)]
         current: bool,
         #[command(flatten)]
-        common: Common,
+        settings: KeyFileArgs,
     },
     /// Make a key of the file the one that seals
     UseKey {
         id: String,
         #[command(flatten)]
-        common: Common,
+        settings: KeyFileArgs,
     },
     /// Re-wrap every sealed value with the current key (only the small
     /// wrapped data keys change)
     Rewrap {
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
 }
 
@@ -102,7 +248,7 @@ pub enum CalendarCommand {
     Load {
         file: std::path::PathBuf,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
 }
 
@@ -112,7 +258,7 @@ pub enum AuditCommand {
     /// names the first bad entry when it does not
     Verify {
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
 }
 
@@ -155,21 +301,21 @@ pub enum UserCommand {
         #[command(flatten)]
         scope: ScopeArgs,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
     /// Set a new password (read like for add); ends the user's sessions
     Passwd {
         #[arg(long)]
         username: String,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
     /// Disable an account; its tokens stop working at once
     Disable {
         #[arg(long)]
         username: String,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
 }
 
@@ -187,19 +333,19 @@ pub enum TokenCommand {
         #[arg(long, default_value = "30d")]
         ttl: String,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
     /// Revoke a token by its id (the jti printed by issue)
     Revoke {
         #[arg(long)]
         id: String,
         #[command(flatten)]
-        common: Common,
+        settings: AppArgs,
     },
     /// Print the server's public key as JWKS, for services that verify its tokens
     Jwks {
         #[command(flatten)]
-        common: Common,
+        settings: KeyArgs,
     },
 }
 
@@ -222,35 +368,41 @@ fn read_password(confirm: bool) -> anyhow::Result<String> {
     Ok(pw)
 }
 
-async fn open(common: &Common) -> anyhow::Result<(Settings, App)> {
-    let settings = common.resolve()?;
+/// The App of a command run from the shell, with its log set up.
+async fn open(settings: &AppArgs) -> anyhow::Result<App> {
+    let settings = settings.resolve()?;
     crate::telemetry::init(settings.log_format);
-    let app = server::open_app(&settings).await?;
-    Ok((settings, app))
+    server::open_app_for_command(&settings).await
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(common) => {
-            let (settings, app) = open(&common).await?;
-            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+        Command::Serve(args) => {
+            let settings = Settings::resolve(args.settings)?;
+            crate::telemetry::init(settings.log_format);
+            let app = server::open_app(&settings).await?;
+            let addr = settings.server.listen_addr;
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("listening on {}", settings.listen_addr))?;
+                .with_context(|| format!("listening on {addr}"))?;
             server::serve(settings, app, listener, server::shutdown_signal()).await
         }
-        Command::Migrate(common) => {
-            let (_, app) = open(&common).await?;
-            eprintln!("database is up to date ({})", app.store.backend());
+        Command::Migrate(args) => {
+            let data_dir = &args.general.data_dir;
+            let database = args.database.resolve(data_dir)?;
+            crate::telemetry::init(args.log.log_format);
+            let store = server::open_store(data_dir, &database).await?;
+            eprintln!("database is up to date ({})", store.backend());
             Ok(())
         }
         Command::User(UserCommand::Add {
             username,
             scope,
-            common,
+            settings,
         }) => {
             let (role, scope) = scope.parse()?;
             let password = read_password(true)?;
-            let (_, app) = open(&common).await?;
+            let app = open(&settings).await?;
             app.add_user(NewUser {
                 username: username.clone(),
                 role,
@@ -261,15 +413,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("user {username} added with role {role}");
             Ok(())
         }
-        Command::User(UserCommand::Passwd { username, common }) => {
+        Command::User(UserCommand::Passwd { username, settings }) => {
             let password = read_password(true)?;
-            let (_, app) = open(&common).await?;
+            let app = open(&settings).await?;
             app.set_password(&username, &password).await?;
             eprintln!("password of {username} changed; their sessions are ended");
             Ok(())
         }
-        Command::User(UserCommand::Disable { username, common }) => {
-            let (_, app) = open(&common).await?;
+        Command::User(UserCommand::Disable { username, settings }) => {
+            let app = open(&settings).await?;
             app.disable_user(&username).await?;
             eprintln!("user {username} disabled");
             Ok(())
@@ -278,12 +430,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             subject,
             scope,
             ttl,
-            common,
+            settings,
         }) => {
             let (role, scope) = scope.parse()?;
             let ttl: Duration =
                 humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
-            let (_, app) = open(&common).await?;
+            let app = open(&settings).await?;
             let t = app.issue_service_token(&subject, role, &scope, ttl).await?;
             println!("{}", t.token);
             eprintln!(
@@ -293,8 +445,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Token(TokenCommand::Revoke { id, common }) => {
-            let (_, app) = open(&common).await?;
+        Command::Token(TokenCommand::Revoke { id, settings }) => {
+            let app = open(&settings).await?;
             if app.revoke_token(&id).await? {
                 eprintln!("token {id} revoked");
             } else {
@@ -304,10 +456,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Calendar(CalendarCommand::Load { file, common }) => {
+        Command::Calendar(CalendarCommand::Load { file, settings }) => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let (_, app) = open(&common).await?;
+            let app = open(&settings).await?;
             let by = std::env::var("USER").unwrap_or_else(|_| "ducha calendar load".into());
             let (year, holidays, workdays) = app.load_calendar(&text, &by).await?;
             eprintln!(
@@ -315,8 +467,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify { common }) => {
-            let (_, app) = open(&common).await?;
+        Command::Audit(AuditCommand::Verify { settings }) => {
+            let app = open(&settings).await?;
             let report = app.verify_audit_chain().await?;
             match report.first_break {
                 None => {
@@ -332,8 +484,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::PersonalData(PersonalDataCommand::AddKey { current, common }) => {
-            let path = common.resolve()?.personal_data_keys;
+        Command::PersonalData(PersonalDataCommand::AddKey { current, settings }) => {
+            let path = settings.path();
             let mut file = if path.exists() {
                 KeyFile::read(&path)?
             } else {
@@ -354,16 +506,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::PersonalData(PersonalDataCommand::UseKey { id, common }) => {
-            let path = common.resolve()?.personal_data_keys;
+        Command::PersonalData(PersonalDataCommand::UseKey { id, settings }) => {
+            let path = settings.path();
             let mut file = KeyFile::read(&path)?;
             file.make_current(&id)?;
             file.write(&path)?;
             eprintln!("key {id} seals from the next start; then run `ducha personal-data rewrap`");
             Ok(())
         }
-        Command::PersonalData(PersonalDataCommand::Rewrap { common }) => {
-            let (_, app) = open(&common).await?;
+        Command::PersonalData(PersonalDataCommand::Rewrap { settings }) => {
+            let app = open(&settings).await?;
             let (moved, current) = app.rewrap_personal_data().await?;
             eprintln!(
                 "{moved} sealed values moved to key {}; {current} were already there",
@@ -371,9 +523,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Token(TokenCommand::Jwks { common }) => {
-            let (_, app) = open(&common).await?;
-            println!("{}", serde_json::to_string_pretty(&app.keys.public_jwks())?);
+        Command::Token(TokenCommand::Jwks { settings }) => {
+            let tokens = settings.tokens.resolve(&settings.general.data_dir)?;
+            crate::telemetry::init(settings.log.log_format);
+            let keys = server::open_keys(&tokens)?;
+            println!("{}", serde_json::to_string_pretty(&keys.public_jwks())?);
             Ok(())
         }
     }

@@ -1,5 +1,3 @@
-use clap::Parser;
-
 // Many uploads at once allocate and free megabyte buffers on every thread;
 // mimalloc returns that memory where glibc's allocator keeps it.
 #[global_allocator]
@@ -33,7 +31,16 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> std::process::ExitCode {
-    let cli = ducha::cli::Cli::parse();
+    let cli = match ducha::cli::Cli::parse_with_file(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => match e.downcast::<clap::Error>() {
+            Ok(e) => e.exit(),
+            Err(e) => {
+                eprintln!("ducha: {e:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
     match ducha::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

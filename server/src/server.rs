@@ -3,6 +3,7 @@
 //! asked to stop.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -22,45 +23,78 @@ use crate::api::{
 use crate::app::App;
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
-use crate::config::Settings;
+use crate::config::{DatabaseOptions, Settings, TokenOptions};
+use crate::media::tool::Toolbox;
 use crate::store::Store;
 
-/// Opens the database (running its migrations), the object store and the
-/// token keys.
-pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+/// Creates the data folder and opens the database, running its migrations.
+pub async fn open_store(data_dir: &Path, database: &DatabaseOptions) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data folder {}", data_dir.display()))?;
     let store = Store::connect(
-        settings.database_url.expose_secret(),
-        settings.database_max_connections,
-        settings.database_timeout,
+        database.url.expose_secret(),
+        database.max_connections,
+        database.timeout,
     )
     .await?;
     store
         .migrate()
         .await
         .context("running database migrations")?;
+    Ok(store)
+}
+
+/// Loads the token signing key, creating it when missing, and the keys of
+/// the trusted issuers.
+pub fn open_keys(tokens: &TokenOptions) -> anyhow::Result<KeyRing> {
+    KeyRing::load(
+        &tokens.signing_key,
+        &tokens.issuer,
+        &tokens.audience,
+        &tokens.trusted_issuers,
+    )
+}
+
+/// Opens what the server stands on: the database (running its
+/// migrations), the object store (checking that it answers), the token
+/// keys, the personal data keys, and the media tools it finds.
+pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    assemble(settings, true).await
+}
+
+/// The App of a command run from the shell: the database, the object
+/// store and the keys as `open_app` opens them, but the object store is not
+/// probed and no media tool is looked for, since no command but `serve`
+/// reads or writes evidence.
+pub async fn open_app_for_command(settings: &Settings) -> anyhow::Result<App> {
+    assemble(settings, false).await
+}
+
+async fn assemble(settings: &Settings, serving: bool) -> anyhow::Result<App> {
+    let store = open_store(&settings.data_dir, &settings.database).await?;
     let blobs = BlobStore::open(&settings.object_store)?;
-    blobs
-        .probe(std::time::Duration::from_secs(10))
-        .await
-        .context("object store does not answer")?;
-    let keys = KeyRing::load(
-        &settings.signing_key,
-        &settings.token_issuer,
-        &settings.token_audience,
-        &settings.trusted_issuers,
-    )?;
+    if serving {
+        blobs
+            .probe(std::time::Duration::from_secs(10))
+            .await
+            .context("object store does not answer")?;
+    }
+    let keys = open_keys(&settings.tokens)?;
     let sealer = crate::auth::seal::KeyFile::load_or_create(
         &settings.personal_data_keys,
         &store.newest_sealed_values().await?,
     )?;
+    let tools = if serving {
+        Toolbox::probe(&settings.media_tools).await
+    } else {
+        Toolbox::empty()
+    };
     Ok(App {
         store,
         blobs,
         keys: Arc::new(keys),
-        access_token_ttl: settings.access_token_ttl,
-        refresh_token_ttl: settings.refresh_token_ttl,
+        access_token_ttl: settings.tokens.access_ttl,
+        refresh_token_ttl: settings.tokens.refresh_ttl,
         uploads: settings.uploads,
         signals: settings.signals,
         jobs: settings.jobs,
@@ -68,7 +102,7 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
         petitions: settings.petitions,
         sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
-        tools: Arc::new(crate::media::tool::Toolbox::probe(&settings.media_tools).await),
+        tools: Arc::new(tools),
         clock: match settings.test_clock_offset {
             Some(ahead) => Arc::new(crate::clock::ShiftedClock::new(ahead)),
             None => Arc::new(crate::clock::SystemClock),
@@ -119,19 +153,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if app.downloads.public_url.is_none() {
-        let scheme = if settings.tls.is_some() {
+        let scheme = if settings.server.tls.is_some() {
             "https"
         } else {
             "http"
         };
         app.downloads.public_url = Some(format!("{scheme}://{addr}"));
     }
-    let services = Services::new(app.clone(), settings.max_message_bytes);
+    let services = Services::new(app.clone(), settings.server.max_message_bytes);
     let message_limits = MessageLimitLayer {
-        max_message_bytes: settings.max_message_bytes,
+        max_message_bytes: settings.server.max_message_bytes,
         max_evidence_message_bytes: Services::max_evidence_message_bytes(
             &app,
-            settings.max_message_bytes,
+            settings.server.max_message_bytes,
         ),
     };
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -139,11 +173,11 @@ pub async fn serve(
     let health_keeper = tokio::spawn(crate::health::keep(
         app.clone(),
         reporter,
-        settings.health_probe_interval,
+        settings.server.health_probe_interval,
         draining.clone(),
     ));
 
-    let reflection = if settings.reflection {
+    let reflection = if settings.server.reflection {
         let b = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(ducha_proto::FILE_DESCRIPTOR_SET)
@@ -163,7 +197,7 @@ pub async fn serve(
         .on_failure(DefaultOnFailure::new().level(Level::INFO));
 
     let mut builder = tonic::transport::Server::builder();
-    if let Some((cert, key)) = &settings.tls {
+    if let Some((cert, key)) = &settings.server.tls {
         let read = |p: &std::path::PathBuf| {
             std::fs::read(p).with_context(|| format!("reading {}", p.display()))
         };
@@ -186,7 +220,7 @@ pub async fn serve(
         .accept_http1(true)
         .layer(trace)
         .layer(FileLinksLayer { app: app.clone() })
-        .layer(option_layer(cors(&settings.grpc_web_origins)?))
+        .layer(option_layer(cors(&settings.server.grpc_web_origins)?))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(DeadlineLayer)
         .layer(DetachLayer {
@@ -227,7 +261,7 @@ pub async fn serve(
         %addr,
         database = app.store.backend(),
         object_store = app.blobs.kind(),
-        tls = settings.tls.is_some(),
+        tls = settings.server.tls.is_some(),
         "ducha serving gRPC and gRPC-Web"
     );
     // Without TCP_NODELAY, small frames (window updates, acknowledgements)
@@ -239,7 +273,7 @@ pub async fn serve(
         conn
     });
     let serving = router.serve_with_incoming_shutdown(incoming, signal);
-    let grace = settings.shutdown_grace;
+    let grace = settings.server.shutdown_grace;
     tokio::select! {
         r = serving => r.context("serving")?,
         _ = async { let _ = stopping_rx.await; tokio::time::sleep(grace).await } => {

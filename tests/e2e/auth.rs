@@ -19,9 +19,9 @@ fn now() -> i64 {
 
 fn claims(srv: &TestServer, sub: &str) -> AccessClaims {
     AccessClaims {
-        iss: srv.settings.token_issuer.clone(),
+        iss: srv.settings.tokens.issuer.clone(),
         sub: sub.into(),
-        aud: srv.settings.token_audience.clone(),
+        aud: srv.settings.tokens.audience.clone(),
         exp: now() + 600,
         nbf: Some(now() - 5),
         iat: Some(now() - 5),
@@ -34,7 +34,7 @@ fn claims(srv: &TestServer, sub: &str) -> AccessClaims {
 }
 
 fn server_key(srv: &TestServer) -> EncodingKey {
-    EncodingKey::from_ed_pem(&std::fs::read(&srv.settings.signing_key).unwrap()).unwrap()
+    EncodingKey::from_ed_pem(&std::fs::read(&srv.settings.tokens.signing_key).unwrap()).unwrap()
 }
 
 fn header(alg: Algorithm, kid: &str, typ: &str) -> Header {
@@ -200,7 +200,9 @@ async fn logout_ends_the_session() {
 async fn sdk_refreshes_the_access_token_before_it_expires() {
     // Tokens that live 30 s are always inside the SDK's refresh margin, so
     // every call refreshes first.
-    let srv = support::spawn_with(|l| l.access_token_ttl = Some("30s".into())).await;
+    let srv =
+        support::spawn_with(|l| l.tokens.access_token_ttl = std::time::Duration::from_secs(30))
+            .await;
     let (client, name) = srv.user(Role::Viewer, &["*"]).await;
     let t1 = client.access_token().await.unwrap();
     assert_eq!(client_name(&client).await, name);
@@ -372,12 +374,12 @@ async fn tokens_of_a_configured_external_issuer_are_accepted() {
     .unwrap();
     let issuer = "https://idp.lishui.example";
     let srv = support::spawn_with(|l| {
-        l.trusted_issuers = Some(vec![TrustedIssuer {
+        l.tokens.trusted_issuers = vec![TrustedIssuer {
             issuer: issuer.into(),
             audience: None,
             jwks_file: Some(jwks_path.clone()),
             pem_files: vec![pem_path.clone()],
-        }])
+        }]
     })
     .await;
     let mut c = claims(&srv, "zhang.wei");
@@ -401,7 +403,7 @@ async fn tokens_of_a_configured_external_issuer_are_accepted() {
     }
     // The external key cannot speak for the server's own issuer.
     let mut own = c.clone();
-    own.iss = srv.settings.token_issuer.clone();
+    own.iss = srv.settings.tokens.issuer.clone();
     let t = jsonwebtoken::encode(
         &header(Algorithm::EdDSA, "k-2026", "JWT"),
         &own,

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use ducha::blob::BlobStore;
-use ducha::config::{ObjectStoreSettings, Settings, SettingsLayer};
+use ducha::config::{ObjectStoreOptions, ServeSettings, Settings};
 
 use crate::support::{self, s3::S3Server};
 
@@ -25,7 +25,7 @@ async fn round_trip(store: &BlobStore) {
 #[tokio::test]
 async fn local_folder_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(&ObjectStoreSettings::Local {
+    let store = BlobStore::open(&ObjectStoreOptions::Local {
         root: dir.path().join("objects"),
     })
     .unwrap();
@@ -41,7 +41,7 @@ async fn local_folder_round_trip() {
 #[tokio::test]
 async fn s3_round_trip() {
     let s3 = S3Server::start().await;
-    let mut layer = SettingsLayer::default();
+    let mut layer = ServeSettings::builtin();
     s3.configure(&mut layer);
     let settings = Settings::resolve(layer).unwrap();
     let store = BlobStore::open(&settings.object_store).unwrap();
@@ -52,9 +52,9 @@ async fn s3_round_trip() {
 #[tokio::test]
 async fn s3_with_wrong_secret_fails_the_probe() {
     let s3 = S3Server::start().await;
-    let mut layer = SettingsLayer::default();
+    let mut layer = ServeSettings::builtin();
     s3.configure(&mut layer);
-    layer.s3_secret_access_key = Some("wrong".into());
+    layer.object_store.s3_secret_access_key = Some("wrong".into());
     let settings = Settings::resolve(layer).unwrap();
     let store = BlobStore::open(&settings.object_store).unwrap();
     // The store refuses the credentials: unavailable, not a fault of

@@ -117,7 +117,7 @@ async fn a_cancelled_stream_keeps_what_arrived() {
 
 #[tokio::test]
 async fn a_stopping_server_keeps_what_arrived_on_open_streams() {
-    let srv = support::spawn_with(|l| l.shutdown_grace = Some("100ms".into())).await;
+    let srv = support::spawn_with(|l| l.server.shutdown_grace = Duration::from_millis(100)).await;
     let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
     let c = srv.anonymous().await;
     c.login(&name, support::PASSWORD).await.unwrap();
@@ -304,8 +304,8 @@ async fn a_segment_the_object_store_lost_is_asked_for_again() {
 async fn an_expired_upload_is_gone_within_one_sweep_interval() {
     let sweep = Duration::from_millis(300);
     let srv = support::spawn_with(|l| {
-        l.upload_ttl = Some("1s".into());
-        l.upload_sweep_interval = Some("300ms".into());
+        l.uploads.upload_ttl = Duration::from_secs(1);
+        l.jobs.upload_sweep_interval = Duration::from_millis(300);
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;

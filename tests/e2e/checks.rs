@@ -674,7 +674,7 @@ async fn bad_input_names_every_field_and_writes_nothing() {
 
 #[tokio::test]
 async fn oversized_message_is_refused() {
-    let srv = support::spawn_with(|l| l.max_message_bytes = Some(64 * 1024)).await;
+    let srv = support::spawn_with(|l| l.server.max_message_bytes = 64 * 1024).await;
     let inspector = srv.client(Role::Inspector, &["331102"]).await;
     let mut r = site_check("331102", T0);
     r.narrative = "x".repeat(100 * 1024);

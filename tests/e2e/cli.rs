@@ -328,6 +328,66 @@ async fn serve_help_lists_every_setting() {
     ] {
         assert!(help.contains(var), "{var} missing from serve --help");
     }
+    for group in ["Database", "Object store", "Tokens", "Server", "Uploads"] {
+        assert!(
+            help.contains(&format!("\n{group}:\n")),
+            "no {group} heading in serve --help"
+        );
+    }
+}
+
+/// A command refuses the flags of settings it does not take, and leaves
+/// alone their environment variables: one environment serves every
+/// command.
+#[tokio::test]
+async fn each_command_takes_only_the_settings_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    for args in [
+        &["migrate", "--s3-bucket", "evidence"][..],
+        &["migrate", "--listen-addr", "127.0.0.1:1"],
+        &[
+            "user",
+            "add",
+            "--username",
+            "li.na",
+            "--role",
+            "inspector",
+            "--unit",
+            "331102",
+            "--upload-ttl",
+            "1d",
+        ],
+        &["token", "jwks", "--database-url", "sqlite://elsewhere.db"],
+        &["personal-data", "add-key", "--log-format", "json"],
+    ] {
+        let (ok, _, err) = run(dir.path(), &db, args, &format!("{PASSWORD}\n")).await;
+        let flag = args[args.len() - 2];
+        assert!(
+            !ok && err.contains(&format!("unexpected argument '{flag}'")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        !dir.path().join("ducha-data").exists(),
+        "a refused command ran"
+    );
+
+    // Not even valid: migrate reads none of them.
+    let out = ducha(dir.path(), &db)
+        .arg("migrate")
+        .env("DUCHA_S3_BUCKET", "evidence")
+        .env("DUCHA_UPLOAD_TTL", "soon")
+        .env("DUCHA_LISTEN_ADDR", "nowhere")
+        .env("DUCHA_SIGNING_KEY", "file-key.pem")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("database is up to date"), "{err}");
+    assert!(!dir.path().join("file-key.pem").exists());
+    assert!(!dir.path().join("ducha-data/objects").exists());
 }
 
 #[tokio::test]
@@ -355,6 +415,21 @@ async fn environment_wins_over_the_settings_file() {
         "environment did not win"
     );
     assert!(!dir.path().join("from-file").exists());
+    // migrate takes no token settings: the file's signing key is not its
+    // business, nor is the listen address; a command that takes the
+    // tokens reads the same file.
+    assert!(!dir.path().join("file-key.pem").exists());
+    let out = ducha(dir.path(), &db)
+        .args(["token", "jwks", "--config", "ducha.toml"])
+        .env("DUCHA_DATA_DIR", "from-env")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         dir.path().join("file-key.pem").exists(),
         "a setting only in the file was ignored"

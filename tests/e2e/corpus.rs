@@ -458,8 +458,8 @@ async fn a_browser_seeks_in_a_video_by_range_on_s3() {
 #[tokio::test]
 async fn videos_have_their_own_size_limit_and_a_photo_cannot_borrow_it() {
     let srv = support::spawn_with(|l| {
-        l.upload_max_bytes = Some(100_000);
-        l.upload_max_video_bytes = Some(1_000_000);
+        l.uploads.upload_max_bytes = 100_000;
+        l.uploads.upload_max_video_bytes = 1_000_000;
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
@@ -491,7 +491,9 @@ async fn a_decoder_that_runs_too_long_is_stopped_and_the_video_says_why() {
     if !has("ffmpeg") {
         return;
     }
-    let srv = support::spawn_with(|l| l.media_tool_timeout = Some("1ms".into())).await;
+    let srv =
+        support::spawn_with(|l| l.media.media_tool_timeout = std::time::Duration::from_millis(1))
+            .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
     let v = upload(&c, corpus("loci.mp4"), MP4, "clip.mp4")
         .await

@@ -205,9 +205,9 @@ async fn documents_have_none_and_truncated_photos_fail_visibly() {
 async fn the_job_outlives_its_process_and_failures_are_retried_then_recorded() {
     // This process makes no derivatives: the jobs wait in the database.
     let srv = support::spawn_with(|l| {
-        l.derivative_workers = Some(0);
-        l.job_max_attempts = Some(2);
-        l.job_retry_delay = Some("0s".into());
+        l.jobs.derivative_workers = Some(0);
+        l.jobs.job_max_attempts = 2;
+        l.jobs.job_retry_delay = Duration::ZERO;
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;

@@ -160,7 +160,7 @@ async fn receiver(
 
 #[tokio::test]
 async fn webhooks_are_signed_retried_and_recorded() {
-    let srv = support::spawn_with(|l| l.job_retry_delay = Some("100ms".into())).await;
+    let srv = support::spawn_with(|l| l.jobs.job_retry_delay = Duration::from_millis(100)).await;
     let t = team_on(srv).await;
     let admin = t.srv.client(Role::Admin, &["*"]).await;
     let (url, mut received) = receiver(vec![500]).await;
@@ -272,7 +272,8 @@ async fn webhooks_are_signed_retried_and_recorded() {
 
 #[tokio::test]
 async fn an_overdue_item_is_escalated_once_by_two_processes() {
-    let srv = support::spawn_with(|l| l.overdue_scan_interval = Some("50ms".into())).await;
+    let srv =
+        support::spawn_with(|l| l.jobs.overdue_scan_interval = Duration::from_millis(50)).await;
     let twin = srv.twin().await;
     let t = team_on(srv).await;
     let f = a_finding(&t).await;

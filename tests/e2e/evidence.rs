@@ -146,7 +146,7 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
     let s3 = S3Server::start().await;
     let srv = support::spawn_with(|l| {
         s3.configure(l);
-        l.upload_chunk_bytes = Some(64 * 1024);
+        l.uploads.upload_chunk_bytes = 64 * 1024;
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
@@ -216,7 +216,7 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     // No derivatives, so that the bucket holds only what uploads wrote.
     let srv = support::spawn_with(|l| {
         s3.configure(l);
-        l.derivative_workers = Some(0);
+        l.jobs.derivative_workers = Some(0);
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
@@ -555,8 +555,8 @@ async fn wrong_hash_and_non_images_are_discarded() {
 #[tokio::test]
 async fn uploads_are_private_limited_and_expire() {
     let srv = support::spawn_with(|l| {
-        l.uploads_open_per_user = Some(2);
-        l.upload_max_bytes = Some(1_000_000);
+        l.uploads.uploads_open_per_user = 2;
+        l.uploads.upload_max_bytes = 1_000_000;
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;
@@ -686,7 +686,7 @@ fn meta(unit: &str) -> ducha_sdk::UploadMetadata {
 
 #[tokio::test]
 async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
-    let srv = support::spawn_with(|l| l.upload_chunk_bytes = Some(16 * 1024)).await;
+    let srv = support::spawn_with(|l| l.uploads.upload_chunk_bytes = 16 * 1024).await;
     let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
     let proxy = support::proxy::Proxy::start(&srv.url).await;
     let c = Client::connect(proxy.url.clone()).await.unwrap();

@@ -27,8 +27,8 @@ async fn a_body_damaged_on_the_way_to_s3_is_refused_and_nothing_is_kept() {
     let proxy = Proxy::start(&s3.endpoint).await;
     let srv = support::spawn_with(|l| {
         s3.configure(l);
-        l.s3_endpoint = Some(proxy.url.clone());
-        l.derivative_workers = Some(0);
+        l.object_store.s3_endpoint = Some(proxy.url.clone());
+        l.jobs.derivative_workers = Some(0);
     })
     .await;
     let c = srv.client(Role::Inspector, &["331102"]).await;

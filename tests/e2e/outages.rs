@@ -104,9 +104,10 @@ async fn a_database_outage_is_seen_and_bounded_on_postgresql() {
     let proxy = Proxy::start("127.0.0.1:5432").await;
     let address = proxy.address();
     let srv = support::spawn_with(|l| {
-        l.database_url = l.database_url.as_deref().map(|u| through(u, &address));
-        l.database_timeout = Some("1s".into());
-        l.health_probe_interval = Some("250ms".into());
+        let db = &mut l.database;
+        db.database_url = db.database_url.as_deref().map(|u| through(u, &address));
+        db.database_timeout = Duration::from_secs(1);
+        l.server.health_probe_interval = Duration::from_millis(250);
     })
     .await;
     let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
@@ -204,11 +205,11 @@ async fn an_object_store_outage_stops_evidence_only_and_is_bounded() {
     let proxy = Proxy::start(&s3.endpoint).await;
     let srv = support::spawn_with(|l| {
         s3.configure(l);
-        l.s3_endpoint = Some(proxy.url.clone());
-        l.s3_connect_timeout = Some("500ms".into());
-        l.s3_timeout = Some("1s".into());
-        l.health_probe_interval = Some("250ms".into());
-        l.derivative_workers = Some(0);
+        l.object_store.s3_endpoint = Some(proxy.url.clone());
+        l.object_store.s3_connect_timeout = Duration::from_millis(500);
+        l.object_store.s3_timeout = Duration::from_secs(1);
+        l.server.health_probe_interval = Duration::from_millis(250);
+        l.jobs.derivative_workers = Some(0);
     })
     .await;
     let (_, name) = srv.user(Role::Inspector, &["331102"]).await;

@@ -16,8 +16,8 @@ async fn sdk_connects_over_tls() {
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
     let srv = support::spawn_with(|l| {
-        l.tls_cert = Some(cert.clone());
-        l.tls_key = Some(key.clone());
+        l.server.tls_cert = Some(cert.clone());
+        l.server.tls_key = Some(key.clone());
     })
     .await;
     srv.app
@@ -69,7 +69,9 @@ async fn refused(b: ducha_sdk::ClientBuilder) -> bool {
 #[tokio::test]
 async fn a_client_whose_session_was_revoked_signs_in_again() {
     // Tokens this short are refreshed before every call.
-    let srv = support::spawn_with(|l| l.access_token_ttl = Some("30s".into())).await;
+    let srv =
+        support::spawn_with(|l| l.tokens.access_token_ttl = std::time::Duration::from_secs(30))
+            .await;
     let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
     // Someone presents the client's refresh token first: the whole session
     // is revoked when the client presents it again.

@@ -92,7 +92,7 @@ async fn health_and_reflection_are_served() {
 
 #[tokio::test]
 async fn reflection_can_be_turned_off() {
-    let srv = support::spawn_with(|l| l.reflection = Some(false)).await;
+    let srv = support::spawn_with(|l| l.server.reflection = false).await;
     let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
         .unwrap()
         .connect()
@@ -173,7 +173,8 @@ async fn restart_keeps_records_and_sessions() {
 
 #[tokio::test]
 async fn shutdown_serves_calls_in_flight_then_stops() {
-    let mut srv = support::spawn_with(|l| l.shutdown_grace = Some("1s".into())).await;
+    let mut srv =
+        support::spawn_with(|l| l.server.shutdown_grace = std::time::Duration::from_secs(1)).await;
     let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
         .unwrap()
         .connect()

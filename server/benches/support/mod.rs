@@ -42,16 +42,14 @@ pub struct InProcess {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl InProcess {
-    pub async fn start(adjust: impl FnOnce(&mut ducha::config::SettingsLayer)) -> InProcess {
+    pub async fn start(adjust: impl FnOnce(&mut ducha::config::ServeSettings)) -> InProcess {
         use ducha::domain::access::{Role, Scope};
         let dir = tempfile::tempdir().unwrap();
-        let mut layer = ducha::config::SettingsLayer {
-            data_dir: Some(dir.path().to_path_buf()),
-            derivative_workers: Some(0),
-            ..Default::default()
-        };
-        adjust(&mut layer);
-        let settings = ducha::config::Settings::resolve(layer).unwrap();
+        let mut given = ducha::config::ServeSettings::builtin();
+        given.general.data_dir = dir.path().to_path_buf();
+        given.jobs.derivative_workers = Some(0);
+        adjust(&mut given);
+        let settings = ducha::config::Settings::resolve(given).unwrap();
         let app = ducha::server::open_app(&settings).await.unwrap();
         app.add_user(ducha::app::NewUser {
             username: "bench".into(),

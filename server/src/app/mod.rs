@@ -53,6 +53,7 @@ pub use webhooks::TIMEOUT as WEBHOOK_TIMEOUT;
 use crate::auth::KeyRing;
 use crate::auth::seal::Sealer;
 use crate::blob::BlobStore;
+use crate::config::{DownloadPolicy, JobPolicy, PetitionPolicy};
 use crate::domain::access::Role;
 use crate::domain::evidence::UploadLimits;
 use crate::domain::signals::SignalPolicy;
@@ -111,38 +112,6 @@ impl App {
 /// they gather into segments: many phones uploading together get smaller
 /// segments instead of a larger server.
 pub const HELD_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
-
-/// How background jobs run.
-#[derive(Debug, Clone, Copy)]
-pub struct JobPolicy {
-    /// Derivative jobs this process runs at once; 0 runs none.
-    pub derivative_workers: usize,
-    pub max_attempts: u32,
-    /// Wait after the first failure; doubles with each.
-    pub retry_delay: Duration,
-    pub overdue_scan_interval: Duration,
-    /// How often expired uploads and their bytes are removed.
-    pub upload_sweep_interval: Duration,
-}
-
-/// Deadlines and repeat detection of petitions.
-#[derive(Debug, Clone, Copy)]
-pub struct PetitionPolicy {
-    /// Working days to accept or decline.
-    pub accept_days: u32,
-    /// Days to reply, unless the dispatch names a date.
-    pub reply_days: u32,
-    pub repeat_distance_m: f64,
-}
-
-/// How download URLs are made.
-#[derive(Debug, Clone)]
-pub struct DownloadPolicy {
-    /// Base of the links this server serves itself, without a trailing
-    /// slash; when not configured, the address the server listens on.
-    pub public_url: Option<String>,
-    pub max_ttl: Duration,
-}
 
 /// The end of every version-checked step: saved, or CHANGED_MEANWHILE
 /// naming `what` when another change committed first.

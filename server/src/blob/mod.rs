@@ -17,7 +17,7 @@ use object_store::{
 };
 use secrecy::ExposeSecret;
 
-use crate::config::ObjectStoreSettings;
+use crate::config::ObjectStoreOptions;
 use crate::error::{Error, Reason, Result};
 
 mod put_stream;
@@ -45,9 +45,9 @@ struct Presigning {
 }
 
 impl BlobStore {
-    pub fn open(settings: &ObjectStoreSettings) -> anyhow::Result<BlobStore> {
+    pub fn open(settings: &ObjectStoreOptions) -> anyhow::Result<BlobStore> {
         match settings {
-            ObjectStoreSettings::Local { root } => {
+            ObjectStoreOptions::Local { root } => {
                 std::fs::create_dir_all(root)
                     .with_context(|| format!("creating {}", root.display()))?;
                 let fs = LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true);
@@ -58,7 +58,7 @@ impl BlobStore {
                     concats: Arc::new(tokio::sync::Semaphore::new(CONCATS_AT_ONCE)),
                 })
             }
-            ObjectStoreSettings::S3 {
+            ObjectStoreOptions::S3 {
                 bucket,
                 endpoint,
                 region,

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ducha::app::{App, NewUser};
 use ducha::clock::ShiftedClock;
-use ducha::config::{Settings, SettingsLayer};
+use ducha::config::{ServeSettings, Settings};
 use ducha::domain::access::{Role, Scope};
 use ducha_sdk::{Client, pb};
 use tempfile::TempDir;
@@ -121,17 +121,15 @@ pub async fn spawn() -> TestServer {
 }
 
 /// Starts a server whose settings `adjust` may change.
-pub async fn spawn_with(adjust: impl FnOnce(&mut SettingsLayer)) -> TestServer {
+pub async fn spawn_with(adjust: impl FnOnce(&mut ServeSettings)) -> TestServer {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let db = Arc::new(TestDb::new().await);
-    let mut layer = SettingsLayer {
-        data_dir: Some(dir.path().to_path_buf()),
-        database_url: db.url.clone(),
-        ..Default::default()
-    };
-    adjust(&mut layer);
+    let mut given = ServeSettings::builtin();
+    given.general.data_dir = dir.path().to_path_buf();
+    given.database.database_url = db.url.clone();
+    adjust(&mut given);
     start(
-        Settings::resolve(layer).expect("valid test settings"),
+        Settings::resolve(given).expect("valid test settings"),
         dir,
         db,
         Arc::new(ShiftedClock::default()),
@@ -236,7 +234,7 @@ impl TestServer {
     /// rows changed. Time is moved with the clock, never here.
     pub async fn raw_sql(&self, sql: &str) -> u64 {
         use secrecy::ExposeSecret;
-        let url = self.settings.database_url.expose_secret().to_string();
+        let url = self.settings.database.url.expose_secret().to_string();
         macro_rules! run {
             ($pool:expr) => {{
                 let pool = $pool;
@@ -258,7 +256,7 @@ impl TestServer {
     /// server's database, read directly.
     pub async fn raw_texts(&self, sql: &str) -> Vec<String> {
         use secrecy::ExposeSecret;
-        let url = self.settings.database_url.expose_secret().to_string();
+        let url = self.settings.database.url.expose_secret().to_string();
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         if url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(&url).await.unwrap();

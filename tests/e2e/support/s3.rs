@@ -79,12 +79,13 @@ impl S3Server {
     }
 
     /// Settings that point a server at this S3 endpoint.
-    pub fn configure(&self, l: &mut ducha::config::SettingsLayer) {
-        l.s3_bucket = Some(self.bucket.clone());
-        l.s3_endpoint = Some(self.endpoint.clone());
-        l.s3_access_key_id = Some(ACCESS_KEY.into());
-        l.s3_secret_access_key = Some(SECRET_KEY.into());
-        l.s3_path_style = Some(true);
+    pub fn configure(&self, l: &mut ducha::config::ServeSettings) {
+        let s3 = &mut l.object_store;
+        s3.s3_bucket = Some(self.bucket.clone());
+        s3.s3_endpoint = Some(self.endpoint.clone());
+        s3.s3_access_key_id = Some(ACCESS_KEY.into());
+        s3.s3_secret_access_key = Some(SECRET_KEY.into());
+        s3.s3_path_style = Some(true);
     }
 
     /// The keys of the objects in the bucket, sorted.
