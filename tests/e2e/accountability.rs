@@ -6,14 +6,17 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::rectification::{
-    a_finding, acknowledge, assign, china_today, date, date_of, item, reject, submit, team,
-};
-use crate::support::violated_fields;
+use crate::support::dates::{china_today, date, date_of};
+use crate::support::enterprises::{CREDIT_CODE, record_accident, register};
+use crate::support::findings::{a_finding, team};
+use crate::support::rectification::{acknowledge, assign, item, reject, submit};
+use crate::support::refusals::violated_fields;
+use crate::support::supervision::{assessment, list_cases};
+use crate::support::units::{LIANDU, QINGTIAN};
 
-const LIANDU: &str = "331102";
-const QINGTIAN: &str = "331121";
-
+/// The request that records, in `unit`, the accountability of an official
+/// (a deputy head of Liandu's environment branch) in `form`, decided two
+/// days ago.
 fn official(unit: &str, form: pb::AccountabilityForm) -> pb::RecordAccountabilityRequest {
     pb::RecordAccountabilityRequest {
         unit_code: unit.into(),
@@ -50,19 +53,6 @@ async fn confirm(
         })
         .await
         .map(|r| r.into_inner().record.unwrap())
-}
-
-async fn assessment(c: &Client, unit: &str, year: i32) -> pb::Assessment {
-    c.supervision()
-        .get_assessment(pb::GetAssessmentRequest {
-            unit_code: unit.into(),
-            year,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assessment
-        .unwrap()
 }
 
 #[tokio::test]
@@ -152,36 +142,24 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     let accident = |unit: &'static str, code: &'static str, level: pb::AccidentLevel| {
         let c = t.coordinator.clone();
         async move {
-            c.enterprises()
-                .register_enterprise(pb::RegisterEnterpriseRequest {
-                    enterprise: Some(pb::Enterprise {
-                        credit_code: code.into(),
-                        name: "丽水市某化工有限公司".into(),
-                        address: "工业园区".into(),
-                        unit_code: unit.into(),
-                        ..Default::default()
-                    }),
-                })
-                .await
-                .unwrap();
-            c.enterprises()
-                .record_accident(pb::RecordAccidentRequest {
-                    credit_code: code.into(),
-                    accident: Some(pb::Accident {
-                        occurred_on: date(yesterday),
-                        level: level as i32,
-                        description: "储罐泄漏，废液流入瓯江支流".into(),
-                        ..Default::default()
-                    }),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .accident
-                .unwrap()
+            let works = pb::Enterprise {
+                credit_code: code.into(),
+                name: "丽水市某化工有限公司".into(),
+                address: "工业园区".into(),
+                unit_code: unit.into(),
+                ..Default::default()
+            };
+            register(&c, works).await.unwrap();
+            let leak = pb::Accident {
+                occurred_on: date(yesterday),
+                level: level as i32,
+                description: "储罐泄漏，废液流入瓯江支流".into(),
+                ..Default::default()
+            };
+            record_accident(&c, code, leak).await.unwrap()
         }
     };
-    let major = accident(LIANDU, "91330100799655058B", pb::AccidentLevel::Major).await;
+    let major = accident(LIANDU, CREDIT_CODE, pb::AccidentLevel::Major).await;
     let heavy = enter(
         &officer,
         official(LIANDU, pb::AccountabilityForm::Disciplinary),
@@ -204,13 +182,8 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     reject(&t.verifier, &fixed, "出水仍超标").await.unwrap();
 
     // A record names supervision cases of its own unit only.
-    let liandu_case = supervisor
-        .supervision()
-        .list_cases(pb::ListCasesRequest::default())
+    let liandu_case = list_cases(&supervisor, Default::default())
         .await
-        .unwrap()
-        .into_inner()
-        .supervision_cases
         .into_iter()
         .find(|k| k.source_id == late.id)
         .unwrap();
@@ -218,7 +191,11 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     elsewhere.case_ids = vec![liandu_case.id.clone()];
     let e = enter(&officer, elsewhere).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["case_ids[0]"]);
-    assert!(e.message().contains("is of unit 331102"), "{}", e.message());
+    assert!(
+        e.message().contains(&format!("is of unit {LIANDU}")),
+        "{}",
+        e.message()
+    );
 
     // Qingtian's: a larger accident and an unconfirmed record, no veto.
     accident(QINGTIAN, "91331100MA28A12349", pb::AccidentLevel::Larger).await;
@@ -229,7 +206,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     .await
     .unwrap();
 
-    let a = assessment(&supervisor, LIANDU, year).await;
+    let a = assessment(&supervisor, LIANDU, year).await.unwrap();
     assert!(a.veto);
     assert_eq!(a.overdue_item_ids, vec![late.id.clone()]);
     assert_eq!(a.unresolved_overdue_item_ids, vec![late.id.clone()]);
@@ -248,17 +225,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     assert_eq!(a.veto_reasons[0].subject_id, major.id);
     assert!(a.veto_reasons[1].description.contains("党纪政务处分"));
     // An item overdue and still not signed off weighs on the next year too.
-    let next = supervisor
-        .supervision()
-        .get_assessment(pb::GetAssessmentRequest {
-            unit_code: LIANDU.into(),
-            year: year + 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assessment
-        .unwrap();
+    let next = assessment(&supervisor, LIANDU, year + 1).await.unwrap();
     assert_eq!(next.unresolved_overdue_item_ids, vec![late.id.clone()]);
     assert!(next.major_accident_ids.is_empty());
     assert_eq!(
@@ -266,7 +233,7 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
         [pb::VetoReasonKind::UnresolvedOverdueItem as i32]
     );
 
-    let q = assessment(&supervisor, QINGTIAN, year).await;
+    let q = assessment(&supervisor, QINGTIAN, year).await.unwrap();
     assert_eq!(
         (q.veto, q.accidents, q.accountability_record_ids.len()),
         (false, 1, 1)
@@ -274,26 +241,9 @@ async fn the_yearly_assessment_applies_the_veto_with_its_reasons() {
     assert!(q.veto_reasons.is_empty());
 
     // Within the caller's units only; not for every role.
-    let e = t
-        .liaison
-        .supervision()
-        .get_assessment(pb::GetAssessmentRequest {
-            unit_code: LIANDU.into(),
-            year,
-        })
-        .await
-        .unwrap_err();
+    let e = assessment(&t.liaison, LIANDU, year).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let e = t
-        .srv
-        .client(Role::Supervisor, &[QINGTIAN])
-        .await
-        .supervision()
-        .get_assessment(pb::GetAssessmentRequest {
-            unit_code: LIANDU.into(),
-            year,
-        })
-        .await
-        .unwrap_err();
+    let outsider = t.srv.client(Role::Supervisor, &[QINGTIAN]).await;
+    let e = assessment(&outsider, LIANDU, year).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
 }

@@ -11,7 +11,9 @@ use ducha_sdk::{Client, pb, retry_after};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tonic::Code;
 
-use crate::support::{self, PASSWORD, TestServer};
+use crate::support::units::LIANDU;
+use crate::support::users::{self, PASSWORD};
+use crate::support::{self, TestServer};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -49,16 +51,14 @@ fn sign_as_server(srv: &TestServer, c: &AccessClaims) -> String {
     jsonwebtoken::encode(&h, c, &server_key(srv)).unwrap()
 }
 
+/// Who the server takes `token` for.
 async fn who_am_i(srv: &TestServer, token: &str) -> Result<pb::WhoAmIResponse, tonic::Status> {
     let c = Client::builder(srv.url.clone())
         .token(token)
         .connect()
         .await
         .unwrap();
-    c.auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .map(|r| r.into_inner())
+    users::who_am_i(&c).await
 }
 
 async fn refused(srv: &TestServer, token: &str, why: &str) {
@@ -69,16 +69,11 @@ async fn refused(srv: &TestServer, token: &str, why: &str) {
 #[tokio::test]
 async fn login_gives_tokens_that_identify_the_user() {
     let srv = support::spawn().await;
-    let (client, name) = srv.user(Role::Inspector, &["331102"]).await;
-    let me = client
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let (client, name) = srv.user(Role::Inspector, &[LIANDU]).await;
+    let me = users::who_am_i(&client).await.unwrap();
     assert_eq!(me.subject, name);
     assert_eq!(me.role, pb::Role::Inspector as i32);
-    assert_eq!(me.unit_codes, vec!["331102"]);
+    assert_eq!(me.unit_codes, vec![LIANDU]);
     assert!(!me.all_units);
     // Access tokens are short-lived: 15 minutes.
     let left = me.expire_time.unwrap().seconds - now();
@@ -88,7 +83,7 @@ async fn login_gives_tokens_that_identify_the_user() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let srv = support::spawn().await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let c = srv.anonymous().await;
     let a = c.login(&name, "not the password").await.unwrap_err();
     let b = c
@@ -103,7 +98,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 #[tokio::test]
 async fn repeated_failures_slow_down_logins_for_that_username_whether_it_exists_or_not() {
     let srv = support::spawn().await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let c = srv.anonymous().await;
     for user in [name.as_str(), "ghost"] {
         for _ in 0..5 {
@@ -124,7 +119,7 @@ async fn repeated_failures_slow_down_logins_for_that_username_whether_it_exists_
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
     let srv = support::spawn().await;
-    let (client, _) = srv.user(Role::Inspector, &["331102"]).await;
+    let (client, _) = srv.user(Role::Inspector, &[LIANDU]).await;
     let anon = srv.anonymous().await;
     let first = client
         .login(&client_name(&client).await, PASSWORD)
@@ -179,12 +174,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
 }
 
 async fn client_name(c: &Client) -> String {
-    c.auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .subject
+    users::who_am_i(c).await.unwrap().subject
 }
 
 #[tokio::test]
@@ -231,11 +221,7 @@ async fn disabled_account_is_refused_at_once() {
 async fn every_bad_token_is_unauthenticated() {
     let srv = support::spawn().await;
     let anon = srv.anonymous().await;
-    let e = anon
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap_err();
+    let e = users::who_am_i(&anon).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "no token");
 
     // A well-formed token of the server's own is accepted, as the control.

@@ -13,8 +13,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::evidence::{begin, finish, photo, start};
-use crate::support::{self, TestServer, proxy::Proxy};
+use crate::support::evidence::{
+    append, begin, download, finish, photo, photo_metadata, send, sha256, start, start_with,
+    stream, upload_status,
+};
+use crate::support::proxy::Proxy;
+use crate::support::units::LIANDU;
+use crate::support::{self, TestServer};
 
 const CHUNK: usize = 10_000;
 
@@ -72,27 +77,19 @@ async fn held(srv: &TestServer, kib: usize) {
     }
 }
 
+/// How far upload `id` got.
 async fn committed(c: &Client, id: &str) -> i64 {
-    c.evidence()
-        .get_upload_status(pb::GetUploadStatusRequest {
-            upload_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap()
-        .committed_offset
+    upload_status(c, id).await.unwrap().committed_offset
 }
 
 #[tokio::test]
 async fn a_cut_connection_keeps_every_chunk_that_arrived_whole() {
     let srv = support::spawn().await;
-    let (direct, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (direct, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let proxy = Proxy::start(&srv.url).await;
     let far = srv.sign_in(&proxy.url, &name, Default::default()).await;
     let bytes = photo();
-    let up = start(&direct, "331102", &bytes).await;
+    let up = start(&direct, LIANDU, &bytes).await;
     // Four chunks arrive; then the link goes.
     let s = sent(&srv, &far, &up.id, &bytes, 4).await;
     proxy.cut_now();
@@ -105,9 +102,9 @@ async fn a_cut_connection_keeps_every_chunk_that_arrived_whole() {
 #[tokio::test]
 async fn a_cancelled_stream_keeps_what_arrived() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let s = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The app gives up on the call: the client resets the stream.
     s.call.abort();
@@ -118,35 +115,35 @@ async fn a_cancelled_stream_keeps_what_arrived() {
 #[tokio::test]
 async fn a_stopping_server_keeps_what_arrived_on_open_streams() {
     let srv = support::spawn_with(|l| l.server.shutdown_grace = Duration::from_millis(100)).await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let c = srv.anonymous().await;
-    c.login(&name, support::PASSWORD).await.unwrap();
+    c.login(&name, support::users::PASSWORD).await.unwrap();
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let s = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The stream is still open when the grace runs out.
     let srv = srv.restart().await;
     drop(s);
     let c = srv.anonymous().await;
-    c.login(&name, support::PASSWORD).await.unwrap();
+    c.login(&name, support::users::PASSWORD).await.unwrap();
     assert_eq!(committed(&c, &up.id).await, 3 * CHUNK as i64);
 }
 
 #[tokio::test]
 async fn a_new_stream_takes_over_from_one_the_server_thinks_alive() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     // The phone's first stream hangs (its link froze, no reset came).
     let old = sent(&srv, &c, &up.id, &bytes, 3).await;
     // The phone starts again from where it last knew: nothing committed.
     assert_eq!(committed(&c, &up.id).await, 0);
-    let new = crate::evidence::stream(&c, &up.id, &bytes, 0, 64 * 1024, true)
+    let new = stream(&c, &up.id, &bytes, 0, 64 * 1024, true)
         .await
         .unwrap();
     let e = new.evidence.expect("the new stream finishes the upload");
-    assert_eq!(e.sha256, crate::evidence::sha256(&bytes));
+    assert_eq!(e.sha256, sha256(&bytes));
     // The old stream stored its chunks first and was told where things
     // stood then.
     let answer = old.call.await.unwrap().unwrap_err();
@@ -158,25 +155,25 @@ async fn a_new_stream_takes_over_from_one_the_server_thinks_alive() {
 #[tokio::test]
 async fn the_same_declaration_resumes_the_upload_it_began() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
-    crate::evidence::send(&c, &up.id, &bytes[..20_000], 0, 10_000).await;
+    let up = start(&c, LIANDU, &bytes).await;
+    send(&c, &up.id, &bytes[..20_000], 0, 10_000).await;
     // The phone restarted: it declares the same photo again.
-    let again = start(&c, "331102", &bytes).await;
+    let again = start(&c, LIANDU, &bytes).await;
     assert_eq!(again.id, up.id);
     assert_eq!(again.committed_offset, 20_000);
     // Declared otherwise, it is another upload.
-    let mut other = begin("331102", &bytes);
+    let mut other = begin(LIANDU, &bytes);
     other.file_name = "IMG_0001.jpg".into();
-    let another = crate::evidence::start_with(&c, other).await;
+    let another = start_with(&c, other).await;
     assert_ne!(another.id, up.id);
     assert_eq!(another.committed_offset, 0);
     // Someone else's upload of the same bytes is never handed out.
-    let colleague = srv.client(Role::Inspector, &["331102"]).await;
-    let theirs = start(&colleague, "331102", &bytes).await;
+    let colleague = srv.client(Role::Inspector, &[LIANDU]).await;
+    let theirs = start(&colleague, LIANDU, &bytes).await;
     assert_ne!(theirs.id, up.id);
-    crate::evidence::send(&c, &up.id, &bytes, 20_000, 50_000).await;
+    send(&c, &up.id, &bytes, 20_000, 50_000).await;
     assert_eq!(
         finish(&c, &up.id).await.unwrap().size_bytes,
         bytes.len() as i64
@@ -186,15 +183,10 @@ async fn the_same_declaration_resumes_the_upload_it_began() {
 #[tokio::test]
 async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
     let srv = support::spawn().await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let proxy = Proxy::start(&srv.url).await;
     let bytes = photo();
-    let meta = ducha_sdk::UploadMetadata {
-        unit_code: "331102".into(),
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0010.jpg".into(),
-        capture: None,
-    };
+    let meta = photo_metadata(LIANDU, "DSCN0010.jpg");
     // No broken connection in a row is tolerated, yet three breaks, each
     // after some of the photo arrived, do not stop the upload.
     let opts = ducha_sdk::UploadOptions {
@@ -205,7 +197,7 @@ async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
     };
     // A link slow enough that each stream is under way before its cut.
     proxy
-        .shape(crate::support::proxy::Link {
+        .shape(support::proxy::Link {
             delay: Duration::from_millis(10),
             bytes_per_second: 2 * 1024 * 1024,
             read_ahead: 64 * 1024,
@@ -216,7 +208,7 @@ async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
     proxy.cut_at([at + 50_000, at + 100_000, at + 150_000]);
     let e = far.upload_bytes(bytes.clone(), meta, opts).await.unwrap();
     assert_eq!(proxy.cuts(), 3);
-    assert_eq!(e.sha256, crate::evidence::sha256(&bytes));
+    assert_eq!(e.sha256, sha256(&bytes));
     // With nothing moving, the same options give up at the first break:
     // see the object store outage in outages.rs.
 }
@@ -224,14 +216,9 @@ async fn the_sdk_goes_on_while_each_attempt_moves_the_upload_forward() {
 #[tokio::test]
 async fn two_uploads_of_one_photo_at_once_end_in_one_evidence() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let meta = || ducha_sdk::UploadMetadata {
-        unit_code: "331102".into(),
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0010.jpg".into(),
-        capture: None,
-    };
+    let meta = || photo_metadata(LIANDU, "DSCN0010.jpg");
     // Small messages, so that the two streams of the one upload meet.
     let opts = || ducha_sdk::UploadOptions {
         chunk_bytes: Some(8 * 1024),
@@ -244,19 +231,16 @@ async fn two_uploads_of_one_photo_at_once_end_in_one_evidence() {
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.id, b.id);
-    assert_eq!(
-        crate::evidence::download(&c, &a.id).await.unwrap(),
-        bytes.to_vec()
-    );
+    assert_eq!(download(&c, &a.id).await.unwrap(), bytes.to_vec());
 }
 
 #[tokio::test]
 async fn an_append_sent_again_is_answered_as_it_was() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
-    let mut last = crate::evidence::append(&up.id, 0, &bytes);
+    let up = start(&c, LIANDU, &bytes).await;
+    let mut last = append(&up.id, 0, &bytes);
     last.finish = true;
     let first = c
         .evidence()
@@ -274,10 +258,10 @@ async fn an_append_sent_again_is_answered_as_it_was() {
 #[tokio::test]
 async fn a_segment_the_object_store_lost_is_asked_for_again() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
-    crate::evidence::send(&c, &up.id, &bytes, 0, 50_000).await;
+    let up = start(&c, LIANDU, &bytes).await;
+    send(&c, &up.id, &bytes, 0, 50_000).await;
     // The store loses the second segment (its name starts with its offset).
     let folder = srv.dir.path().join("objects/uploads").join(&up.id);
     let mut segments: Vec<_> = std::fs::read_dir(&folder)
@@ -292,12 +276,9 @@ async fn a_segment_the_object_store_lost_is_asked_for_again() {
     let info = e.get_details_error_info().unwrap();
     assert_eq!(info.metadata["committed_offset"], "50000");
     assert_eq!(committed(&c, &up.id).await, 50_000);
-    crate::evidence::send(&c, &up.id, &bytes, 50_000, 50_000).await;
+    send(&c, &up.id, &bytes, 50_000, 50_000).await;
     let ev = finish(&c, &up.id).await.unwrap();
-    assert_eq!(
-        crate::evidence::download(&c, &ev.id).await.unwrap(),
-        bytes.to_vec()
-    );
+    assert_eq!(download(&c, &ev.id).await.unwrap(), bytes.to_vec());
 }
 
 #[tokio::test]
@@ -308,10 +289,10 @@ async fn an_expired_upload_is_gone_within_one_sweep_interval() {
         l.jobs.upload_sweep_interval = Duration::from_millis(300);
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
-    crate::evidence::send(&c, &up.id, &bytes[..10_000], 0, 10_000).await;
+    let up = start(&c, LIANDU, &bytes).await;
+    send(&c, &up.id, &bytes[..10_000], 0, 10_000).await;
     let segments = srv.dir.path().join("objects/uploads");
     let count = || std::fs::read_dir(&segments).map(|d| d.count()).unwrap_or(0);
     assert_eq!(count(), 1, "the segment is stored");
@@ -324,10 +305,6 @@ async fn an_expired_upload_is_gone_within_one_sweep_interval() {
         assert!(chrono::Utc::now() < by, "the bytes outlived the sweep");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let e = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
-        .await
-        .unwrap_err();
+    let e = upload_status(&c, &up.id).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
 }

@@ -2,65 +2,23 @@
 //! feedback report per target unit.
 
 use ducha::domain::access::Role;
-use ducha_sdk::{Client, pb};
+use ducha_sdk::pb;
 use tonic::Code;
 
-use crate::rectification::{acknowledge, approve, assign, date, finding_of, item, submit, team};
-use crate::support::{self, TestServer, create_record, site_check, violated_fields};
-
-fn plan(year: i32) -> pb::Campaign {
-    pb::Campaign {
-        year,
-        title: format!("{year}年丽水市生态环境保护综合督查"),
-        start_date: date(chrono::NaiveDate::from_ymd_opt(year, 4, 1).unwrap()),
-        end_date: date(chrono::NaiveDate::from_ymd_opt(year, 6, 30).unwrap()),
-        target_unit_codes: vec!["331102".into(), "331121".into()],
-        teams: vec![pb::Team {
-            group: pb::WorkingGroup::Patrol as i32,
-            name: "第一综合巡查组".into(),
-            members: vec![
-                pb::TeamMember {
-                    username: "wang".into(),
-                    role: pb::TeamRole::Leader as i32,
-                },
-                pb::TeamMember {
-                    username: "li".into(),
-                    role: pb::TeamRole::Member as i32,
-                },
-            ],
-        }],
-        ..Default::default()
-    }
-}
-
-async fn create(c: &Client, p: pb::Campaign) -> Result<pb::Campaign, tonic::Status> {
-    c.campaigns()
-        .create_campaign(pb::CreateCampaignRequest { campaign: Some(p) })
-        .await
-        .map(|r| r.into_inner().campaign.unwrap())
-}
-
-/// A campaign of `year` planned by a coordinator of `srv`.
-pub(crate) async fn a_campaign(srv: &TestServer, year: i32) -> pb::Campaign {
-    let c = srv.client(Role::Coordinator, &["*"]).await;
-    create(&c, plan(year)).await.unwrap()
-}
-
-async fn advance(c: &Client, p: &pb::Campaign) -> Result<pb::Campaign, tonic::Status> {
-    c.campaigns()
-        .advance_campaign(pb::AdvanceCampaignRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-        })
-        .await
-        .map(|r| r.into_inner().campaign.unwrap())
-}
+use crate::support;
+use crate::support::campaigns::{a_campaign, advance, create, feedback_report, plan, update};
+use crate::support::checks::{self, T0, create_record, create_with, site_check};
+use crate::support::dates::date;
+use crate::support::findings::{finding_of, raise, team};
+use crate::support::rectification::{acknowledge, approve, assign, item, submit};
+use crate::support::refusals::violated_fields;
+use crate::support::units::{JINYUN, LIANDU, LONGQUAN, QINGTIAN};
 
 #[tokio::test]
 async fn one_campaign_a_year_through_its_stages() {
     let srv = support::spawn().await;
     let coordinator = srv.client(Role::Coordinator, &["*"]).await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
 
     let e = create(&inspector, plan(2026)).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
@@ -102,17 +60,8 @@ async fn one_campaign_a_year_through_its_stages() {
 
     // The plan changes while the campaign is open.
     let mut changed = c.clone();
-    changed.target_unit_codes.push("331122".into());
-    let c = coordinator
-        .campaigns()
-        .update_campaign(pb::UpdateCampaignRequest {
-            campaign: Some(changed),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .campaign
-        .unwrap();
+    changed.target_unit_codes.push(JINYUN.into());
+    let c = update(&coordinator, changed).await.unwrap();
     assert_eq!(c.target_unit_codes.len(), 3);
 
     let field = advance(&coordinator, &c).await.unwrap();
@@ -131,21 +80,13 @@ async fn one_campaign_a_year_through_its_stages() {
     let e = advance(&coordinator, &closed).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("CLOSED"), "{}", e.message());
-    let e = coordinator
-        .campaigns()
-        .update_campaign(pb::UpdateCampaignRequest {
-            campaign: Some(closed),
-        })
-        .await
-        .unwrap_err();
+    let e = update(&coordinator, closed).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
 
     // Records belong only to campaigns that exist.
-    let mut stray = site_check("331102", 1_790_000_000);
+    let mut stray = site_check(LIANDU, T0);
     stray.campaign_id = uuid::Uuid::now_v7().to_string();
-    let e = inspector
-        .checks()
-        .create_check_record(support::create(stray))
+    let e = create_with(&inspector, checks::create(stray))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record.campaign_id"]);
@@ -155,23 +96,12 @@ async fn one_campaign_a_year_through_its_stages() {
 async fn a_target_unit_gets_its_written_feedback() {
     let t = team().await;
     let c = a_campaign(&t.srv, 2026).await;
-    let mut rec = site_check("331102", 1_790_000_000);
+    let mut rec = site_check(LIANDU, T0);
     rec.campaign_id = c.id.clone();
     let rec = create_record(&t.inspector, rec).await;
-    let mut f = finding_of("331102", &rec.id);
+    let mut f = finding_of(LIANDU, &rec.id);
     f.campaign_id = c.id.clone();
-    let f = t
-        .inspector
-        .findings()
-        .create_finding(pb::CreateFindingRequest {
-            finding: Some(f),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .finding
-        .unwrap();
+    let f = raise(&t.inspector, f).await.unwrap();
     let done = assign(&t.inspector, &f.id, item(5)).await.unwrap();
     assert_eq!(done.campaign_id, c.id);
     let mut second = item(10);
@@ -181,16 +111,7 @@ async fn a_target_unit_gets_its_written_feedback() {
     let done = submit(&t.liaison, &done, vec![]).await.unwrap();
     approve(&t.verifier, &done).await.unwrap();
 
-    let report = t
-        .liaison
-        .campaigns()
-        .get_feedback_report(pb::GetFeedbackReportRequest {
-            campaign_id: c.id.clone(),
-            unit_code: "331102".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let report = feedback_report(&t.liaison, &c.id, LIANDU).await.unwrap();
     assert_eq!(report.unit_name, "莲都区");
     assert_eq!(report.findings.len(), 1);
     let items = &report.findings[0].items;
@@ -199,7 +120,10 @@ async fn a_target_unit_gets_its_written_feedback() {
     assert_eq!((stats.total, stats.verified, stats.open), (2, 1, 1));
     let md = &report.markdown;
     assert!(md.starts_with("# 2026年丽水市生态环境保护综合督查"), "{md}");
-    assert!(md.contains("对莲都区（331102）的反馈意见"), "{md}");
+    assert!(
+        md.contains(&format!("对莲都区（{LIANDU}）的反馈意见")),
+        "{md}"
+    );
     assert!(
         md.contains("督查发现问题 1 个，交办整改事项 2 项：已销号 1 项"),
         "{md}"
@@ -213,36 +137,16 @@ async fn a_target_unit_gets_its_written_feedback() {
 
     // Another target unit has nothing yet; a unit outside the campaign, or
     // outside the caller's scope, gets no report.
-    let qingtian = t
-        .coordinator
-        .campaigns()
-        .get_feedback_report(pb::GetFeedbackReportRequest {
-            campaign_id: c.id.clone(),
-            unit_code: "331121".into(),
-        })
+    let qingtian = feedback_report(&t.coordinator, &c.id, QINGTIAN)
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(qingtian.findings.is_empty());
     assert!(qingtian.markdown.contains("本次督查未发现问题"));
-    let e = t
-        .coordinator
-        .campaigns()
-        .get_feedback_report(pb::GetFeedbackReportRequest {
-            campaign_id: c.id.clone(),
-            unit_code: "331181".into(),
-        })
+    let e = feedback_report(&t.coordinator, &c.id, LONGQUAN)
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["unit_code"]);
-    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
-    let e = outsider
-        .campaigns()
-        .get_feedback_report(pb::GetFeedbackReportRequest {
-            campaign_id: c.id.clone(),
-            unit_code: "331102".into(),
-        })
-        .await
-        .unwrap_err();
+    let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
+    let e = feedback_report(&outsider, &c.id, LIANDU).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
 }

@@ -8,15 +8,20 @@ use ducha_sdk::pb;
 use ducha_sdk::prost_types::FieldMask;
 use tonic::Code;
 
-use crate::support::{self, create, site_check, ts, violated_fields};
-
-const T0: i64 = 1_790_000_000; // 2026-09-21
+use crate::support;
+use crate::support::campaigns::a_campaign;
+use crate::support::checks::{
+    T0, create, create_record, create_with, get_record, list_records, site_check, ts,
+};
+use crate::support::enterprises::CREDIT_CODE;
+use crate::support::refusals::violated_fields;
+use crate::support::units::{LIANDU, QINGTIAN};
 
 #[tokio::test]
 async fn created_record_reads_back_with_normalised_location() {
     let srv = support::spawn().await;
-    let (inspector, name) = srv.user(Role::Inspector, &["331102"]).await;
-    let mut rec = site_check("331102", T0);
+    let (inspector, name) = srv.user(Role::Inspector, &[LIANDU]).await;
+    let mut rec = site_check(LIANDU, T0);
     // Amap reports GCJ-02; the server keeps it and adds WGS-84.
     let (glat, glon) = ducha::domain::geo::wgs84_to_gcj02(28.4517, 119.9229);
     rec.location = Some(pb::Location {
@@ -27,14 +32,7 @@ async fn created_record_reads_back_with_normalised_location() {
         datum: pb::Datum::Gcj02 as i32,
     });
     rec.inspectors = vec![];
-    let created = inspector
-        .checks()
-        .create_check_record(create(rec.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let created = create_record(&inspector, rec.clone()).await;
     assert!(uuid::Uuid::parse_str(&created.id).is_ok());
     assert_eq!(created.location.unwrap().datum, pb::Datum::Gcj02 as i32);
     let wgs = created.location_wgs84.unwrap();
@@ -50,18 +48,9 @@ async fn created_record_reads_back_with_normalised_location() {
     assert_eq!(created.create_user, name);
     assert!(created.receive_time.is_some());
 
-    let got = inspector
-        .checks()
-        .get_check_record(pb::GetCheckRecordRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let got = get_record(&inspector, &created.id).await;
     assert_eq!(got, created);
-    assert_eq!(got.subject.unwrap().credit_code, "91330100799655058B");
+    assert_eq!(got.subject.unwrap().credit_code, CREDIT_CODE);
     assert_eq!(
         got.checklist[0].result,
         pb::ChecklistResult::NonCompliant as i32
@@ -71,105 +60,55 @@ async fn created_record_reads_back_with_normalised_location() {
 #[tokio::test]
 async fn retried_create_returns_the_same_record() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     let request_id = uuid::Uuid::new_v4().to_string();
     let req = pb::CreateCheckRecordRequest {
-        check_record: Some(site_check("331102", T0)),
+        check_record: Some(site_check(LIANDU, T0)),
         check_record_id: String::new(),
         request_id: request_id.clone(),
     };
-    let a = inspector
-        .checks()
-        .create_check_record(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
-    let b = inspector
-        .checks()
-        .create_check_record(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let a = create_with(&inspector, req.clone()).await.unwrap();
+    let b = create_with(&inspector, req.clone()).await.unwrap();
     assert_eq!(a, b);
 
     // The same request id with other content is a client bug, not a retry.
     let mut other = req.clone();
     other.check_record.as_mut().unwrap().narrative = "另一份记录".into();
-    let e = inspector
-        .checks()
-        .create_check_record(other)
-        .await
-        .unwrap_err();
+    let e = create_with(&inspector, other).await.unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
 
     // A client-chosen id behaves the same way.
     let id = uuid::Uuid::now_v7().to_string();
     let req = pb::CreateCheckRecordRequest {
-        check_record: Some(site_check("331102", T0 + 60)),
+        check_record: Some(site_check(LIANDU, T0 + 60)),
         check_record_id: id.clone(),
         request_id: String::new(),
     };
-    let c = inspector
-        .checks()
-        .create_check_record(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let c = create_with(&inspector, req.clone()).await.unwrap();
     assert_eq!(c.id, id);
-    let d = inspector
-        .checks()
-        .create_check_record(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let d = create_with(&inspector, req.clone()).await.unwrap();
     assert_eq!(c, d);
     let mut changed = req;
     changed.check_record.as_mut().unwrap().address = "别处".into();
-    let e = inspector
-        .checks()
-        .create_check_record(changed)
-        .await
-        .unwrap_err();
+    let e = create_with(&inspector, changed).await.unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists);
 
-    let all = inspector
-        .checks()
-        .list_check_records(pb::ListCheckRecordsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        all.check_records.len(),
-        2,
-        "retries created no extra records"
-    );
+    let all = list_records(&inspector, Default::default()).await;
+    assert_eq!(all.len(), 2, "retries created no extra records");
 }
 
 #[tokio::test]
 async fn concurrent_retries_create_one_record() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     let req = pb::CreateCheckRecordRequest {
-        check_record: Some(site_check("331102", T0)),
+        check_record: Some(site_check(LIANDU, T0)),
         check_record_id: String::new(),
         request_id: uuid::Uuid::new_v4().to_string(),
     };
     let calls = (0..8).map(|_| {
         let (c, r) = (inspector.clone(), req.clone());
-        tokio::spawn(async move {
-            c.checks()
-                .create_check_record(r)
-                .await
-                .map(|r| r.into_inner().check_record.unwrap().id)
-        })
+        tokio::spawn(async move { create_with(&c, r).await.map(|r| r.id) })
     });
     let ids: HashSet<String> = futures::future::join_all(calls)
         .await
@@ -182,22 +121,12 @@ async fn concurrent_retries_create_one_record() {
 #[tokio::test]
 async fn pages_are_stable_while_records_are_added() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     let mut existing = HashSet::new();
     for i in 0..23 {
         // Several records share a start time, so ties are ordered by id.
-        let rec = site_check("331102", T0 + (i / 3) * 60);
-        existing.insert(
-            inspector
-                .checks()
-                .create_check_record(create(rec))
-                .await
-                .unwrap()
-                .into_inner()
-                .check_record
-                .unwrap()
-                .id,
-        );
+        let rec = site_check(LIANDU, T0 + (i / 3) * 60);
+        existing.insert(create_record(&inspector, rec).await.id);
     }
     let mut seen = Vec::new();
     let mut token = String::new();
@@ -222,11 +151,7 @@ async fn pages_are_stable_while_records_are_added() {
         );
         // Others keep recording while we page: newer and older checks.
         for start in [T0 + 10_000 + pages, T0 - 10_000 - pages] {
-            inspector
-                .checks()
-                .create_check_record(create(site_check("331102", start)))
-                .await
-                .unwrap();
+            create_record(&inspector, site_check(LIANDU, start)).await;
         }
         if page.next_page_token.is_empty() {
             break;
@@ -249,20 +174,16 @@ async fn pages_are_stable_while_records_are_added() {
 #[tokio::test]
 async fn list_filters_and_page_token_rules() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102", "331121"]).await;
-    let mut meeting = site_check("331121", T0 + 100);
+    let inspector = srv.client(Role::Inspector, &[LIANDU, QINGTIAN]).await;
+    let mut meeting = site_check(QINGTIAN, T0 + 100);
     meeting.kind = pb::CheckKind::Meeting as i32;
     meeting.location = None;
-    let campaign = crate::campaigns::a_campaign(&srv, 2026).await.id;
+    let campaign = a_campaign(&srv, 2026).await.id;
     meeting.campaign_id = campaign.clone();
-    let mut far = site_check("331102", T0 + 200);
+    let mut far = site_check(LIANDU, T0 + 200);
     far.location.as_mut().unwrap().latitude = 28.1;
-    for r in [site_check("331102", T0), meeting, far] {
-        inspector
-            .checks()
-            .create_check_record(create(r))
-            .await
-            .unwrap();
+    for r in [site_check(LIANDU, T0), meeting, far] {
+        create_record(&inspector, r).await;
     }
     let list = |req: pb::ListCheckRecordsRequest| {
         let c = inspector.clone();
@@ -277,7 +198,7 @@ async fn list_filters_and_page_token_rules() {
     assert_eq!(
         count(
             list(pb::ListCheckRecordsRequest {
-                unit_codes: vec!["331121".into()],
+                unit_codes: vec![QINGTIAN.into()],
                 ..Default::default()
             })
             .await
@@ -399,16 +320,9 @@ async fn list_filters_and_page_token_rules() {
 #[tokio::test]
 async fn stale_etag_is_aborted_and_masks_update_only_named_fields() {
     let srv = support::spawn().await;
-    let phone = srv.client(Role::Inspector, &["331102"]).await;
-    let tablet = srv.client(Role::Inspector, &["331102"]).await;
-    let rec = phone
-        .checks()
-        .create_check_record(create(site_check("331102", T0)))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let phone = srv.client(Role::Inspector, &[LIANDU]).await;
+    let tablet = srv.client(Role::Inspector, &[LIANDU]).await;
+    let rec = create_record(&phone, site_check(LIANDU, T0)).await;
 
     let mut edit = rec.clone();
     edit.narrative = "补充：已责令停产整改。".into();
@@ -442,14 +356,7 @@ async fn stale_etag_is_aborted_and_masks_update_only_named_fields() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Aborted, "{e:?}");
-    let now = tablet
-        .checks()
-        .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let now = get_record(&tablet, &rec.id).await;
     assert_eq!(
         now.narrative, "补充：已责令停产整改。",
         "the stale write changed nothing"
@@ -467,7 +374,7 @@ async fn stale_etag_is_aborted_and_masks_update_only_named_fields() {
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record.etag"]);
     let mut moved = now.clone();
-    moved.unit_code = "331121".into();
+    moved.unit_code = QINGTIAN.into();
     let e = tablet
         .checks()
         .update_check_record(pb::UpdateCheckRecordRequest {
@@ -484,21 +391,14 @@ async fn stale_etag_is_aborted_and_masks_update_only_named_fields() {
 #[tokio::test]
 async fn roles_and_units_limit_who_sees_and_changes_what() {
     let srv = support::spawn().await;
-    let liandu = srv.client(Role::Inspector, &["331102"]).await;
-    let qingtian = srv.client(Role::Inspector, &["331121"]).await;
-    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
-    let other_liaison = srv.client(Role::UnitLiaison, &["331121"]).await;
+    let liandu = srv.client(Role::Inspector, &[LIANDU]).await;
+    let qingtian = srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let liaison = srv.client(Role::UnitLiaison, &[LIANDU]).await;
+    let other_liaison = srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
     let viewer = srv.client(Role::Viewer, &["*"]).await;
     let coordinator = srv.client(Role::Coordinator, &["*"]).await;
 
-    let rec = liandu
-        .checks()
-        .create_check_record(create(site_check("331102", T0)))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let rec = create_record(&liandu, site_check(LIANDU, T0)).await;
     let get = |id: String| pb::GetCheckRecordRequest { id };
 
     // Seen within scope...
@@ -527,29 +427,16 @@ async fn roles_and_units_limit_who_sees_and_changes_what() {
             missing.message().starts_with("check record ")
                 && missing.message().ends_with(" not found")
         );
-        let l = c
-            .checks()
-            .list_check_records(pb::ListCheckRecordsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(l.check_records.is_empty());
-        let l = c
-            .checks()
-            .list_check_records(pb::ListCheckRecordsRequest {
-                unit_codes: vec!["331102".into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(l.check_records.is_empty());
+        assert!(list_records(c, Default::default()).await.is_empty());
+        let liandu_only = pb::ListCheckRecordsRequest {
+            unit_codes: vec![LIANDU.into()],
+            ..Default::default()
+        };
+        assert!(list_records(c, liandu_only).await.is_empty());
     }
     // Only inspectors write, and only for their units.
     for c in [&liaison, &viewer, &coordinator] {
-        let e = c
-            .checks()
-            .create_check_record(create(site_check("331102", T0)))
+        let e = create_with(c, create(site_check(LIANDU, T0)))
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
@@ -563,9 +450,7 @@ async fn roles_and_units_limit_who_sees_and_changes_what() {
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);
     }
-    let e = qingtian
-        .checks()
-        .create_check_record(create(site_check("331102", T0)))
+    let e = create_with(&qingtian, create(site_check(LIANDU, T0)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
@@ -583,20 +468,13 @@ async fn roles_and_units_limit_who_sees_and_changes_what() {
 #[tokio::test]
 async fn bad_input_names_every_field_and_writes_nothing() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     let refuse = |rec: pb::CheckRecord| {
         let c = inspector.clone();
-        async move {
-            violated_fields(
-                &c.checks()
-                    .create_check_record(create(rec))
-                    .await
-                    .unwrap_err(),
-            )
-        }
+        async move { violated_fields(&create_with(&c, create(rec)).await.unwrap_err()) }
     };
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.location.as_mut().unwrap().latitude = 91.0;
     r.location.as_mut().unwrap().longitude = -181.0;
     assert_eq!(
@@ -607,7 +485,7 @@ async fn bad_input_names_every_field_and_writes_nothing() {
         ]
     );
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.kind = 42;
     r.checklist[0].result = 9;
     r.location.as_mut().unwrap().datum = 0;
@@ -620,15 +498,15 @@ async fn bad_input_names_every_field_and_writes_nothing() {
         ]
     );
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.end_time = ts(T0 - 1);
     assert_eq!(refuse(r).await, vec!["check_record.end_time"]);
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.subject.as_mut().unwrap().credit_code = "91330100799655058C".into();
     assert_eq!(refuse(r).await, vec!["check_record.subject.credit_code"]);
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.subject.as_mut().unwrap().name = "  ".into();
     r.start_time = None;
     assert_eq!(
@@ -636,7 +514,7 @@ async fn bad_input_names_every_field_and_writes_nothing() {
         vec!["check_record.subject.name", "check_record.start_time"]
     );
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.narrative = "很".repeat(20_001);
     r.checklist = vec![r.checklist[0].clone(); 201];
     assert_eq!(
@@ -644,45 +522,37 @@ async fn bad_input_names_every_field_and_writes_nothing() {
         vec!["check_record.checklist", "check_record.narrative"]
     );
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.location = None;
     assert_eq!(refuse(r).await, vec!["check_record.location"]);
 
-    let mut r = site_check("331102", T0);
+    let mut r = site_check(LIANDU, T0);
     r.campaign_id = "not-a-uuid".into();
     assert_eq!(refuse(r).await, vec!["check_record.campaign_id"]);
 
-    let e = inspector
-        .checks()
-        .create_check_record(pb::CreateCheckRecordRequest {
-            check_record: Some(site_check("331102", T0)),
+    let e = create_with(
+        &inspector,
+        pb::CreateCheckRecordRequest {
+            check_record: Some(site_check(LIANDU, T0)),
             check_record_id: "nope".into(),
             request_id: String::new(),
-        })
-        .await
-        .unwrap_err();
+        },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record_id"]);
 
-    let all = inspector
-        .checks()
-        .list_check_records(pb::ListCheckRecordsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(all.check_records.is_empty(), "refused calls wrote nothing");
+    let all = list_records(&inspector, Default::default()).await;
+    assert!(all.is_empty(), "refused calls wrote nothing");
 }
 
 #[tokio::test]
 async fn oversized_message_is_refused() {
     let srv = support::spawn_with(|l| l.server.max_message_bytes = 64 * 1024).await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
-    let mut r = site_check("331102", T0);
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
+    let mut r = site_check(LIANDU, T0);
     r.narrative = "x".repeat(100 * 1024);
-    let e = inspector
-        .checks()
-        .create_check_record(create(r))
-        .await
-        .unwrap_err();
+    let e = create_with(&inspector, create(r)).await.unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert!(e.message().contains("limit of 65536 bytes"), "{e:?}");
     let info = tonic_types::StatusExt::get_details_error_info(&e).expect("ErrorInfo");

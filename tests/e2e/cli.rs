@@ -1,106 +1,16 @@
 //! The `ducha` binary: serve in an empty folder, accounts and tokens from
 //! the command line, graceful stop on SIGTERM, data kept across restarts.
 
-use std::path::Path;
-use std::process::Stdio;
-
-use ducha_sdk::{Client, pb};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use ducha_sdk::Client;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::server::{health, reflected_services};
-use crate::support::{PASSWORD, TestDb, create, site_check};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ducha");
-
-fn ducha(dir: &Path, db: &TestDb) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_remove("DUCHA_DATA_DIR")
-        .env("DUCHA_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .kill_on_drop(true);
-    match &db.url {
-        Some(u) => c.env("DUCHA_DATABASE_URL", u),
-        None => c.env_remove("DUCHA_DATABASE_URL"),
-    };
-    c
-}
-
-/// Starts `ducha serve` on a free port and waits for its "serving" log line.
-async fn serve(dir: &Path, db: &TestDb) -> (Child, String) {
-    serve_with(dir, db, &[]).await
-}
-
-/// `serve` with more environment variables.
-pub(crate) async fn serve_with(dir: &Path, db: &TestDb, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = ducha(dir, db)
-        .envs(env.iter().copied())
-        .args(["serve", "--listen-addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("server exited before serving");
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if v["fields"]["message"] == "ducha serving gRPC and gRPC-Web" {
-            break v["fields"]["addr"].as_str().unwrap().to_string();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{addr}"))
-}
-
-pub(crate) async fn run(
-    dir: &Path,
-    db: &TestDb,
-    args: &[&str],
-    stdin: &str,
-) -> (bool, String, String) {
-    let mut child = ducha(dir, db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .await
-        .unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-async fn terminate(mut child: Child) {
-    let pid = child.id().unwrap() as i32;
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc_kill(pid, 15) }, 0);
-    let status = child.wait().await.unwrap();
-    assert!(
-        status.success(),
-        "ducha serve exited with {status} on SIGTERM"
-    );
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
+use crate::support::checks::{T0, create_record, get_record, site_check};
+use crate::support::cli::{BIN, ducha, run, serve, terminate};
+use crate::support::db::TestDb;
+use crate::support::evidence::{download, finish, photo, send, start, upload_status};
+use crate::support::grpc::{health, reflected_services};
+use crate::support::units::LIANDU;
+use crate::support::users::{PASSWORD, who_am_i};
 
 #[tokio::test]
 async fn serve_in_an_empty_folder_then_restart() {
@@ -131,7 +41,7 @@ async fn serve_in_an_empty_folder_then_restart() {
             "--role",
             "inspector",
             "--unit",
-            "331102",
+            LIANDU,
         ],
         &format!("{PASSWORD}\n"),
     )
@@ -148,7 +58,7 @@ async fn serve_in_an_empty_folder_then_restart() {
             "--role",
             "inspector",
             "--unit",
-            "331102",
+            LIANDU,
         ],
         "short\n",
     )
@@ -168,11 +78,7 @@ async fn serve_in_an_empty_folder_then_restart() {
     )
     .await;
     assert!(ok, "{err}");
-    let e = client
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap_err();
+    let e = who_am_i(&client).await.unwrap_err();
     assert_eq!(
         e.code(),
         tonic::Code::Unauthenticated,
@@ -213,27 +119,13 @@ async fn serve_in_an_empty_folder_then_restart() {
             .is_err()
     );
 
-    let rec = client
-        .checks()
-        .create_check_record(create(site_check("331102", 1_790_000_000)))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let rec = create_record(&client, site_check(LIANDU, T0)).await;
     terminate(server).await;
 
     let (server, url) = serve(dir.path(), &db).await;
     let client = Client::connect(url).await.unwrap();
     client.login("li.na", newer).await.unwrap();
-    let got = client
-        .checks()
-        .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let got = get_record(&client, &rec.id).await;
     assert_eq!(got, rec);
     terminate(server).await;
 }
@@ -272,19 +164,14 @@ async fn tokens_minted_and_revoked_from_the_command_line() {
         .connect()
         .await
         .unwrap();
-    let me = app
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let me = who_am_i(&app).await.unwrap();
     assert_eq!(me.subject, "city-dashboard");
     let left = me.expire_time.unwrap().seconds - chrono::Utc::now().timestamp();
     assert!((29 * 86400..=30 * 86400).contains(&left), "{left}");
 
     let (ok, _, err) = run(dir.path(), &db, &["token", "revoke", "--id", &jti], "").await;
     assert!(ok, "{err}");
-    let e = app.auth().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    let e = who_am_i(&app).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated);
 
     let (ok, _, err) = run(
@@ -450,7 +337,6 @@ async fn environment_wins_over_the_settings_file() {
 
 #[tokio::test]
 async fn upload_resumes_after_the_server_process_is_killed() {
-    use crate::evidence::{download, finish, photo, send, start};
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new().await;
     let (ok, _, err) = run(
@@ -464,7 +350,7 @@ async fn upload_resumes_after_the_server_process_is_killed() {
             "--role",
             "inspector",
             "--unit",
-            "331102",
+            LIANDU,
         ],
         &format!("{PASSWORD}\n"),
     )
@@ -474,7 +360,7 @@ async fn upload_resumes_after_the_server_process_is_killed() {
     let c = Client::connect(url).await.unwrap();
     c.login("zhou", PASSWORD).await.unwrap();
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let half = bytes.len() / 2;
     assert_eq!(
         send(&c, &up.id, &bytes[..half], 0, 20_000).await,
@@ -487,15 +373,8 @@ async fn upload_resumes_after_the_server_process_is_killed() {
     let (server, url) = serve(dir.path(), &db).await;
     let c = Client::connect(url).await.unwrap();
     c.login("zhou", PASSWORD).await.unwrap();
-    let status = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest {
-            upload_id: up.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(status.upload.unwrap().committed_offset, half as i64);
+    let status = upload_status(&c, &up.id).await.unwrap();
+    assert_eq!(status.committed_offset, half as i64);
     send(&c, &up.id, &bytes, half, 20_000).await;
     let e = finish(&c, &up.id).await.unwrap();
     assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());

@@ -11,10 +11,12 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, UploadMetadata, UploadOptions, pb};
 use tonic::Code;
 
-use crate::derivatives::settled;
-use crate::evidence::sha256;
-use crate::evidence_links::{get_record, kinds};
 use crate::support;
+use crate::support::checks::{create_record, get_record, site_check};
+use crate::support::evidence::{download_url, kinds, settled, sha256};
+use crate::support::http::get_range;
+use crate::support::refusals::violated_fields;
+use crate::support::units::LIANDU;
 
 use pb::CaptureTimeSource as Clock;
 use pb::PlaceSource as Source;
@@ -222,7 +224,7 @@ async fn upload(
     c.upload_bytes(
         bytes,
         UploadMetadata {
-            unit_code: "331102".into(),
+            unit_code: LIANDU.into(),
             media_type: declared.into(),
             file_name: file.into(),
             capture: None,
@@ -250,9 +252,9 @@ fn has(program: &str) -> bool {
 #[tokio::test]
 async fn every_file_of_the_corpus_comes_back_as_the_verifier_must_see_it() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let cases = cases();
-    let mut rec = support::site_check("331102", 1_795_140_900);
+    let mut rec = site_check(LIANDU, 1_795_140_900);
     rec.location.as_mut().unwrap().latitude = LISHUI.0;
     rec.location.as_mut().unwrap().longitude = LISHUI.1;
     rec.expected_evidence = cases
@@ -263,7 +265,7 @@ async fn every_file_of_the_corpus_comes_back_as_the_verifier_must_see_it() {
             role: pb::EvidenceRole::Context as i32,
         })
         .collect();
-    let rec = support::create_record(&c, rec).await;
+    let rec = create_record(&c, rec).await;
 
     for k in &cases {
         let f = k.file;
@@ -275,7 +277,7 @@ async fn every_file_of_the_corpus_comes_back_as_the_verifier_must_see_it() {
                 other => panic!("{f}: {other}"),
             };
             assert_eq!(status.code(), Code::InvalidArgument, "{f}: {status:?}");
-            assert_eq!(support::violated_fields(&status), ["data"], "{f}");
+            assert_eq!(violated_fields(&status), ["data"], "{f}");
             continue;
         };
         let e = got.unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -379,41 +381,13 @@ async fn every_file_of_the_corpus_comes_back_as_the_verifier_must_see_it() {
     }
 }
 
-/// A GET with a Range header, as a browser's video player makes when it
-/// seeks: status, Content-Range and body.
-async fn get_range(url: &str, range: &str) -> (u16, String, Vec<u8>) {
-    use http_body_util::BodyExt;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<Bytes>>();
-    let req = http::Request::get(url)
-        .header(http::header::RANGE, range)
-        .body(http_body_util::Empty::new())
-        .unwrap();
-    let r = client.request(req).await.unwrap();
-    let status = r.status().as_u16();
-    let content_range = r
-        .headers()
-        .get(http::header::CONTENT_RANGE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
-    (status, content_range, body)
-}
-
 async fn seeks_in_a_video(srv: &support::TestServer, on_s3: bool) {
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let video = corpus("loci.mp4");
     let e = upload(&c, video.clone(), MP4, "loci.mp4").await.unwrap();
-    let url = c
-        .evidence()
-        .get_download_url(pb::GetDownloadUrlRequest {
-            id: e.id.clone(),
-            variant: pb::EvidenceVariant::Original as i32,
-            ttl: None,
-        })
+    let url = download_url(&c, &e.id, pb::EvidenceVariant::Original, None)
         .await
         .unwrap()
-        .into_inner()
         .url;
     let n = video.len();
     let (status, range, body) = get_range(&url, "bytes=1000-1999").await;
@@ -462,7 +436,7 @@ async fn videos_have_their_own_size_limit_and_a_photo_cannot_borrow_it() {
         l.uploads.upload_max_video_bytes = 1_000_000;
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let photo = corpus("gps_srational.jpg");
     assert!(photo.len() > 100_000);
     // Declared as a photo, over the photo limit: refused before a byte is sent.
@@ -471,13 +445,13 @@ async fn videos_have_their_own_size_limit_and_a_photo_cannot_borrow_it() {
         .unwrap_err();
     let s = e.status().unwrap();
     assert_eq!(s.code(), Code::InvalidArgument);
-    assert_eq!(support::violated_fields(s), ["size_bytes"]);
+    assert_eq!(violated_fields(s), ["size_bytes"]);
     assert!(s.message().contains("100000"), "{}", s.message());
     // Declared as a video to get the larger limit: the bytes say otherwise.
     let e = upload(&c, photo, MP4, "big.mp4").await.unwrap_err();
     let s = e.status().unwrap();
     assert_eq!(s.code(), Code::InvalidArgument);
-    assert_eq!(support::violated_fields(s), ["data"]);
+    assert_eq!(violated_fields(s), ["data"]);
     assert!(s.message().contains("image/jpeg"), "{}", s.message());
     // A real video within its own limit is taken.
     let v = upload(&c, corpus("xyz.mov"), MOV, "clip.mov")
@@ -494,7 +468,7 @@ async fn a_decoder_that_runs_too_long_is_stopped_and_the_video_says_why() {
     let srv =
         support::spawn_with(|l| l.media.media_tool_timeout = std::time::Duration::from_millis(1))
             .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let v = upload(&c, corpus("loci.mp4"), MP4, "clip.mp4")
         .await
         .unwrap();

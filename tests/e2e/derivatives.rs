@@ -4,40 +4,17 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
-use http_body_util::BodyExt;
 use tonic::Code;
 
-use crate::evidence::upload;
-use crate::evidence_links::{get_record, kinds};
-use crate::support::{self, TestServer, fixture, s3::S3Server};
-
-/// Waits until the evidence's derivatives are no longer pending: the job
-/// runs in the background, so the test follows its state.
-pub(crate) async fn settled(c: &Client, id: &str) -> pb::Evidence {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let e = c
-            .evidence()
-            .get_evidence(pb::GetEvidenceRequest { id: id.into() })
-            .await
-            .unwrap()
-            .into_inner()
-            .evidence
-            .unwrap();
-        let d = e.derivatives.clone().unwrap();
-        if d.state != pb::DerivativeState::Pending as i32 {
-            return e;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "derivatives of {id} still pending"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::support::checks::{T0, create_record, get_record, site_check};
+use crate::support::evidence::{download_url, fixture, kinds, link, settled, upload};
+use crate::support::http::get as http_get;
+use crate::support::refusals::violated_fields;
+use crate::support::s3::S3Server;
+use crate::support::units::{LIANDU, QINGTIAN};
+use crate::support::{self, TestServer};
 
 async fn download(
     c: &Client,
@@ -47,37 +24,6 @@ async fn download(
     let mut out = Vec::new();
     c.download_variant(id, variant, &mut out).await?;
     Ok(out)
-}
-
-async fn url(
-    c: &Client,
-    id: &str,
-    variant: pb::EvidenceVariant,
-    ttl: Option<Duration>,
-) -> Result<pb::GetDownloadUrlResponse, tonic::Status> {
-    c.evidence()
-        .get_download_url(pb::GetDownloadUrlRequest {
-            id: id.into(),
-            variant: variant as i32,
-            ttl: ttl.map(|t| t.try_into().unwrap()),
-        })
-        .await
-        .map(|r| r.into_inner())
-}
-
-/// A plain HTTP GET, as a browser would make: status, content type, body.
-async fn http_get(url: &str) -> (u16, String, Vec<u8>) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<Bytes>>();
-    let r = client.get(url.parse().unwrap()).await.unwrap();
-    let status = r.status().as_u16();
-    let media_type = r
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
-    (status, media_type, body)
 }
 
 fn decoded(jpeg: &[u8]) -> image::RgbImage {
@@ -106,7 +52,7 @@ fn has_metadata(jpeg: &[u8]) -> bool {
 }
 
 async fn sized_oriented_and_stripped(srv: &TestServer) {
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let mut made = Vec::new();
     for name in [
         "landscape_1.jpg",
@@ -115,7 +61,7 @@ async fn sized_oriented_and_stripped(srv: &TestServer) {
         "jolla.jpg",
         "DSCN0010.jpg",
     ] {
-        let e = upload(&c, "331102", &fixture(name)).await.unwrap();
+        let e = upload(&c, LIANDU, &fixture(name)).await.unwrap();
         made.push(e.id);
     }
     let mut thumbs = Vec::new();
@@ -174,11 +120,11 @@ async fn derivatives_are_sized_oriented_and_stripped_on_s3() {
 #[tokio::test]
 async fn documents_have_none_and_truncated_photos_fail_visibly() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     // The header is whole, so the upload is accepted; the pixels end early.
     let photo = fixture("DSCN0010.jpg");
     let truncated = photo.slice(..photo.len() * 6 / 10);
-    let e = upload(&c, "331102", &truncated).await.unwrap();
+    let e = upload(&c, LIANDU, &truncated).await.unwrap();
     let d = settled(&c, &e.id).await.derivatives.unwrap();
     assert_eq!(d.state, pb::DerivativeState::Failed as i32);
     assert!(!d.error.is_empty(), "{d:?}");
@@ -210,18 +156,18 @@ async fn the_job_outlives_its_process_and_failures_are_retried_then_recorded() {
         l.jobs.job_retry_delay = Duration::ZERO;
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
-    let kept = upload(&c, "331102", &fixture("landscape_1.jpg"))
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
+    let kept = upload(&c, LIANDU, &fixture("landscape_1.jpg"))
         .await
         .unwrap();
-    let lost = upload(&c, "331102", &fixture("landscape_3.jpg"))
+    let lost = upload(&c, LIANDU, &fixture("landscape_3.jpg"))
         .await
         .unwrap();
     assert_eq!(
         kept.derivatives.unwrap().state,
         pb::DerivativeState::Pending as i32
     );
-    let s = url(&c, &kept.id, pb::EvidenceVariant::Preview, None)
+    let s = download_url(&c, &kept.id, pb::EvidenceVariant::Preview, None)
         .await
         .unwrap_err();
     assert_eq!(s.code(), Code::FailedPrecondition);
@@ -233,7 +179,7 @@ async fn the_job_outlives_its_process_and_failures_are_retried_then_recorded() {
     let mut srv = srv;
     srv.settings.jobs.derivative_workers = 1;
     let srv = srv.restart().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let d = settled(&c, &kept.id).await.derivatives.unwrap();
     assert_eq!(d.state, pb::DerivativeState::Ready as i32, "{d:?}");
     let d = settled(&c, &lost.id).await.derivatives.unwrap();
@@ -248,12 +194,12 @@ async fn the_job_outlives_its_process_and_failures_are_retried_then_recorded() {
 #[tokio::test]
 async fn signed_links_serve_the_files_of_the_local_folder() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = fixture("DSCN0010.jpg");
-    let e = upload(&c, "331102", &bytes).await.unwrap();
+    let e = upload(&c, LIANDU, &bytes).await.unwrap();
     settled(&c, &e.id).await;
 
-    let u = url(&c, &e.id, pb::EvidenceVariant::Original, None)
+    let u = download_url(&c, &e.id, pb::EvidenceVariant::Original, None)
         .await
         .unwrap();
     assert!(
@@ -266,7 +212,7 @@ async fn signed_links_serve_the_files_of_the_local_folder() {
     assert_eq!((status, media_type.as_str()), (200, "image/jpeg"));
     assert_eq!(body, bytes.to_vec());
 
-    let t = url(&c, &e.id, pb::EvidenceVariant::Thumbnail, None)
+    let t = download_url(&c, &e.id, pb::EvidenceVariant::Thumbnail, None)
         .await
         .unwrap();
     let (status, _, body) = http_get(&t.url).await;
@@ -299,7 +245,7 @@ async fn signed_links_serve_the_files_of_the_local_folder() {
     assert!(String::from_utf8_lossy(&body).contains("signature"));
 
     // A link works until its time, and not after.
-    let short = url(
+    let short = download_url(
         &c,
         &e.id,
         pb::EvidenceVariant::Thumbnail,
@@ -316,7 +262,7 @@ async fn signed_links_serve_the_files_of_the_local_folder() {
     assert!(String::from_utf8_lossy(&body).contains("expired"));
 
     // Bounds and scope are checked when a URL is asked for.
-    let s = url(
+    let s = download_url(
         &c,
         &e.id,
         pb::EvidenceVariant::Original,
@@ -324,9 +270,9 @@ async fn signed_links_serve_the_files_of_the_local_folder() {
     )
     .await
     .unwrap_err();
-    assert_eq!(support::violated_fields(&s), ["ttl"]);
-    let other = srv.client(Role::UnitLiaison, &["331121"]).await;
-    let s = url(&other, &e.id, pb::EvidenceVariant::Thumbnail, None)
+    assert_eq!(violated_fields(&s), ["ttl"]);
+    let other = srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
+    let s = download_url(&other, &e.id, pb::EvidenceVariant::Thumbnail, None)
         .await
         .unwrap_err();
     assert_eq!(s.code(), Code::NotFound);
@@ -336,18 +282,18 @@ async fn signed_links_serve_the_files_of_the_local_folder() {
 async fn presigned_urls_serve_the_files_of_s3() {
     let s3 = S3Server::start().await;
     let srv = support::spawn_with(|l| s3.configure(l)).await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = fixture("DSCN0010.jpg");
-    let e = upload(&c, "331102", &bytes).await.unwrap();
+    let e = upload(&c, LIANDU, &bytes).await.unwrap();
     settled(&c, &e.id).await;
-    let u = url(&c, &e.id, pb::EvidenceVariant::Original, None)
+    let u = download_url(&c, &e.id, pb::EvidenceVariant::Original, None)
         .await
         .unwrap();
     assert!(u.url.contains("X-Amz-Signature="), "{}", u.url);
     let (status, _, body) = http_get(&u.url).await;
     assert_eq!(status, 200);
     assert_eq!(body, bytes.to_vec());
-    let p = url(&c, &e.id, pb::EvidenceVariant::Preview, None)
+    let p = download_url(&c, &e.id, pb::EvidenceVariant::Preview, None)
         .await
         .unwrap();
     let (status, _, body) = http_get(&p.url).await;
@@ -361,43 +307,28 @@ async fn presigned_urls_serve_the_files_of_s3() {
 #[tokio::test]
 async fn a_near_identical_picture_on_another_record_is_flagged() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let mut records = Vec::new();
     for _ in 0..3 {
-        let r = support::create_record(&c, support::site_check("331102", 1_790_000_000)).await;
+        let r = create_record(&c, site_check(LIANDU, T0)).await;
         records.push(r.id);
     }
-    let link = |evidence_id: String, record: String| {
-        let c = c.clone();
-        async move {
-            c.evidence()
-                .link_evidence(pb::LinkEvidenceRequest {
-                    evidence_id,
-                    check_record_id: record,
-                    role: pb::EvidenceRole::Before as i32,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .link
-                .unwrap()
-        }
-    };
+    let before = pb::EvidenceRole::Before;
     // The same picture twice, stored the other way round: other bytes.
-    let upright = upload(&c, "331102", &fixture("landscape_1.jpg"))
+    let upright = upload(&c, LIANDU, &fixture("landscape_1.jpg"))
         .await
         .unwrap();
-    let turned = upload(&c, "331102", &fixture("landscape_6.jpg"))
+    let turned = upload(&c, LIANDU, &fixture("landscape_6.jpg"))
         .await
         .unwrap();
-    let unrelated = upload(&c, "331102", &fixture("jolla.jpg")).await.unwrap();
+    let unrelated = upload(&c, LIANDU, &fixture("jolla.jpg")).await.unwrap();
     // Linked before the hash is known: the signal comes when it is.
-    link(upright.id.clone(), records[0].clone()).await;
-    link(unrelated.id.clone(), records[2].clone()).await;
+    link(&c, &upright.id, &records[0], before).await.unwrap();
+    link(&c, &unrelated.id, &records[2], before).await.unwrap();
     for e in [&upright, &turned, &unrelated] {
         settled(&c, &e.id).await;
     }
-    let l = link(turned.id.clone(), records[1].clone()).await;
+    let l = link(&c, &turned.id, &records[1], before).await.unwrap();
     let near = |signals: &[pb::AuthenticitySignal]| {
         signals
             .iter()

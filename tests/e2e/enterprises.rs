@@ -4,54 +4,18 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::evidence::upload;
-use crate::rectification::date;
-use crate::support::{self, violated_fields};
-
-const CODE: &str = "91330100799655058B";
-
-fn enterprise(code: &str, unit: &str) -> pb::Enterprise {
-    pb::Enterprise {
-        credit_code: code.into(),
-        name: "丽水市某印染有限公司".into(),
-        address: "莲都区南明山街道".into(),
-        unit_code: unit.into(),
-        ..Default::default()
-    }
-}
-
-async fn register(c: &Client, e: pb::Enterprise) -> Result<pb::Enterprise, tonic::Status> {
-    c.enterprises()
-        .register_enterprise(pb::RegisterEnterpriseRequest {
-            enterprise: Some(e),
-        })
-        .await
-        .map(|r| r.into_inner().enterprise.unwrap())
-}
-
-fn accident(level: pb::AccidentLevel, day: u32) -> pb::Accident {
-    pb::Accident {
-        occurred_on: date(chrono::NaiveDate::from_ymd_opt(2026, 5, day).unwrap()),
-        level: level as i32,
-        description: "污泥回流泵故障，未经处理的废水经雨水口排入好溪".into(),
-        ..Default::default()
-    }
-}
-
-async fn record(c: &Client, a: pb::Accident) -> Result<pb::Accident, tonic::Status> {
-    c.enterprises()
-        .record_accident(pb::RecordAccidentRequest {
-            credit_code: CODE.into(),
-            accident: Some(a),
-        })
-        .await
-        .map(|r| r.into_inner().accident.unwrap())
-}
+use crate::support;
+use crate::support::enterprises::{
+    CREDIT_CODE, accident, enterprise, get_enterprise, record_accident, register,
+};
+use crate::support::evidence::{fixture, upload};
+use crate::support::refusals::violated_fields;
+use crate::support::units::{LIANDU, QINGTIAN};
 
 async fn put_on_list(c: &Client, reason: &str) -> Result<pb::Enterprise, tonic::Status> {
     c.enterprises()
         .put_on_public_list(pb::PutOnPublicListRequest {
-            credit_code: CODE.into(),
+            credit_code: CREDIT_CODE.into(),
             reason: reason.into(),
         })
         .await
@@ -61,34 +25,38 @@ async fn put_on_list(c: &Client, reason: &str) -> Result<pb::Enterprise, tonic::
 #[tokio::test]
 async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
-    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
+    let liaison = srv.client(Role::UnitLiaison, &[LIANDU]).await;
     let coordinator = srv.client(Role::Coordinator, &["*"]).await;
 
-    let e = register(&inspector, enterprise("91330100799655058A", "331102"))
+    let e = register(&inspector, enterprise("91330100799655058A", LIANDU))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["enterprise.credit_code"]);
-    let e = register(&inspector, enterprise(CODE, "331121"))
+    let e = register(&inspector, enterprise(CREDIT_CODE, QINGTIAN))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let e = register(&liaison, enterprise(CODE, "331102"))
+    let e = register(&liaison, enterprise(CREDIT_CODE, LIANDU))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    let made = register(&inspector, enterprise(&CODE.to_lowercase(), "331102"))
+    let made = register(&inspector, enterprise(&CREDIT_CODE.to_lowercase(), LIANDU))
         .await
         .unwrap();
-    assert_eq!(made.credit_code, CODE);
-    let e = register(&inspector, enterprise(CODE, "331102"))
+    assert_eq!(made.credit_code, CREDIT_CODE);
+    let e = register(&inspector, enterprise(CREDIT_CODE, LIANDU))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists);
 
-    record(&inspector, accident(pb::AccidentLevel::General, 3))
-        .await
-        .unwrap();
+    record_accident(
+        &inspector,
+        CREDIT_CODE,
+        accident(pb::AccidentLevel::General, 3),
+    )
+    .await
+    .unwrap();
     let e = put_on_list(&coordinator, "重大环境污染事故")
         .await
         .unwrap_err();
@@ -97,14 +65,18 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
 
     let mut referred = accident(pb::AccidentLevel::Major, 20);
     referred.referred_to_judiciary = true;
-    let e = record(&inspector, referred.clone()).await.unwrap_err();
+    let e = record_accident(&inspector, CREDIT_CODE, referred.clone())
+        .await
+        .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["accident.referral_note"]);
     referred.referral_note = "2026-06-02 移送丽水市公安局莲都分局".into();
     referred.conditions = Some(pb::AccidentConditions {
         cause_established: "回流泵老化失修".into(),
         ..Default::default()
     });
-    record(&inspector, referred).await.unwrap();
+    record_accident(&inspector, CREDIT_CODE, referred)
+        .await
+        .unwrap();
 
     let e = put_on_list(&liaison, "x").await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
@@ -117,14 +89,7 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
     let e = put_on_list(&coordinator, "again").await.unwrap_err();
     assert!(e.message().contains("already"), "{}", e.message());
 
-    let got = liaison
-        .enterprises()
-        .get_enterprise(pb::GetEnterpriseRequest {
-            credit_code: CODE.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_enterprise(&liaison, CREDIT_CODE).await.unwrap();
     let levels: Vec<i32> = got.accidents.iter().map(|a| a.level).collect();
     assert_eq!(
         levels,
@@ -142,14 +107,8 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
             .cause_established,
         "回流泵老化失修"
     );
-    let outsider = srv.client(Role::UnitLiaison, &["331121"]).await;
-    let e = outsider
-        .enterprises()
-        .get_enterprise(pb::GetEnterpriseRequest {
-            credit_code: CODE.into(),
-        })
-        .await
-        .unwrap_err();
+    let outsider = srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
+    let e = get_enterprise(&outsider, CREDIT_CODE).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
 
     // The list is public: any signed-in user exports it.
@@ -162,7 +121,7 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
     let mut reader = csv::Reader::from_reader(&export.csv[3..]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1);
-    assert_eq!(&rows[0][0], CODE);
+    assert_eq!(&rows[0][0], CREDIT_CODE);
     assert_eq!(&rows[0][5], "发生重大突发环境事件");
     assert_eq!(&rows[0][6], "2026-05-20");
     let listed_only = coordinator
@@ -185,7 +144,7 @@ async fn update(
 ) -> Result<pb::Accident, tonic::Status> {
     c.enterprises()
         .update_accident(pb::UpdateAccidentRequest {
-            credit_code: CODE.into(),
+            credit_code: CREDIT_CODE.into(),
             accident_id: a.id.clone(),
             etag: a.etag.clone(),
             ..change
@@ -197,17 +156,17 @@ async fn update(
 #[tokio::test]
 async fn an_accident_is_completed_as_its_investigation_goes_on() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
-    let elsewhere = srv.client(Role::Inspector, &["331121"]).await;
-    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
-    register(&inspector, enterprise(CODE, "331102"))
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
+    let elsewhere = srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let liaison = srv.client(Role::UnitLiaison, &[LIANDU]).await;
+    register(&inspector, enterprise(CREDIT_CODE, LIANDU))
         .await
         .unwrap();
-    let photo = upload(&inspector, "331102", &crate::evidence::photo())
+    let photo = upload(&inspector, LIANDU, &support::evidence::photo())
         .await
         .unwrap()
         .id;
-    let foreign = upload(&elsewhere, "331121", &crate::evidence::photo())
+    let foreign = upload(&elsewhere, QINGTIAN, &support::evidence::photo())
         .await
         .unwrap()
         .id;
@@ -215,10 +174,14 @@ async fn an_accident_is_completed_as_its_investigation_goes_on() {
     // Recorded with its photo; evidence of another unit is refused.
     let mut first = accident(pb::AccidentLevel::Larger, 7);
     first.evidence_ids = vec![foreign.clone()];
-    let e = record(&inspector, first.clone()).await.unwrap_err();
+    let e = record_accident(&inspector, CREDIT_CODE, first.clone())
+        .await
+        .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["accident.evidence_ids[0]"]);
     first.evidence_ids = vec![photo.clone()];
-    let a = record(&inspector, first).await.unwrap();
+    let a = record_accident(&inspector, CREDIT_CODE, first)
+        .await
+        .unwrap();
     assert_eq!(a.evidence_ids, vec![photo.clone()]);
 
     // The cause is established; a blank condition keeps what was there.
@@ -266,7 +229,7 @@ async fn an_accident_is_completed_as_its_investigation_goes_on() {
     .await
     .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["add_evidence_ids[0]"]);
-    let report = upload(&inspector, "331102", &support::fixture("DSCN0021.jpg"))
+    let report = upload(&inspector, LIANDU, &fixture("DSCN0021.jpg"))
         .await
         .unwrap()
         .id;
@@ -288,14 +251,7 @@ async fn an_accident_is_completed_as_its_investigation_goes_on() {
     assert!(conditions.measures_in_place.contains("液位报警"));
 
     // Read back as the unit sees it.
-    let got = liaison
-        .enterprises()
-        .get_enterprise(pb::GetEnterpriseRequest {
-            credit_code: CODE.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = get_enterprise(&liaison, CREDIT_CODE).await.unwrap();
     assert_eq!(got.accidents[0].evidence_ids.len(), 2);
     assert_eq!(got.accidents[0].etag, c.etag);
 }

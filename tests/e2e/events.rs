@@ -1,8 +1,6 @@
 //! The event feed, webhooks, and overdue escalation with two server
 //! processes on one database.
 
-use std::time::Duration;
-
 use aws_lc_rs::hmac;
 use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
@@ -11,33 +9,18 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use crate::rectification::{a_finding, acknowledge, assign, date_of, item, team, team_on};
 use crate::support;
-
-/// A guard against a test hanging when what it awaits never comes.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-async fn watch(c: &Client, after: i64, kinds: &[&str]) -> tonic::Streaming<pb::WatchResponse> {
-    c.events()
-        .watch(pb::WatchRequest {
-            after_id: after,
-            event_kinds: kinds.iter().map(|k| k.to_string()).collect(),
-            unit_codes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn next(s: &mut tonic::Streaming<pb::WatchResponse>) -> pb::Event {
-    tokio::time::timeout(PATIENCE, s.next())
-        .await
-        .expect("an event within the patience")
-        .unwrap()
-        .unwrap()
-        .event
-        .unwrap()
-}
+use crate::support::checks::{T0, create_record, site_check};
+use crate::support::cli::{run, serve_with};
+use crate::support::dates::date_of;
+use crate::support::db::TestDb;
+use crate::support::events::{PATIENCE, next, watch};
+use crate::support::findings::{a_finding, finding_of, get_finding, raise, team, team_on};
+use crate::support::rectification::{acknowledge, assign, item, list_items};
+use crate::support::refusals::violated_fields;
+use crate::support::supervision::list_cases;
+use crate::support::units::{LIANDU, QINGTIAN};
+use crate::support::users::PASSWORD;
 
 #[tokio::test]
 async fn watch_resumes_without_gaps_or_duplicates() {
@@ -90,22 +73,15 @@ async fn watch_resumes_without_gaps_or_duplicates() {
 
     // Another unit's liaison sees none of Liandu's events: the first it
     // gets is its own unit's.
-    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
+    let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
     let mut theirs = watch(&outsider, 0, &[]).await;
-    let qingtian = t.srv.client(Role::Inspector, &["331121"]).await;
-    let rec = support::create_record(&qingtian, support::site_check("331121", 1_790_000_000)).await;
-    let mut f = crate::rectification::finding_of("331121", &rec.id);
+    let qingtian = t.srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let rec = create_record(&qingtian, site_check(QINGTIAN, T0)).await;
+    let mut f = finding_of(QINGTIAN, &rec.id);
     f.title = "青田县某石材厂粉尘".into();
-    qingtian
-        .findings()
-        .create_finding(pb::CreateFindingRequest {
-            finding: Some(f),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    raise(&qingtian, f).await.unwrap();
     let e = next(&mut theirs).await;
-    assert_eq!(e.unit_code, "331121");
+    assert_eq!(e.unit_code, QINGTIAN);
     assert_eq!((e.id, e.kind.as_str()), (13, "check_record.created"));
 }
 
@@ -160,7 +136,9 @@ async fn receiver(
 
 #[tokio::test]
 async fn webhooks_are_signed_retried_and_recorded() {
-    let srv = support::spawn_with(|l| l.jobs.job_retry_delay = Duration::from_millis(100)).await;
+    let srv =
+        support::spawn_with(|l| l.jobs.job_retry_delay = std::time::Duration::from_millis(100))
+            .await;
     let t = team_on(srv).await;
     let admin = t.srv.client(Role::Admin, &["*"]).await;
     let (url, mut received) = receiver(vec![500]).await;
@@ -187,7 +165,7 @@ async fn webhooks_are_signed_retried_and_recorded() {
         })
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), vec!["webhook.url"]);
+    assert_eq!(violated_fields(&e), vec!["webhook.url"]);
     let created = admin
         .events()
         .create_webhook(pb::CreateWebhookRequest {
@@ -272,8 +250,10 @@ async fn webhooks_are_signed_retried_and_recorded() {
 
 #[tokio::test]
 async fn an_overdue_item_is_escalated_once_by_two_processes() {
-    let srv =
-        support::spawn_with(|l| l.jobs.overdue_scan_interval = Duration::from_millis(50)).await;
+    let srv = support::spawn_with(|l| {
+        l.jobs.overdue_scan_interval = std::time::Duration::from_millis(50)
+    })
+    .await;
     let twin = srv.twin().await;
     let t = team_on(srv).await;
     let f = a_finding(&t).await;
@@ -313,53 +293,39 @@ async fn an_overdue_item_is_escalated_once_by_two_processes() {
         .await;
     assert_eq!(cases, 3);
 
-    let overdue = t
-        .liaison
-        .rectification()
-        .list_rectification_items(pb::ListRectificationItemsRequest {
+    let overdue = list_items(
+        &t.liaison,
+        pb::ListRectificationItemsRequest {
             overdue_only: true,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+        },
+    )
+    .await;
     assert_eq!(overdue.len(), 3);
     assert!(overdue.iter().all(|i| i.overdue));
-    let due_soon = t
-        .liaison
-        .rectification()
-        .list_rectification_items(pb::ListRectificationItemsRequest {
+    let due_soon = list_items(
+        &t.liaison,
+        pb::ListRectificationItemsRequest {
             due_within_days: 7,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+        },
+    )
+    .await;
     assert_eq!(
         due_soon.iter().map(|i| &i.id).collect::<Vec<_>>(),
         vec![&soon.id]
     );
-    let f = t
-        .coordinator
-        .findings()
-        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .finding
-        .unwrap();
+    let f = get_finding(&t.coordinator, &f.id).await.unwrap();
     assert_eq!(f.overdue_item_count, 3);
 }
 
 #[tokio::test]
 async fn the_sdk_follows_the_feed_across_a_broken_connection() {
     let t = team().await;
-    let proxy = crate::support::proxy::Proxy::start(&t.srv.url).await;
+    let proxy = support::proxy::Proxy::start(&t.srv.url).await;
     let (_, name) = t.srv.user(Role::Coordinator, &["*"]).await;
     let far = Client::connect(proxy.url.clone()).await.unwrap();
-    far.login(&name, support::PASSWORD).await.unwrap();
+    far.login(&name, PASSWORD).await.unwrap();
     let feed = far.follow_events(0, vec![]);
     tokio::pin!(feed);
     let mut next_event = async || {
@@ -390,9 +356,8 @@ async fn the_sdk_follows_the_feed_across_a_broken_connection() {
 /// (`DUCHA_TEST_CLOCK_OFFSET`).
 #[tokio::test]
 async fn two_server_processes_escalate_each_overdue_item_once() {
-    use crate::cli::{run, serve_with};
     let dir = tempfile::tempdir().unwrap();
-    let db = support::TestDb::new().await;
+    let db = TestDb::new().await;
     let pair = |offset: &'static str| {
         let (dir, db) = (dir.path(), &db);
         async move {
@@ -415,29 +380,20 @@ async fn two_server_processes_escalate_each_overdue_item_once() {
             dir.path(),
             &db,
             &["user", "add", "--username", name, "--role", role, unit],
-            &format!("{}\n", support::PASSWORD),
+            &format!("{}\n", PASSWORD),
         )
         .await;
         assert!(ok, "{err}");
     }
     let signed_in = |url: String, name: &'static str| async move {
         let c = Client::connect(url).await.unwrap();
-        c.login(name, support::PASSWORD).await.unwrap();
+        c.login(name, PASSWORD).await.unwrap();
         c
     };
     let inspector = signed_in(url_b.clone(), "lin").await;
-    let rec =
-        support::create_record(&inspector, support::site_check("331102", 1_790_000_000)).await;
-    let f = inspector
-        .findings()
-        .create_finding(pb::CreateFindingRequest {
-            finding: Some(crate::rectification::finding_of("331102", &rec.id)),
-            ..Default::default()
-        })
+    let rec = create_record(&inspector, site_check(LIANDU, T0)).await;
+    let f = raise(&inspector, finding_of(LIANDU, &rec.id))
         .await
-        .unwrap()
-        .into_inner()
-        .finding
         .unwrap();
     let mut items = Vec::new();
     for days in [5, 5, 5, 15] {
@@ -474,12 +430,6 @@ async fn two_server_processes_escalate_each_overdue_item_once() {
     let mut want: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     want.sort();
     assert_eq!(sources, want);
-    let listed = coordinator
-        .supervision()
-        .list_cases(pb::ListCasesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .supervision_cases;
+    let listed = list_cases(&coordinator, Default::default()).await;
     assert_eq!(listed.len(), 4);
 }

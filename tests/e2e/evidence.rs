@@ -7,105 +7,20 @@ use ducha_sdk::{Client, pb};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::support::{self, TestServer, s3::S3Server};
-
-pub(crate) fn photo() -> Bytes {
-    support::fixture("DSCN0010.jpg")
-}
-
-pub(crate) fn sha256(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
-
-pub(crate) fn begin(unit: &str, bytes: &[u8]) -> pb::BeginUploadRequest {
-    pb::BeginUploadRequest {
-        unit_code: unit.into(),
-        sha256: sha256(bytes),
-        size_bytes: bytes.len() as i64,
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0010.jpg".into(),
-        capture: Some(pb::Capture {
-            location: Some(pb::Location {
-                latitude: 43.467448,
-                longitude: 11.885127,
-                accuracy_m: 10.0,
-                altitude_m: None,
-                datum: pb::Datum::Wgs84 as i32,
-            }),
-            device_time: support::ts(1_224_692_919),
-            device_id: "phone-7".into(),
-            attestation_signature: Bytes::new(),
-        }),
-    }
-}
-
-pub(crate) fn append(id: &str, offset: usize, data: &[u8]) -> pb::AppendUploadRequest {
-    pb::AppendUploadRequest {
-        upload_id: id.into(),
-        offset: offset as i64,
-        data: Bytes::copy_from_slice(data),
-        crc32c: crc32c::crc32c(data),
-        finish: false,
-    }
-}
-
-pub(crate) async fn start(c: &Client, unit: &str, bytes: &[u8]) -> pb::Upload {
-    start_with(c, begin(unit, bytes)).await
-}
-
-/// Begins an upload that must be asked for its bytes.
-pub(crate) async fn start_with(c: &Client, req: pb::BeginUploadRequest) -> pb::Upload {
-    let r = c.evidence().begin_upload(req).await.unwrap().into_inner();
-    assert!(r.evidence.is_none(), "expected to be asked for the bytes");
-    r.upload.unwrap()
-}
-
-/// Sends `bytes` in `chunk`-sized unary appends from `from`.
-pub(crate) async fn send(c: &Client, id: &str, bytes: &[u8], from: usize, chunk: usize) -> i64 {
-    let mut committed = from as i64;
-    for (i, part) in bytes[from..].chunks(chunk).enumerate() {
-        committed = c
-            .evidence()
-            .append_upload(append(id, from + i * chunk, part))
-            .await
-            .unwrap()
-            .into_inner()
-            .committed_offset;
-    }
-    committed
-}
-
-pub(crate) async fn finish(c: &Client, id: &str) -> Result<pb::Evidence, tonic::Status> {
-    c.evidence()
-        .finish_upload(pb::FinishUploadRequest {
-            upload_id: id.into(),
-        })
-        .await
-        .map(|r| r.into_inner().evidence.unwrap())
-}
-
-pub(crate) async fn download(c: &Client, id: &str) -> Result<Vec<u8>, tonic::Status> {
-    let mut s = c
-        .evidence()
-        .download_evidence(pb::DownloadEvidenceRequest {
-            id: id.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(m) = s.message().await? {
-        assert_eq!(m.offset as usize, out.len());
-        out.extend_from_slice(&m.data);
-    }
-    Ok(out)
-}
+use crate::support::evidence::{
+    append, begin, download, finish, fixture, get_evidence, original_key, photo, photo_metadata,
+    send, sha256, start, start_with, stream, upload, upload_status,
+};
+use crate::support::refusals::violated_fields;
+use crate::support::s3::S3Server;
+use crate::support::units::{LIANDU, QINGTIAN};
+use crate::support::users::PASSWORD;
+use crate::support::{self, TestServer};
 
 async fn upload_and_read_back(srv: &TestServer) {
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     assert_eq!(up.committed_offset, 0);
     assert_eq!(
         send(&c, &up.id, &bytes, 0, 50_000).await,
@@ -149,9 +64,9 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
         l.uploads.upload_chunk_bytes = 64 * 1024;
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     assert_eq!(up.max_chunk_bytes, 64 * 1024);
     let id = up.id.clone();
     let msgs: Vec<pb::WriteUploadRequest> = bytes
@@ -176,40 +91,6 @@ async fn streamed_upload_in_small_segments_is_composed_on_s3() {
     assert_eq!(download(&c, &e.id).await.unwrap(), bytes.to_vec());
 }
 
-/// Sends `bytes` from `from` in one WriteUpload stream of `chunk`-sized
-/// messages, the last one asking to finish when `finish` is set.
-pub(crate) async fn stream(
-    c: &Client,
-    id: &str,
-    bytes: &[u8],
-    from: usize,
-    chunk: usize,
-    finish: bool,
-) -> Result<pb::WriteUploadResponse, tonic::Status> {
-    let mut msgs: Vec<pb::WriteUploadRequest> = bytes[from..]
-        .chunks(chunk)
-        .enumerate()
-        .map(|(i, d)| pb::WriteUploadRequest {
-            upload_id: id.into(),
-            offset: (from + i * chunk) as i64,
-            data: Bytes::copy_from_slice(d),
-            crc32c: crc32c::crc32c(d),
-            finish: false,
-        })
-        .collect();
-    if let Some(last) = msgs.last_mut() {
-        last.finish = finish;
-    }
-    c.evidence()
-        .write_upload(tokio_stream::iter(msgs))
-        .await
-        .map(|r| r.into_inner())
-}
-
-fn original_key(sha256: &str) -> String {
-    format!("evidence/sha256/{}/{sha256}", &sha256[..2])
-}
-
 #[tokio::test]
 async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     let s3 = S3Server::start().await;
@@ -219,12 +100,12 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
         l.jobs.derivative_workers = Some(0);
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
 
     // Verified, it is at its content-addressed key when the stream ends:
     // Finish has nothing left to copy.
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let done = stream(&c, &up.id, &bytes, 0, 64 * 1024, false)
         .await
         .unwrap();
@@ -236,8 +117,8 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
 
     // Another unit sends the same bytes: its create-only put finds the
     // original there, and its evidence reads the same object.
-    let qingtian = srv.client(Role::Inspector, &["331121"]).await;
-    let up = start(&qingtian, "331121", &bytes).await;
+    let qingtian = srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let up = start(&qingtian, QINGTIAN, &bytes).await;
     let done = stream(&qingtian, &up.id, &bytes, 0, 64 * 1024, true)
         .await
         .unwrap();
@@ -251,8 +132,8 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
 
     // Bytes that do not hash to the declared SHA-256 never appear under
     // that hash's key, not even for a moment before Finish.
-    let other = support::fixture("DSCN0021.jpg");
-    let mut req = begin("331102", &other);
+    let other = fixture("DSCN0021.jpg");
+    let mut req = begin(LIANDU, &other);
     let claimed = sha256(b"not these bytes");
     req.sha256 = claimed.clone();
     let id = start_with(&c, req).await.id;
@@ -261,26 +142,26 @@ async fn a_photo_sent_whole_reaches_s3_as_it_arrives_and_only_when_verified() {
     assert!(!keys.contains(&original_key(&claimed)), "{keys:?}");
     assert!(!keys.contains(&original_key(&sha256(&other))), "{keys:?}");
     let e = finish(&c, &id).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["sha256"]);
+    assert_eq!(violated_fields(&e), ["sha256"]);
     assert_eq!(s3.keys(), std::slice::from_ref(&original));
 
     // Text renamed to .jpg, sent whole and finished by its last chunk: its
     // head is read while its last bytes are stored, and it is refused.
     let text = "这不是照片，只是一段文字。".repeat(50).into_bytes();
-    let up = start(&c, "331102", &text).await;
+    let up = start(&c, LIANDU, &text).await;
     let e = stream(&c, &up.id, &text, 0, 64 * 1024, true)
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert_eq!(violated_fields(&e), ["data"]);
     assert_eq!(s3.keys(), [original], "the discarded uploads left nothing");
 }
 
 #[tokio::test]
 async fn the_last_chunk_can_finish_the_upload() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     // Asked before every byte is in, it answers with the offset alone.
     let half = bytes.len() / 2;
     let part = stream(&c, &up.id, &bytes[..half], 0, 16 * 1024, true)
@@ -298,22 +179,22 @@ async fn the_last_chunk_can_finish_the_upload() {
     assert_eq!(finish(&c, &up.id).await.unwrap().id, e.id);
 
     // One chunk at a time, as a browser sends.
-    let other = support::fixture("DSCN0021.jpg");
-    let up = start(&c, "331102", &other).await;
+    let other = fixture("DSCN0021.jpg");
+    let up = start(&c, LIANDU, &other).await;
     let mut last = append(&up.id, 0, &other);
     last.finish = true;
     let r = c.evidence().append_upload(last).await.unwrap().into_inner();
     assert_eq!(r.evidence.unwrap().sha256, sha256(&other));
 
     // Finishing in the stream reports what FinishUpload would.
-    let third = support::fixture("jolla.jpg");
-    let mut req = begin("331102", &third);
+    let third = fixture("jolla.jpg");
+    let mut req = begin(LIANDU, &third);
     req.sha256 = sha256(b"not these bytes");
     let id = start_with(&c, req).await.id;
     let e = stream(&c, &id, &third, 0, 256 * 1024, true)
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["sha256"]);
+    assert_eq!(violated_fields(&e), ["sha256"]);
 }
 
 #[tokio::test]
@@ -332,9 +213,9 @@ async fn racing_streams_finish_an_upload_once_on_s3() {
 /// every stream that finished answers with; a stream taken over by the
 /// other learns the committed offset as it left it.
 async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let (a, b) = tokio::join!(
         stream(&c, &up.id, &bytes, 0, 64 * 1024, true),
         stream(&c, &up.id, &bytes, 0, 64 * 1024, true),
@@ -378,18 +259,18 @@ async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
 #[tokio::test]
 async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
     let srv = support::spawn().await;
-    let liandu = srv.client(Role::Inspector, &["331102"]).await;
-    let liandu2 = srv.client(Role::Inspector, &["331102"]).await;
-    let qingtian = srv.client(Role::Inspector, &["331121"]).await;
+    let liandu = srv.client(Role::Inspector, &[LIANDU]).await;
+    let liandu2 = srv.client(Role::Inspector, &[LIANDU]).await;
+    let qingtian = srv.client(Role::Inspector, &[QINGTIAN]).await;
     let bytes = photo();
-    let up = start(&liandu, "331102", &bytes).await;
+    let up = start(&liandu, LIANDU, &bytes).await;
     send(&liandu, &up.id, &bytes, 0, 100_000).await;
     let first = finish(&liandu, &up.id).await.unwrap();
 
     // The same unit: answered at once, nothing to send.
     let again = liandu2
         .evidence()
-        .begin_upload(begin("331102", &bytes))
+        .begin_upload(begin(LIANDU, &bytes))
         .await
         .unwrap()
         .into_inner();
@@ -397,12 +278,12 @@ async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
     assert!(again.upload.is_none());
 
     // Another unit: asked for the bytes like for any new photo.
-    let up = start(&qingtian, "331121", &bytes).await;
+    let up = start(&qingtian, QINGTIAN, &bytes).await;
     assert_eq!(up.committed_offset, 0);
     send(&qingtian, &up.id, &bytes, 0, 100_000).await;
     let theirs = finish(&qingtian, &up.id).await.unwrap();
     assert_ne!(theirs.id, first.id);
-    assert_eq!(theirs.unit_code, "331121");
+    assert_eq!(theirs.unit_code, QINGTIAN);
     // Each unit sees only its own evidence.
     let e = qingtian
         .evidence()
@@ -431,9 +312,9 @@ async fn same_bytes_are_sent_once_per_unit_and_never_reveal_other_units() {
 #[tokio::test]
 async fn resumes_after_a_restart_from_the_committed_offset() {
     let srv = support::spawn().await;
-    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (c, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let half = bytes.len() / 2;
     assert_eq!(
         send(&c, &up.id, &bytes[..half], 0, 30_000).await,
@@ -442,17 +323,8 @@ async fn resumes_after_a_restart_from_the_committed_offset() {
 
     let srv = srv.restart().await;
     let c = srv.anonymous().await;
-    c.login(&name, support::PASSWORD).await.unwrap();
-    let status = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest {
-            upload_id: up.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
+    c.login(&name, PASSWORD).await.unwrap();
+    let status = upload_status(&c, &up.id).await.unwrap();
     assert_eq!(status.committed_offset, half as i64);
     send(&c, &up.id, &bytes, half, 30_000).await;
     let e = finish(&c, &up.id).await.unwrap();
@@ -462,9 +334,9 @@ async fn resumes_after_a_restart_from_the_committed_offset() {
 #[tokio::test]
 async fn offsets_are_checked_and_retries_are_harmless() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     send(&c, &up.id, &bytes[..1000], 0, 1000).await;
 
     // A gap: ABORTED, and the committed offset is in the details.
@@ -501,7 +373,7 @@ async fn offsets_are_checked_and_retries_are_harmless() {
     let mut bad = append(&up.id, 3000, &bytes[3000..4000]);
     bad.crc32c ^= 1;
     let e = c.evidence().append_upload(bad).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["crc32c"]);
+    assert_eq!(violated_fields(&e), ["crc32c"]);
     // Past the declared size.
     let mut past = bytes.to_vec();
     past.extend_from_slice(&[0; 10]);
@@ -510,7 +382,7 @@ async fn offsets_are_checked_and_retries_are_harmless() {
         .append_upload(append(&up.id, 3000, &past[3000..]))
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert_eq!(violated_fields(&e), ["data"]);
     // Finishing early says how far it got.
     let e = finish(&c, &up.id).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
@@ -524,28 +396,24 @@ async fn offsets_are_checked_and_retries_are_harmless() {
 #[tokio::test]
 async fn wrong_hash_and_non_images_are_discarded() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let mut req = begin("331102", &bytes);
+    let mut req = begin(LIANDU, &bytes);
     req.sha256 = sha256(b"something else");
     let up = start_with(&c, req).await;
     send(&c, &up.id, &bytes, 0, 100_000).await;
     let e = finish(&c, &up.id).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["sha256"]);
+    assert_eq!(violated_fields(&e), ["sha256"]);
     assert!(e.message().contains("discarded"));
-    let gone = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
-        .await
-        .unwrap_err();
+    let gone = upload_status(&c, &up.id).await.unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
 
     // A text file renamed to .jpg.
     let text = "这不是照片，只是一段文字。".repeat(50).into_bytes();
-    let up = start(&c, "331102", &text).await;
+    let up = start(&c, LIANDU, &text).await;
     send(&c, &up.id, &text, 0, 100_000).await;
     let e = finish(&c, &up.id).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["data"]);
+    assert_eq!(violated_fields(&e), ["data"]);
     let leftovers = std::fs::read_dir(srv.dir.path().join("objects/uploads"))
         .map(|d| d.count())
         .unwrap_or(0);
@@ -559,11 +427,11 @@ async fn uploads_are_private_limited_and_expire() {
         l.uploads.upload_max_bytes = 1_000_000;
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
-    let other = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
+    let other = srv.client(Role::Inspector, &[LIANDU]).await;
     let viewer = srv.client(Role::Viewer, &["*"]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     send(&c, &up.id, &bytes[..10_000], 0, 10_000).await;
 
     // Someone else's upload does not exist for them.
@@ -575,26 +443,26 @@ async fn uploads_are_private_limited_and_expire() {
     assert_eq!(e.code(), Code::NotFound);
     let e = viewer
         .evidence()
-        .begin_upload(begin("331102", &bytes))
+        .begin_upload(begin(LIANDU, &bytes))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     let e = c
         .evidence()
-        .begin_upload(begin("331121", &bytes))
+        .begin_upload(begin(QINGTIAN, &bytes))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 
     // Limits: file size and uploads open at once.
-    let mut big = begin("331102", &bytes);
+    let mut big = begin(LIANDU, &bytes);
     big.size_bytes = 2_000_000;
     let e = c.evidence().begin_upload(big).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["size_bytes"]);
-    start(&c, "331102", b"second").await;
+    assert_eq!(violated_fields(&e), ["size_bytes"]);
+    start(&c, LIANDU, b"second").await;
     let e = c
         .evidence()
-        .begin_upload(begin("331102", b"third"))
+        .begin_upload(begin(LIANDU, b"third"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted);
@@ -606,29 +474,15 @@ async fn uploads_are_private_limited_and_expire() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(leftovers, 0);
-    let e = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
-        .await
-        .unwrap_err();
+    let e = upload_status(&c, &up.id).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
-}
-
-pub(crate) async fn upload(
-    c: &Client,
-    unit: &str,
-    bytes: &[u8],
-) -> Result<pb::Evidence, tonic::Status> {
-    let up = start(c, unit, bytes).await;
-    send(c, &up.id, bytes, 0, 1_000_000).await;
-    finish(c, &up.id).await
 }
 
 #[tokio::test]
 async fn metadata_is_read_from_the_photo() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
-    let e = upload(&c, "331102", &photo()).await.unwrap();
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
+    let e = upload(&c, LIANDU, &photo()).await.unwrap();
     let m = e.metadata.unwrap();
     assert_eq!((m.width, m.height), (640, 480));
     assert_eq!(m.make, "NIKON");
@@ -641,28 +495,21 @@ async fn metadata_is_read_from_the_photo() {
     assert!((gps.latitude - 43.467448).abs() < 1e-5, "{gps:?}");
     assert!((gps.longitude - 11.885127).abs() < 1e-5, "{gps:?}");
     // Read back, the same.
-    let got = c
-        .evidence()
-        .get_evidence(pb::GetEvidenceRequest { id: e.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .evidence
-        .unwrap();
+    let got = get_evidence(&c, &e.id).await;
     assert_eq!(got.metadata, Some(m));
 }
 
 #[tokio::test]
 async fn bombs_and_broken_headers_are_refused() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bomb = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/bomb.png"
     ))
     .unwrap();
-    let e = upload(&c, "331102", &bomb).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["data"]);
+    let e = upload(&c, LIANDU, &bomb).await.unwrap_err();
+    assert_eq!(violated_fields(&e), ["data"]);
     assert!(
         e.message()
             .contains("100000×100000 pixels is larger than allowed"),
@@ -670,27 +517,18 @@ async fn bombs_and_broken_headers_are_refused() {
     );
 
     let truncated = photo().slice(..2000);
-    let e = upload(&c, "331102", &truncated).await.unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["data"]);
+    let e = upload(&c, LIANDU, &truncated).await.unwrap_err();
+    assert_eq!(violated_fields(&e), ["data"]);
     assert!(e.message().contains("cannot be read"), "{e:?}");
-}
-
-fn meta(unit: &str) -> ducha_sdk::UploadMetadata {
-    ducha_sdk::UploadMetadata {
-        unit_code: unit.into(),
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0010.jpg".into(),
-        capture: None,
-    }
 }
 
 #[tokio::test]
 async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
     let srv = support::spawn_with(|l| l.uploads.upload_chunk_bytes = 16 * 1024).await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let proxy = support::proxy::Proxy::start(&srv.url).await;
     let c = Client::connect(proxy.url.clone()).await.unwrap();
-    c.login(&name, support::PASSWORD).await.unwrap();
+    c.login(&name, PASSWORD).await.unwrap();
 
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
@@ -709,7 +547,7 @@ async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
     // Signal is lost about 60 kB into the photo.
     proxy.cut_after(60_000);
     let e = c
-        .upload_file(path, meta("331102"), opts.clone())
+        .upload_file(path, photo_metadata(LIANDU, "DSCN0010.jpg"), opts.clone())
         .await
         .unwrap();
     assert_eq!(proxy.cuts(), 1, "the connection was not cut");
@@ -734,7 +572,7 @@ async fn sdk_uploads_a_file_and_resumes_after_the_connection_is_cut() {
 
     // The same photo again: nothing is sent, the evidence comes back.
     let again = c
-        .upload_bytes(bytes.clone(), meta("331102"), opts)
+        .upload_bytes(bytes.clone(), photo_metadata(LIANDU, "DSCN0010.jpg"), opts)
         .await
         .unwrap();
     assert_eq!(again.id, e.id);
@@ -755,9 +593,9 @@ async fn a_damaged_chunk_on_s3_breaks_off_the_streamed_original() {
 
 /// `keys` lists the store's objects where the test can see them.
 async fn damaged_chunk_keeps_what_came_before_it(srv: &TestServer, keys: impl Fn() -> Vec<String>) {
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let mut msgs: Vec<pb::WriteUploadRequest> = bytes
         .chunks(10_000)
         .take(5)
@@ -776,17 +614,8 @@ async fn damaged_chunk_keeps_what_came_before_it(srv: &TestServer, keys: impl Fn
         .write_upload(tokio_stream::iter(msgs))
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["crc32c"]);
-    let status = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest {
-            upload_id: up.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
+    assert_eq!(violated_fields(&e), ["crc32c"]);
+    let status = upload_status(&c, &up.id).await.unwrap();
     assert_eq!(
         status.committed_offset, 30_000,
         "the three good chunks are kept"

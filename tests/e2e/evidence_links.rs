@@ -6,29 +6,24 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::evidence::{begin, finish, photo, send, sha256, upload};
 use crate::support;
+use crate::support::checks::{
+    T0, create, create_record, create_with, get_record, list_records, site_check, ts,
+};
+use crate::support::evidence::{begin, fixture, kinds, link, photo, sha256, upload, upload_with};
+use crate::support::refusals::violated_fields;
+use crate::support::units::{JINYUN, LIANDU, QINGTIAN};
 
 fn second_photo() -> Bytes {
-    support::fixture("DSCN0021.jpg")
-}
-
-pub(crate) async fn get_record(c: &Client, id: &str) -> pb::CheckRecord {
-    c.checks()
-        .get_check_record(pb::GetCheckRecordRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap()
+    fixture("DSCN0021.jpg")
 }
 
 #[tokio::test]
 async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let (a, b) = (photo(), second_photo());
-    let mut rec = support::site_check("331102", 1_790_000_000);
+    let mut rec = site_check(LIANDU, T0);
     rec.expected_evidence = vec![
         pb::ExpectedEvidence {
             sha256: sha256(&a),
@@ -39,7 +34,7 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
             role: pb::EvidenceRole::Context as i32,
         },
     ];
-    let rec = support::create_record(&c, rec).await;
+    let rec = create_record(&c, rec).await;
     assert_eq!(
         rec.pending_sha256,
         vec![sha256(&a), sha256(&b)],
@@ -47,7 +42,7 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
     );
     assert!(rec.evidence.is_empty());
 
-    let ea = upload(&c, "331102", &a).await.unwrap();
+    let ea = upload(&c, LIANDU, &a).await.unwrap();
     let now = get_record(&c, &rec.id).await;
     assert_eq!(now.pending_sha256, vec![sha256(&b)]);
     assert_eq!(now.evidence.len(), 1);
@@ -56,41 +51,32 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
         (ea.id.as_str(), pb::EvidenceRole::Before as i32)
     );
 
-    upload(&c, "331102", &b).await.unwrap();
+    upload(&c, LIANDU, &b).await.unwrap();
     let now = get_record(&c, &rec.id).await;
     assert!(now.pending_sha256.is_empty());
     assert_eq!(now.evidence.len(), 2);
-    let listed = c
-        .checks()
-        .list_check_records(pb::ListCheckRecordsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(listed.check_records[0].evidence.len(), 2);
+    let listed = list_records(&c, Default::default()).await;
+    assert_eq!(listed[0].evidence.len(), 2);
 
     // A record naming a photo its unit already holds is linked at once.
-    let mut later = support::site_check("331102", 1_790_000_600);
+    let mut later = site_check(LIANDU, T0 + 600);
     later.expected_evidence = vec![pb::ExpectedEvidence {
         sha256: sha256(&a),
         role: pb::EvidenceRole::After as i32,
     }];
-    let later = support::create_record(&c, later).await;
+    let later = create_record(&c, later).await;
     assert!(later.pending_sha256.is_empty());
     assert_eq!(later.evidence[0].role, pb::EvidenceRole::After as i32);
 
     // A malformed hash and a missing role are named.
-    let mut bad = support::site_check("331102", 1_790_000_000);
+    let mut bad = site_check(LIANDU, T0);
     bad.expected_evidence = vec![pb::ExpectedEvidence {
         sha256: "xyz".into(),
         role: 0,
     }];
-    let e = c
-        .checks()
-        .create_check_record(support::create(bad))
-        .await
-        .unwrap_err();
+    let e = create_with(&c, create(bad)).await.unwrap_err();
     assert_eq!(
-        support::violated_fields(&e),
+        violated_fields(&e),
         [
             "check_record.expected_evidence[0].sha256",
             "check_record.expected_evidence[0].role"
@@ -101,30 +87,23 @@ async fn photos_named_by_a_record_link_themselves_when_they_arrive() {
 #[tokio::test]
 async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102", "331121"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU, QINGTIAN]).await;
     let viewer = srv.client(Role::Viewer, &["*"]).await;
-    let stranger = srv.client(Role::Inspector, &["331122"]).await;
-    let e = upload(&c, "331102", &photo()).await.unwrap();
-    let rec = support::create_record(&c, support::site_check("331102", 1_790_000_000)).await;
-    let other = support::create_record(&c, support::site_check("331121", 1_790_000_000)).await;
-    let link = |who: &Client, rec: &str, role: pb::EvidenceRole| {
-        let (who, req) = (
-            who.clone(),
-            pb::LinkEvidenceRequest {
-                evidence_id: e.id.clone(),
-                check_record_id: rec.into(),
-                role: role as i32,
-            },
-        );
-        async move { who.evidence().link_evidence(req).await }
-    };
-    link(&c, &rec.id, pb::EvidenceRole::Context).await.unwrap();
+    let stranger = srv.client(Role::Inspector, &[JINYUN]).await;
+    let e = upload(&c, LIANDU, &photo()).await.unwrap();
+    let rec = create_record(&c, site_check(LIANDU, T0)).await;
+    let other = create_record(&c, site_check(QINGTIAN, T0)).await;
+    link(&c, &e.id, &rec.id, pb::EvidenceRole::Context)
+        .await
+        .unwrap();
     assert_eq!(
         get_record(&c, &rec.id).await.evidence[0].role,
         pb::EvidenceRole::Context as i32
     );
     // Linking again changes the role.
-    link(&c, &rec.id, pb::EvidenceRole::Before).await.unwrap();
+    link(&c, &e.id, &rec.id, pb::EvidenceRole::Before)
+        .await
+        .unwrap();
     let now = get_record(&c, &rec.id).await;
     assert_eq!(
         (now.evidence.len(), now.evidence[0].role),
@@ -132,30 +111,30 @@ async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
     );
 
     assert_eq!(
-        link(&c, &other.id, pb::EvidenceRole::Before)
+        link(&c, &e.id, &other.id, pb::EvidenceRole::Before)
             .await
             .unwrap_err()
             .code(),
         Code::FailedPrecondition
     );
     assert_eq!(
-        link(&viewer, &rec.id, pb::EvidenceRole::Before)
+        link(&viewer, &e.id, &rec.id, pb::EvidenceRole::Before)
             .await
             .unwrap_err()
             .code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        link(&stranger, &rec.id, pb::EvidenceRole::Before)
+        link(&stranger, &e.id, &rec.id, pb::EvidenceRole::Before)
             .await
             .unwrap_err()
             .code(),
         Code::NotFound
     );
-    let e2 = link(&c, &rec.id, pb::EvidenceRole::Unspecified)
+    let e2 = link(&c, &e.id, &rec.id, pb::EvidenceRole::Unspecified)
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e2), ["role"]);
+    assert_eq!(violated_fields(&e2), ["role"]);
 
     let unlink = pb::UnlinkEvidenceRequest {
         evidence_id: e.id.clone(),
@@ -177,32 +156,16 @@ async fn evidence_is_linked_and_unlinked_by_hand_within_a_unit() {
 /// time carries no offset, so China time is assumed).
 const DSCN0010_TAKEN: i64 = 1_224_664_119;
 
-pub(crate) fn kinds(signals: &[pb::AuthenticitySignal]) -> Vec<pb::SignalKind> {
-    signals
-        .iter()
-        .map(|s| pb::SignalKind::try_from(s.kind).unwrap())
-        .collect()
-}
-
 async fn upload_with_clock(c: &Client, bytes: &[u8], device_time: i64) -> pb::Evidence {
-    let mut req = begin("331102", bytes);
-    req.capture.as_mut().unwrap().device_time = support::ts(device_time);
-    let up = c
-        .evidence()
-        .begin_upload(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    send(c, &up.id, bytes, 0, 1_000_000).await;
-    finish(c, &up.id).await.unwrap()
+    let mut req = begin(LIANDU, bytes);
+    req.capture.as_mut().unwrap().device_time = ts(device_time);
+    upload_with(c, req, bytes).await.unwrap()
 }
 
 #[tokio::test]
 async fn signals_of_the_file_itself() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     // GPS present, a camera's transfer tool, the camera's, the GPS's and
     // the phone's clocks agree: nothing to say. (DSCN0010 with its GPS date
     // corrected: taken 2008-10-22T14:28:39Z, in UTC+2.)
@@ -215,19 +178,10 @@ async fn signals_of_the_file_itself() {
     assert!(clean.signals.is_empty(), "{:?}", clean.signals);
 
     // The phone's clock says eight hours later than the camera.
-    let c2 = srv.client(Role::Inspector, &["331121"]).await;
-    let mut req = begin("331121", &photo());
-    req.capture.as_mut().unwrap().device_time = support::ts(DSCN0010_TAKEN + 8 * 3600);
-    let up = c2
-        .evidence()
-        .begin_upload(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    send(&c2, &up.id, &photo(), 0, 1_000_000).await;
-    let skewed = finish(&c2, &up.id).await.unwrap();
+    let c2 = srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let mut req = begin(QINGTIAN, &photo());
+    req.capture.as_mut().unwrap().device_time = ts(DSCN0010_TAKEN + 8 * 3600);
+    let skewed = upload_with(&c2, req, &photo()).await.unwrap();
     // DSCN0010's own GPS date is a day late, which it also says.
     assert_eq!(
         kinds(&skewed.signals),
@@ -249,18 +203,9 @@ async fn signals_of_the_file_itself() {
         "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
     ))
     .unwrap();
-    let mut req = begin("331102", &gimp);
+    let mut req = begin(LIANDU, &gimp);
     req.capture = None;
-    let up = c
-        .evidence()
-        .begin_upload(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    send(&c, &up.id, &gimp, 0, 1_000_000).await;
-    let edited = finish(&c, &up.id).await.unwrap();
+    let edited = upload_with(&c, req, &gimp).await.unwrap();
     assert_eq!(
         kinds(&edited.signals),
         [pb::SignalKind::NoGps, pb::SignalKind::Edited]
@@ -273,7 +218,7 @@ async fn signals_of_the_file_itself() {
 }
 
 fn check_at(lat: f64, lon: f64, start: i64) -> pb::CheckRecord {
-    let mut r = support::site_check("331102", start);
+    let mut r = site_check(LIANDU, start);
     r.location = Some(pb::Location {
         latitude: lat,
         longitude: lon,
@@ -287,37 +232,21 @@ fn check_at(lat: f64, lon: f64, start: i64) -> pb::CheckRecord {
 #[tokio::test]
 async fn signals_against_the_linked_check() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let e = upload_with_clock(&c, &photo(), DSCN0010_TAKEN).await;
-    let create = |r: pb::CheckRecord| {
-        let c = c.clone();
-        async move { support::create_record(&c, r).await }
-    };
-    let link = |rec: String| {
-        let (c, id) = (c.clone(), e.id.clone());
-        async move {
-            c.evidence()
-                .link_evidence(pb::LinkEvidenceRequest {
-                    evidence_id: id,
-                    check_record_id: rec,
-                    role: pb::EvidenceRole::Before as i32,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .link
-                .unwrap()
-        }
-    };
     // The check where and when the photo was taken: nothing to say.
-    let here = create(check_at(43.4675, 11.8852, DSCN0010_TAKEN - 600)).await;
-    let l = link(here.id.clone()).await;
+    let here = create_record(&c, check_at(43.4675, 11.8852, DSCN0010_TAKEN - 600)).await;
+    let l = link(&c, &e.id, &here.id, pb::EvidenceRole::Before)
+        .await
+        .unwrap();
     assert!(l.signals.is_empty(), "{:?}", l.signals);
 
     // A check 2 km away, the next day: far, out of time, and now the photo
     // serves two records.
-    let there = create(check_at(43.4855, 11.8852, DSCN0010_TAKEN + 86_400)).await;
-    let l = link(there.id.clone()).await;
+    let there = create_record(&c, check_at(43.4855, 11.8852, DSCN0010_TAKEN + 86_400)).await;
+    let l = link(&c, &e.id, &there.id, pb::EvidenceRole::Before)
+        .await
+        .unwrap();
     assert_eq!(
         kinds(&l.signals),
         [
@@ -381,7 +310,7 @@ async fn signals_against_the_linked_check() {
 async fn capture_attestation_valid_tampered_and_absent() {
     use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
     let srv = support::spawn().await;
-    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (c, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
     let key = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
     c.evidence()
@@ -399,7 +328,7 @@ async fn capture_attestation_valid_tampered_and_absent() {
         })
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&bad_key), ["public_key"]);
+    assert_eq!(violated_fields(&bad_key), ["public_key"]);
 
     let status = |e: &pb::Evidence| {
         let a = e.attestation.clone().unwrap();
@@ -413,23 +342,14 @@ async fn capture_attestation_valid_tampered_and_absent() {
             async move {
                 let mut req = begin(unit, &bytes);
                 sign(&mut req);
-                let up = c
-                    .evidence()
-                    .begin_upload(req)
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .upload
-                    .unwrap();
-                send(&c, &up.id, &bytes, 0, 1_000_000).await;
-                finish(&c, &up.id).await.unwrap()
+                upload_with(&c, req, &bytes).await.unwrap()
             }
         };
     // Signed at capture over the photo's hash, time, place and device.
     let k = std::sync::Arc::new(key);
     let k1 = k.clone();
     let e = signed_upload(
-        "331102",
+        LIANDU,
         photo(),
         Box::new(move |r| {
             let cap = r.capture.as_mut().unwrap();
@@ -451,7 +371,7 @@ async fn capture_attestation_valid_tampered_and_absent() {
     // The same signature with the location moved afterwards: invalid.
     let k2 = k.clone();
     let e = signed_upload(
-        "331102",
+        LIANDU,
         second_photo(),
         Box::new(move |r| {
             let cap = r.capture.as_mut().unwrap();
@@ -471,16 +391,16 @@ async fn capture_attestation_valid_tampered_and_absent() {
         "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
     ))
     .unwrap();
-    let e = signed_upload("331102", gimp.into(), Box::new(|_| {})).await;
+    let e = signed_upload(LIANDU, gimp.into(), Box::new(|_| {})).await;
     assert_eq!(status(&e).0, pb::AttestationStatus::Unattested);
 }
 
 #[tokio::test]
 async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
     let srv = support::spawn().await;
-    let (a, alice) = srv.user(Role::Inspector, &["331102"]).await;
-    let b = srv.client(Role::Inspector, &["331121"]).await;
-    let liaison = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let (a, alice) = srv.user(Role::Inspector, &[LIANDU]).await;
+    let b = srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let liaison = srv.client(Role::UnitLiaison, &[LIANDU]).await;
     let gimp = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/photos/Canon_40D_photoshop_import.jpg"
@@ -488,14 +408,9 @@ async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
     .unwrap();
     let ea = upload_with_clock(&a, &photo(), DSCN0010_TAKEN).await;
     let eg = upload_with_clock(&a, &gimp, DSCN0010_TAKEN).await;
-    let eb = upload(&b, "331121", &second_photo()).await.unwrap();
-    let rec = support::create_record(&a, support::site_check("331102", 1_790_000_000)).await;
-    a.evidence()
-        .link_evidence(pb::LinkEvidenceRequest {
-            evidence_id: ea.id.clone(),
-            check_record_id: rec.id.clone(),
-            role: pb::EvidenceRole::Before as i32,
-        })
+    let eb = upload(&b, QINGTIAN, &second_photo()).await.unwrap();
+    let rec = create_record(&a, site_check(LIANDU, T0)).await;
+    link(&a, &ea.id, &rec.id, pb::EvidenceRole::Before)
         .await
         .unwrap();
 
@@ -602,5 +517,5 @@ async fn evidence_is_listed_by_unit_uploader_record_and_signal() {
     )
     .await
     .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["signal"]);
+    assert_eq!(violated_fields(&e), ["signal"]);
 }

@@ -4,10 +4,10 @@ use chrono::{Datelike, Weekday};
 use ducha::domain::access::Role;
 use ducha_sdk::pb;
 
-use crate::rectification::{
-    a_finding, acknowledge, approve, assign, finding_of, item, submit, team,
-};
-use crate::support::{create_record, site_check};
+use crate::support::checks::{T0, create_record, site_check};
+use crate::support::findings::{a_finding, finding_of, raise, team};
+use crate::support::rectification::{acknowledge, approve, assign, item, reject, submit};
+use crate::support::units::{LIANDU, QINGTIAN};
 
 #[tokio::test]
 async fn statistics_and_ledger_per_unit() {
@@ -24,33 +24,13 @@ async fn statistics_and_ledger_per_unit() {
     let _open = assign(&t.inspector, &f.id, item(5)).await.unwrap();
     let done = acknowledge(&t.liaison, &done).await.unwrap();
     let done = submit(&t.liaison, &done, vec![]).await.unwrap();
-    let done = t
-        .verifier
-        .rectification()
-        .reject_item(pb::RejectItemRequest {
-            id: done.id.clone(),
-            etag: done.etag.clone(),
-            reason: "整改不彻底".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .item
-        .unwrap();
+    let done = reject(&t.verifier, &done, "整改不彻底").await.unwrap();
     let done = submit(&t.liaison, &done, vec![]).await.unwrap();
     approve(&t.verifier, &done).await.unwrap();
-    let qingtian = t.srv.client(Role::Inspector, &["331121"]).await;
-    let rec = create_record(&qingtian, site_check("331121", 1_790_000_000)).await;
-    let qf = qingtian
-        .findings()
-        .create_finding(pb::CreateFindingRequest {
-            finding: Some(finding_of("331121", &rec.id)),
-            ..Default::default()
-        })
+    let qingtian = t.srv.client(Role::Inspector, &[QINGTIAN]).await;
+    let rec = create_record(&qingtian, site_check(QINGTIAN, T0)).await;
+    let qf = raise(&qingtian, finding_of(QINGTIAN, &rec.id))
         .await
-        .unwrap()
-        .into_inner()
-        .finding
         .unwrap();
     assign(&qingtian, &qf.id, item(5)).await.unwrap();
 
@@ -65,7 +45,7 @@ async fn statistics_and_ledger_per_unit() {
     let all = stats(t.coordinator.clone()).await;
     assert_eq!(
         all.iter().map(|u| u.unit_code.as_str()).collect::<Vec<_>>(),
-        vec!["331102", "331121"]
+        vec![LIANDU, QINGTIAN]
     );
     let liandu = &all[0];
     assert_eq!(liandu.unit_name, "莲都区");
@@ -92,13 +72,13 @@ async fn statistics_and_ledger_per_unit() {
     // A liaison sees its own unit's figures only.
     let mine = stats(t.liaison.clone()).await;
     assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0].unit_code, "331102");
+    assert_eq!(mine[0].unit_code, LIANDU);
 
     let ledger = t
         .coordinator
         .rectification()
         .export_rectification_ledger(pb::ExportRectificationLedgerRequest {
-            unit_codes: vec!["331102".into()],
+            unit_codes: vec![LIANDU.into()],
             ..Default::default()
         })
         .await
@@ -135,11 +115,11 @@ async fn statistics_and_ledger_per_unit() {
     assert!(rows.iter().all(|r| &r[col("问题")] == "印染废水超标排放"));
 
     // Another unit's liaison gets an empty ledger for Liandu.
-    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
+    let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
     let theirs = outsider
         .rectification()
         .export_rectification_ledger(pb::ExportRectificationLedgerRequest {
-            unit_codes: vec!["331102".into()],
+            unit_codes: vec![LIANDU.into()],
             ..Default::default()
         })
         .await

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use ducha::domain::access::Role;
 
-use crate::evidence::sha256;
+use crate::support::evidence::sha256;
+use crate::support::units::LIANDU;
 use crate::support::{self, lossy, photos};
 
 /// The client process of the test below, which starts it.
@@ -32,7 +33,7 @@ fn client() -> tokio::process::Command {
 #[tokio::test]
 async fn a_photo_crosses_a_resetting_link_at_little_more_than_its_size() {
     let srv = support::spawn().await;
-    let (_, user) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, user) = srv.user(Role::Inspector, &[LIANDU]).await;
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let base = std::fs::read(lossy::photo_27mp(folder)).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -46,7 +47,7 @@ async fn a_photo_crosses_a_resetting_link_at_little_more_than_its_size() {
         let run = lossy::upload(
             &srv.url,
             &user,
-            support::PASSWORD,
+            support::users::PASSWORD,
             &photo,
             lossy::fixed_points(rate, 16 * lossy::MIB),
             Some(bytes.len() as u64 * 2 / 5),

@@ -6,20 +6,14 @@
 use std::time::Duration;
 
 use ducha::domain::access::Role;
-use ducha_sdk::{UploadMetadata, UploadOptions};
+use ducha_sdk::UploadOptions;
 use tonic::Code;
 
-use crate::evidence::{download, photo, sha256};
-use crate::support::{self, proxy::Proxy, s3::S3Server};
-
-fn meta() -> UploadMetadata {
-    UploadMetadata {
-        unit_code: "331102".into(),
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0010.jpg".into(),
-        capture: None,
-    }
-}
+use crate::support;
+use crate::support::evidence::{download, original_key, photo, photo_metadata, sha256};
+use crate::support::proxy::Proxy;
+use crate::support::s3::S3Server;
+use crate::support::units::LIANDU;
 
 #[tokio::test]
 async fn a_body_damaged_on_the_way_to_s3_is_refused_and_nothing_is_kept() {
@@ -31,10 +25,10 @@ async fn a_body_damaged_on_the_way_to_s3_is_refused_and_nothing_is_kept() {
         l.jobs.derivative_workers = Some(0);
     })
     .await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
     let sha = sha256(&bytes);
-    let key = format!("evidence/sha256/{}/{sha}", &sha[..2]);
+    let key = original_key(&sha);
     // Path-style: the bucket, then the key.
     let puts_of_the_original = format!("PUT /{}/{key}", s3.bucket);
     let once = UploadOptions {
@@ -47,7 +41,11 @@ async fn a_body_damaged_on_the_way_to_s3_is_refused_and_nothing_is_kept() {
     // that follows it are both refused, and the upload fails for now.
     proxy.tamper(&puts_of_the_original, usize::MAX);
     let e = c
-        .upload_bytes(bytes.clone(), meta(), once.clone())
+        .upload_bytes(
+            bytes.clone(),
+            photo_metadata(LIANDU, "DSCN0010.jpg"),
+            once.clone(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.status().unwrap().code(), Code::Unavailable, "{e:?}");
@@ -59,7 +57,10 @@ async fn a_body_damaged_on_the_way_to_s3_is_refused_and_nothing_is_kept() {
     // intact, and the store holds the photo as it was sent.
     proxy.tamper(&puts_of_the_original, 1);
     let refused = s3.refused();
-    let e = c.upload_bytes(bytes.clone(), meta(), once).await.unwrap();
+    let e = c
+        .upload_bytes(bytes.clone(), photo_metadata(LIANDU, "DSCN0010.jpg"), once)
+        .await
+        .unwrap();
     assert_eq!(s3.refused(), refused + 1);
     assert!(s3.keys().contains(&key));
     assert_eq!(e.sha256, sha);

@@ -9,70 +9,18 @@ use std::time::Duration;
 
 use ducha::domain::access::Role;
 use ducha_sdk::{CallPolicy, Client, UploadOptions, pb};
-use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
-use crate::evidence::{photo, sha256};
-use crate::support::{self, TestServer, create, proxy::Proxy, s3::S3Server, site_check};
-
-const T0: i64 = 1_790_000_000; // 2026-09-21
-
-/// The bound the issue sets for health to follow a fault or a recovery.
-const HEALTH_WITHIN: Duration = Duration::from_secs(5);
-
-/// The health service of a server, watched.
-struct Health(HealthClient<Channel>);
-
-impl Health {
-    async fn of(srv: &TestServer) -> Health {
-        let channel = Channel::from_shared(srv.url.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        Health(HealthClient::new(channel))
-    }
-
-    async fn now(&mut self, service: &str) -> ServingStatus {
-        let r = self
-            .0
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        ServingStatus::try_from(r.status).unwrap()
-    }
-
-    /// Waits, by the Watch stream, until `service` reports `want`; fails
-    /// when that takes longer than the bound.
-    async fn becomes(&mut self, service: &str, want: ServingStatus) {
-        let mut updates = self
-            .0
-            .watch(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let reached = async {
-            while let Some(u) = updates.next().await {
-                if u.unwrap().status == want as i32 {
-                    return;
-                }
-            }
-            panic!("the health stream of '{service}' ended");
-        };
-        tokio::time::timeout(HEALTH_WITHIN, reached)
-            .await
-            .unwrap_or_else(|_| panic!("'{service}' was not {want:?} within {HEALTH_WITHIN:?}"));
-    }
-}
+use crate::support::checks::{
+    T0, create, create_record, create_with, get_record, list_records, site_check,
+};
+use crate::support::evidence::{download, fixture, photo, photo_metadata, sha256, upload};
+use crate::support::grpc::Health;
+use crate::support::proxy::Proxy;
+use crate::support::s3::S3Server;
+use crate::support::units::LIANDU;
+use crate::support::{self, TestServer};
 
 /// A client that tries each call once, so that its answer is the server's.
 async fn once(srv: &TestServer, name: &str) -> Client {
@@ -110,10 +58,10 @@ async fn a_database_outage_is_seen_and_bounded_on_postgresql() {
         l.server.health_probe_interval = Duration::from_millis(250);
     })
     .await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let c = once(&srv, &name).await;
-    let mut health = Health::of(&srv).await;
-    let before = support::create_record(&c, site_check("331102", T0)).await;
+    let mut health = Health::of(&srv.url).await;
+    let before = create_record(&c, site_check(LIANDU, T0)).await;
     assert_eq!(health.now("").await, ServingStatus::Serving);
 
     for fault in ["stopped", "frozen"] {
@@ -140,13 +88,9 @@ async fn a_database_outage_is_seen_and_bounded_on_postgresql() {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::Unavailable, "{fault}: {e:?}");
-        let mut retried = create(site_check("331102", T0 + 3600));
+        let mut retried = create(site_check(LIANDU, T0 + 3600));
         retried.request_id = uuid::Uuid::new_v4().to_string();
-        let e = c
-            .checks()
-            .create_check_record(retried.clone())
-            .await
-            .unwrap_err();
+        let e = create_with(&c, retried.clone()).await.unwrap_err();
         assert_eq!(e.code(), Code::Unavailable, "{fault}: {e:?}");
 
         proxy.restart().await;
@@ -156,37 +100,12 @@ async fn a_database_outage_is_seen_and_bounded_on_postgresql() {
             ServingStatus::Serving
         );
         // The retry makes the record once; what was there before is there.
-        let made = c
-            .checks()
-            .create_check_record(retried.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .check_record
-            .unwrap();
-        let again = c
-            .checks()
-            .create_check_record(retried)
-            .await
-            .unwrap()
-            .into_inner()
-            .check_record
-            .unwrap();
+        let made = create_with(&c, retried.clone()).await.unwrap();
+        let again = create_with(&c, retried).await.unwrap();
         assert_eq!(made.id, again.id, "{fault}");
-        c.checks()
-            .get_check_record(pb::GetCheckRecordRequest {
-                id: before.id.clone(),
-            })
-            .await
-            .unwrap();
+        get_record(&c, &before.id).await;
     }
-    let all = c
-        .checks()
-        .list_check_records(pb::ListCheckRecordsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_records;
+    let all = list_records(&c, Default::default()).await;
     assert_eq!(all.len(), 3, "one before, one after each outage");
     // Nothing half-written: the audit chain holds.
     let admin = srv.client(Role::Admin, &["*"]).await;
@@ -212,23 +131,16 @@ async fn an_object_store_outage_stops_evidence_only_and_is_bounded() {
         l.jobs.derivative_workers = Some(0);
     })
     .await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let c = once(&srv, &name).await;
-    let mut health = Health::of(&srv).await;
-    let first = crate::evidence::upload(&c, "331102", &photo())
-        .await
-        .unwrap();
+    let mut health = Health::of(&srv.url).await;
+    let first = upload(&c, LIANDU, &photo()).await.unwrap();
     let opts = || UploadOptions {
         max_retries: 0,
         first_backoff: Duration::from_millis(10),
         ..Default::default()
     };
-    let meta = || ducha_sdk::UploadMetadata {
-        unit_code: "331102".into(),
-        media_type: "image/jpeg".into(),
-        file_name: "DSCN0021.jpg".into(),
-        capture: None,
-    };
+    let meta = || photo_metadata(LIANDU, "DSCN0021.jpg");
 
     for (n, fault) in ["stopped", "frozen"].into_iter().enumerate() {
         match fault {
@@ -245,18 +157,18 @@ async fn an_object_store_outage_stops_evidence_only_and_is_bounded() {
             health.now("ducha.v1.CheckService").await,
             ServingStatus::Serving
         );
-        support::create_record(&c, site_check("331102", T0 + n as i64 * 3600)).await;
+        create_record(&c, site_check(LIANDU, T0 + n as i64 * 3600)).await;
 
         // An upload answers UNAVAILABLE within the object store's timeout
         // and keeps nothing it did not store.
-        let bytes = crate::support::photos::unique(&support::fixture("DSCN0021.jpg"), n as u64);
+        let bytes = support::photos::unique(&fixture("DSCN0021.jpg"), n as u64);
         let e = c
             .upload_bytes(bytes.clone().into(), meta(), opts())
             .await
             .unwrap_err();
         let status = e.status().expect("an answer of the server");
         assert_eq!(status.code(), Code::Unavailable, "{fault}: {e:?}");
-        let e = crate::evidence::download(&c, &first.id).await.unwrap_err();
+        let e = download(&c, &first.id).await.unwrap_err();
         assert_eq!(e.code(), Code::Unavailable, "{fault}: {e:?}");
 
         proxy.restart().await;
@@ -269,10 +181,6 @@ async fn an_object_store_outage_stops_evidence_only_and_is_bounded() {
             .await
             .unwrap();
         assert_eq!(e.sha256, sha256(&bytes));
-        assert_eq!(
-            crate::evidence::download(&c, &e.id).await.unwrap(),
-            bytes,
-            "{fault}"
-        );
+        assert_eq!(download(&c, &e.id).await.unwrap(), bytes, "{fault}");
     }
 }

@@ -7,237 +7,35 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::evidence::{photo, upload};
-use crate::rectification::{china_today, date, date_of};
-use crate::support::{self, TestServer, create_record, site_check, violated_fields};
+use crate::support::checks::{T0, create_record, site_check};
+use crate::support::cli::run;
+use crate::support::dates::{china_today, date_of};
+use crate::support::enterprises::CREDIT_CODE;
+use crate::support::events::{next, watch};
+use crate::support::evidence::{link, photo, upload};
+use crate::support::findings::raise;
+use crate::support::petitions::{
+    NAME, PHONE, accept, close, complaint, decline, desk, dispatch, feedback, get, reply,
+    send_back, site_visit, state, take_in, todays_figures, verify,
+};
+use crate::support::refusals::violated_fields;
+use crate::support::supervision::{self, assessment, cases_of};
+use crate::support::units::LIANDU;
 
-const LIANDU: &str = "331102";
-const CODE: &str = "91330100799655058B";
-const PHONE: &str = "13812345678";
-const NAME: &str = "王小明";
-
-/// A server with the petition group, a supervisor, and Liandu's liaison
-/// and inspector.
-struct Desk {
-    srv: TestServer,
-    officer: Client,
-    supervisor: Client,
-    liaison: Client,
-    inspector: Client,
-}
-
-async fn desk() -> Desk {
-    let srv = support::spawn().await;
-    Desk {
-        officer: srv.client(Role::PetitionOfficer, &[LIANDU]).await,
-        supervisor: srv.client(Role::Supervisor, &[LIANDU]).await,
-        liaison: srv.client(Role::UnitLiaison, &[LIANDU]).await,
-        inspector: srv.client(Role::Inspector, &[LIANDU]).await,
-        srv,
-    }
-}
-
-/// A petition by phone about a dyeing works on the Haoxi, with its
-/// complainant.
-fn complaint(latitude: f64, credit_code: &str) -> pb::CreatePetitionRequest {
-    pb::CreatePetitionRequest {
-        channel: pb::PetitionChannel::Hotline as i32,
-        received_time: Some(ducha_sdk::prost_types::Timestamp {
-            seconds: chrono::Utc::now().timestamp() - 3600,
-            nanos: 0,
-        }),
-        content: "好溪边印染厂夜间偷排废水，河水发红有异味".into(),
-        category: pb::Medium::Water as i32,
-        location: Some(pb::Location {
-            latitude,
-            longitude: 119.9229,
-            accuracy_m: 10.0,
-            altitude_m: None,
-            datum: pb::Datum::Wgs84 as i32,
-        }),
-        unit_code: LIANDU.into(),
-        credit_code: credit_code.into(),
-        complainant: Some(pb::Complainant {
-            name: NAME.into(),
-            phone: PHONE.into(),
-            address: "浙江省丽水市莲都区紫金街道好溪村8号".into(),
-        }),
-        ..Default::default()
-    }
-}
-
-async fn take_in(c: &Client, req: pb::CreatePetitionRequest) -> pb::Petition {
-    c.petitions()
-        .create_petition(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .petition
-        .unwrap()
-}
-
-async fn get(c: &Client, id: &str) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .get_petition(pb::GetPetitionRequest { id: id.into() })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-async fn accept(c: &Client, p: &pb::Petition, key: bool) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .accept_petition(pb::AcceptPetitionRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            key,
-            note: String::new(),
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-async fn dispatch(c: &Client, p: &pb::Petition) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .dispatch_petition(pb::DispatchPetitionRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-async fn reply(
-    c: &Client,
-    p: &pb::Petition,
-    evidence: Vec<String>,
-) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .reply_to_petition(pb::ReplyToPetitionRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            text: "经查，该厂已停产整改，排污口已封堵".into(),
-            evidence_ids: evidence,
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-async fn feedback(
-    c: &Client,
-    p: &pb::Petition,
-    satisfied: bool,
-) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .record_feedback(pb::RecordFeedbackRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            method: pb::FeedbackMethod::Phone as i32,
-            feedback_time: support::ts(chrono::Utc::now().timestamp() - 60),
-            satisfied,
-            note: String::new(),
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-async fn close(c: &Client, p: &pb::Petition) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .close_petition(pb::ClosePetitionRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            note: "办结".into(),
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-fn state(p: &pb::Petition) -> pb::PetitionState {
-    pb::PetitionState::try_from(p.state).unwrap()
-}
-
-/// A check record of Liandu with photo `evidence_id` linked: an on-site
-/// visit.
-async fn site_visit(inspector: &Client, evidence_id: &str) -> String {
-    let start = chrono::Utc::now().timestamp() - 2400;
-    let rec = create_record(inspector, site_check(LIANDU, start)).await;
-    inspector
-        .evidence()
-        .link_evidence(pb::LinkEvidenceRequest {
-            evidence_id: evidence_id.into(),
-            check_record_id: rec.id.clone(),
-            role: pb::EvidenceRole::Context as i32,
-        })
-        .await
-        .unwrap();
-    rec.id
-}
-
-/// Supervision cases of petition `id` opened for `cause`.
-async fn cases_of(c: &Client, id: &str, cause: pb::SupervisionCause) -> Vec<pb::SupervisionCase> {
-    c.supervision()
-        .list_cases(pb::ListCasesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .supervision_cases
-        .into_iter()
-        .filter(|k| k.source_id == id && k.cause == cause as i32)
-        .collect()
-}
-
-/// Closes supervision case `k` as its supervisor.
-async fn close_case(c: &Client, k: &pb::SupervisionCase) {
-    c.supervision()
-        .close_case(pb::CloseCaseRequest {
-            id: k.id.clone(),
-            etag: k.etag.clone(),
-            outcome: "单位已重新答复并整改到位".into(),
-        })
-        .await
-        .unwrap();
-}
-
-async fn send_back(
-    c: &Client,
-    p: &pb::Petition,
-    reply_due: Option<chrono::NaiveDate>,
-) -> Result<pb::Petition, tonic::Status> {
-    c.petitions()
-        .send_back_reply(pb::SendBackReplyRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            reason: "答复未附监测数据".into(),
-            reply_due_date: reply_due.and_then(date),
-        })
-        .await
-        .map(|r| r.into_inner().petition.unwrap())
-}
-
-/// Petition figures of yesterday and today, per unit.
-async fn todays_figures(c: &Client) -> Vec<pb::PetitionUnitFigures> {
-    c.petitions()
-        .get_petition_statistics(pb::GetPetitionStatisticsRequest {
-            unit_codes: vec![],
-            from_date: date(china_today() - chrono::Days::new(1)),
-            to_date: date(china_today()),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .units
-}
+/// How a supervisor closes a case once the unit has answered again.
+const CASE_CLOSED: &str = "单位已重新答复并整改到位";
 
 #[tokio::test]
 async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_close() {
     let d = desk().await;
-    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let p = take_in(&d.officer, complaint(28.4517, CREDIT_CODE)).await;
     assert_eq!(state(&p), pb::PetitionState::Received);
     assert!(date_of(&p.accept_due_date) > china_today() - chrono::Days::new(1));
     // Only petition officers take petitions in.
     let e = d
         .liaison
         .petitions()
-        .create_petition(complaint(28.4517, CODE))
+        .create_petition(complaint(28.4517, CREDIT_CODE))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
@@ -268,30 +66,10 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
         p.reply.as_ref().unwrap().evidence_ids,
         vec![photo_id.clone()]
     );
-    let e = d
-        .officer
-        .petitions()
-        .send_back_reply(pb::SendBackReplyRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let e = send_back(&d.officer, &p, "", None).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["reason"]);
-    let p = d
-        .officer
-        .petitions()
-        .send_back_reply(pb::SendBackReplyRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            reason: "未说明废水去向，请补充监测数据".into(),
-            reply_due_date: None,
-        })
+    let p = send_back(&d.officer, &p, "未说明废水去向，请补充监测数据", None)
         .await
-        .unwrap()
-        .into_inner()
-        .petition
         .unwrap();
     assert_eq!(state(&p), pb::PetitionState::Dispatched);
     assert_eq!(p.send_backs, 1);
@@ -304,38 +82,25 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
     assert!(e.message().contains("verified on site"), "{}", e.message());
     let recent = chrono::Utc::now().timestamp() - 2400;
     let bare = create_record(&d.inspector, site_check(LIANDU, recent)).await;
-    let verify = |rec: String, p: &pb::Petition| {
-        let (c, req) = (
-            d.inspector.clone(),
-            pb::VerifyOnSiteRequest {
-                id: p.id.clone(),
-                etag: p.etag.clone(),
-                check_record_id: rec,
-                conclusion: "现场核实：排污口已封堵，河水清澈".into(),
-            },
-        );
-        async move {
-            c.petitions()
-                .verify_on_site(req)
-                .await
-                .map(|r| r.into_inner().petition.unwrap())
-        }
-    };
-    let e = verify(bare.id, &p).await.unwrap_err();
+    let conclusion = "现场核实：排污口已封堵，河水清澈";
+    let e = verify(&d.inspector, &p, &bare.id, conclusion)
+        .await
+        .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record_id"]);
     assert!(e.message().contains("no evidence"), "{}", e.message());
     // An older visit, made before the petition came in, does not verify it.
-    let stale = create_record(&d.inspector, site_check(LIANDU, 1_790_000_000)).await;
-    d.inspector
-        .evidence()
-        .link_evidence(pb::LinkEvidenceRequest {
-            evidence_id: photo_id.clone(),
-            check_record_id: stale.id.clone(),
-            role: pb::EvidenceRole::Context as i32,
-        })
+    let stale = create_record(&d.inspector, site_check(LIANDU, T0)).await;
+    link(
+        &d.inspector,
+        &photo_id,
+        &stale.id,
+        pb::EvidenceRole::Context,
+    )
+    .await
+    .unwrap();
+    let e = verify(&d.inspector, &p, &stale.id, conclusion)
         .await
-        .unwrap();
-    let e = verify(stale.id, &p).await.unwrap_err();
+        .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["check_record_id"]);
     assert!(
         e.message().contains("before the petition"),
@@ -343,7 +108,7 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
         e.message()
     );
     let visit = site_visit(&d.inspector, &photo_id).await;
-    let p = verify(visit.clone(), &p).await.unwrap();
+    let p = verify(&d.inspector, &p, &visit, conclusion).await.unwrap();
     assert_eq!(state(&p), pb::PetitionState::Verified);
     assert_eq!(p.verification.as_ref().unwrap().check_record_id, visit);
 
@@ -373,27 +138,15 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
 async fn a_declined_petition_stays_declined() {
     let d = desk().await;
     let p = take_in(&d.officer, complaint(28.4517, "")).await;
-    let decline = |reason: &str, p: &pb::Petition| {
-        let (c, req) = (
-            d.officer.clone(),
-            pb::DeclinePetitionRequest {
-                id: p.id.clone(),
-                etag: p.etag.clone(),
-                reason: reason.into(),
-            },
-        );
-        async move {
-            c.petitions()
-                .decline_petition(req)
-                .await
-                .map(|r| r.into_inner().petition.unwrap())
-        }
-    };
-    let e = decline(" ", &p).await.unwrap_err();
+    let e = decline(&d.officer, &p, " ").await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["reason"]);
-    let declined = decline("不属于生态环境部门职责，已告知向住建部门反映", &p)
-        .await
-        .unwrap();
+    let declined = decline(
+        &d.officer,
+        &p,
+        "不属于生态环境部门职责，已告知向住建部门反映",
+    )
+    .await
+    .unwrap();
     assert_eq!(state(&declined), pb::PetitionState::Declined);
     assert!(declined.decline_reason.contains("住建"));
     // A stale etag is refused before the state is looked at.
@@ -437,7 +190,9 @@ async fn a_dissatisfied_complainant_reopens_the_petition_and_it_goes_to_supervis
     let cases = cases_of(&d.supervisor, &p.id, pb::SupervisionCause::Dissatisfied).await;
     assert_eq!(cases.len(), 1);
     // Once that case is closed, the next dissatisfied answer opens another.
-    close_case(&d.supervisor, &cases[0]).await;
+    supervision::close(&d.supervisor, &cases[0], CASE_CLOSED)
+        .await
+        .unwrap();
     let p = dispatch(&d.officer, &p).await.unwrap();
     let p = reply(&d.liaison, &p, vec![]).await.unwrap();
     let p = feedback(&d.officer, &p, false).await.unwrap();
@@ -511,16 +266,21 @@ async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
 
     // Sent back once the deadline has passed: a new one is needed, and
     // from then on lateness is judged against it.
-    let e = send_back(&d.officer, &p, None).await.unwrap_err();
+    let e = send_back(&d.officer, &p, "答复未附监测数据", None)
+        .await
+        .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["reply_due_date"]);
-    let p = send_back(&d.officer, &p, Some(d.srv.today() + chrono::Days::new(10)))
+    let due = d.srv.today() + chrono::Days::new(10);
+    let p = send_back(&d.officer, &p, "答复未附监测数据", Some(due))
         .await
         .unwrap();
     assert!(!p.reply_overdue);
     // Late again: while the first case is open no second one is opened;
     // once it is closed, the next lapse opens a new case.
     d.srv.pass_days(11);
-    close_case(&d.supervisor, &cases[0]).await;
+    supervision::close(&d.supervisor, &cases[0], CASE_CLOSED)
+        .await
+        .unwrap();
     assert_eq!(
         d.srv
             .app
@@ -542,10 +302,10 @@ async fn an_overdue_reply_opens_one_supervision_case_across_replicas() {
 #[tokio::test]
 async fn repeats_are_suggested_and_merged_and_counted() {
     let d = desk().await;
-    let first = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let first = take_in(&d.officer, complaint(28.4517, CREDIT_CODE)).await;
     assert!(first.possible_repeats.is_empty());
     // Same enterprise, somewhere else.
-    let same = take_in(&d.officer, complaint(28.50, CODE)).await;
+    let same = take_in(&d.officer, complaint(28.50, CREDIT_CODE)).await;
     assert_eq!(same.possible_repeats.len(), 1);
     assert_eq!(same.possible_repeats[0].petition_id, first.id);
     assert!(same.possible_repeats[0].same_enterprise);
@@ -620,12 +380,12 @@ async fn complainants_are_sealed_at_rest_and_masked_for_others() {
     let d = desk().await;
     let viewer = d.srv.client(Role::Viewer, &["*"]).await;
     let coordinator = d.srv.client(Role::Coordinator, &["*"]).await;
-    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let p = take_in(&d.officer, complaint(28.4517, CREDIT_CODE)).await;
     let anonymous = take_in(
         &d.officer,
         pb::CreatePetitionRequest {
             complainant: None,
-            ..complaint(28.4517, CODE)
+            ..complaint(28.4517, CREDIT_CODE)
         },
     )
     .await;
@@ -665,24 +425,8 @@ async fn complainants_are_sealed_at_rest_and_masked_for_others() {
     }
 
     // The unit's liaison is shown the petition's events from its dispatch.
-    let mut feed = d
-        .liaison
-        .events()
-        .watch(pb::WatchRequest {
-            after_id: 0,
-            event_kinds: vec!["petition.".into()],
-            unit_codes: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let first = tokio::time::timeout(std::time::Duration::from_secs(30), feed.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap()
-        .event
-        .unwrap();
+    let mut feed = watch(&d.liaison, 0, &["petition."]).await;
+    let first = next(&mut feed).await;
     assert_eq!(first.kind, "petition.dispatched");
 
     // Never in the event feed, the audit log or the export.
@@ -713,7 +457,7 @@ async fn complainants_are_sealed_at_rest_and_masked_for_others() {
 #[tokio::test]
 async fn the_master_key_rotates_without_losing_a_complainant() {
     let d = desk().await;
-    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let p = take_in(&d.officer, complaint(28.4517, CREDIT_CODE)).await;
     let (dir, db) = (d.srv.dir.clone(), d.srv.db.clone());
     let old_key = |s: &str| s.split('.').nth(1).unwrap().to_string();
     let before = d.srv.raw_texts("SELECT complainant FROM petitions").await;
@@ -723,7 +467,7 @@ async fn the_master_key_rotates_without_losing_a_complainant() {
         async move {
             let mut all = args.to_vec();
             all.extend(["--data-dir", &data_dir]);
-            crate::cli::run(dir.path(), &db, &all, "").await
+            run(dir.path(), &db, &all, "").await
         }
     };
     let (ok, new_id, _) = cli(&["personal-data", "add-key", "--current"]).await;
@@ -782,7 +526,7 @@ async fn the_master_key_rotates_without_losing_a_complainant() {
 #[tokio::test]
 async fn a_petition_raises_findings_of_its_unit() {
     let d = desk().await;
-    let p = take_in(&d.officer, complaint(28.4517, CODE)).await;
+    let p = take_in(&d.officer, complaint(28.4517, CREDIT_CODE)).await;
     let finding = |source: &str| pb::Finding {
         unit_code: LIANDU.into(),
         category: pb::FindingCategory::ProminentProblem as i32,
@@ -796,55 +540,29 @@ async fn a_petition_raises_findings_of_its_unit() {
         }],
         ..Default::default()
     };
-    let raise = |f: pb::Finding| {
-        let c = d.officer.clone();
-        async move {
-            c.findings()
-                .create_finding(pb::CreateFindingRequest {
-                    finding: Some(f),
-                    ..Default::default()
-                })
-                .await
-        }
-    };
-    let e = raise(finding(&uuid::Uuid::now_v7().to_string()))
+    let e = raise(&d.officer, finding(&uuid::Uuid::now_v7().to_string()))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
-    let f = raise(finding(&p.id))
-        .await
-        .unwrap()
-        .into_inner()
-        .finding
-        .unwrap();
+    let f = raise(&d.officer, finding(&p.id)).await.unwrap();
     assert_eq!(f.sources[0].id, p.id);
 
     // Supervision presses a unit once the petition is dispatched to it.
-    let e = d
-        .supervisor
-        .supervision()
-        .open_case(pb::OpenCaseRequest {
-            source_kind: pb::SupervisionSourceKind::Petition as i32,
-            source_id: p.id.clone(),
-            reason: "群众反映强烈，请督办".into(),
-        })
-        .await
-        .unwrap_err();
+    let e = supervision::open(
+        &d.supervisor,
+        pb::SupervisionSourceKind::Petition,
+        &p.id,
+        "群众反映强烈，请督办",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("is RECEIVED"), "{}", e.message());
 
     // A declined petition raises nothing.
     let q = take_in(&d.officer, complaint(28.4517, "")).await;
-    d.officer
-        .petitions()
-        .decline_petition(pb::DeclinePetitionRequest {
-            id: q.id.clone(),
-            etag: q.etag.clone(),
-            reason: "重复举报，已告知".into(),
-        })
-        .await
-        .unwrap();
-    let e = raise(finding(&q.id)).await.unwrap_err();
+    decline(&d.officer, &q, "重复举报，已告知").await.unwrap();
+    let e = raise(&d.officer, finding(&q.id)).await.unwrap_err();
     assert_eq!(violated_fields(&e), vec!["finding.sources[0].id"]);
     assert!(e.message().contains("DECLINED"), "{}", e.message());
 }
@@ -855,7 +573,7 @@ async fn a_retried_intake_is_taken_in_once_and_the_register_pages() {
     let request_id = uuid::Uuid::now_v7().to_string();
     let once = || pb::CreatePetitionRequest {
         request_id: request_id.clone(),
-        ..complaint(28.4517, CODE)
+        ..complaint(28.4517, CREDIT_CODE)
     };
     let first = take_in(&d.officer, once()).await;
     let again = take_in(&d.officer, once()).await;
@@ -875,7 +593,7 @@ async fn a_retried_intake_is_taken_in_once_and_the_register_pages() {
         .petitions()
         .create_petition(pb::CreatePetitionRequest {
             request_id: "not-a-uuid".into(),
-            ..complaint(28.4517, CODE)
+            ..complaint(28.4517, CREDIT_CODE)
         })
         .await
         .unwrap_err();
@@ -929,19 +647,8 @@ async fn supervisors_spot_check_closed_key_petitions() {
     let p = reply(&d.liaison, &p, vec![]).await.unwrap();
     let photo_id = upload(&d.inspector, LIANDU, &photo()).await.unwrap().id;
     let visit = site_visit(&d.inspector, &photo_id).await;
-    let p = d
-        .officer
-        .petitions()
-        .verify_on_site(pb::VerifyOnSiteRequest {
-            id: p.id.clone(),
-            etag: p.etag.clone(),
-            check_record_id: visit,
-            conclusion: "属实，已整改".into(),
-        })
+    let p = verify(&d.officer, &p, &visit, "属实，已整改")
         .await
-        .unwrap()
-        .into_inner()
-        .petition
         .unwrap();
     let p = feedback(&d.officer, &p, true).await.unwrap();
     let open_one = take_in(&d.officer, complaint(28.4517, "")).await;
@@ -1005,17 +712,7 @@ async fn supervisors_spot_check_closed_key_petitions() {
             .is_empty()
     );
     // The failed spot check shows in the unit's yearly assessment.
-    let a = d
-        .supervisor
-        .supervision()
-        .get_assessment(pb::GetAssessmentRequest {
-            unit_code: LIANDU.into(),
-            year: chrono::Datelike::year(&china_today()),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assessment
-        .unwrap();
+    let year = chrono::Datelike::year(&china_today());
+    let a = assessment(&d.supervisor, LIANDU, year).await.unwrap();
     assert_eq!(a.failed_spot_check_petition_ids, vec![p.id.clone()]);
 }

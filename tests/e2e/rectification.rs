@@ -8,277 +8,22 @@ use ducha::domain::access::Role;
 use ducha_sdk::{Client, pb};
 use tonic::Code;
 
-use crate::evidence::upload;
-use crate::support::{self, TestServer, create_record, fixture, site_check, violated_fields};
-
-const LIANDU: &str = "331102";
-const QINGTIAN: &str = "331121";
-
-/// A server with one user of each role in Liandu.
-pub(crate) struct Team {
-    pub srv: TestServer,
-    pub inspector: Client,
-    pub liaison: Client,
-    pub liaison_name: String,
-    pub verifier: Client,
-    pub verifier_name: String,
-    pub coordinator: Client,
-}
-
-pub(crate) async fn team() -> Team {
-    team_on(support::spawn().await).await
-}
-
-/// The team's users on `srv`.
-pub(crate) async fn team_on(srv: TestServer) -> Team {
-    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
-    let (liaison, liaison_name) = srv.user(Role::UnitLiaison, &[LIANDU]).await;
-    let (verifier, verifier_name) = srv.user(Role::Verifier, &[LIANDU]).await;
-    let coordinator = srv.client(Role::Coordinator, &["*"]).await;
-    Team {
-        srv,
-        inspector,
-        liaison,
-        liaison_name,
-        verifier,
-        verifier_name,
-        coordinator,
-    }
-}
-
-/// A finding of `unit` from check record `check_id`.
-pub(crate) fn finding_of(unit: &str, check_id: &str) -> pb::Finding {
-    finding(unit, check_id, vec![])
-}
-
-fn finding(unit: &str, check_id: &str, before: Vec<String>) -> pb::Finding {
-    pb::Finding {
-        unit_code: unit.into(),
-        category: pb::FindingCategory::ProminentProblem as i32,
-        medium: pb::Medium::Water as i32,
-        severity: pb::Severity::Serious as i32,
-        title: "印染废水超标排放".into(),
-        description: "二沉池出水浑浊，排放口有异味。".into(),
-        location: Some(pb::Location {
-            latitude: 28.4517,
-            longitude: 119.9229,
-            accuracy_m: 5.0,
-            altitude_m: None,
-            datum: pb::Datum::Wgs84 as i32,
-        }),
-        credit_code: "91330100799655058B".into(),
-        sources: vec![pb::FindingSource {
-            kind: pb::FindingSourceKind::CheckRecord as i32,
-            id: check_id.into(),
-            reference: String::new(),
-        }],
-        before_evidence_ids: before,
-        ..Default::default()
-    }
-}
-
-async fn raise(c: &Client, f: pb::Finding) -> Result<pb::Finding, tonic::Status> {
-    c.findings()
-        .create_finding(pb::CreateFindingRequest {
-            finding: Some(f),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().finding.unwrap())
-}
-
-/// A finding of Liandu raised by the team's inspector from a site check.
-pub(crate) async fn a_finding(t: &Team) -> pb::Finding {
-    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
-    raise(&t.inspector, finding(LIANDU, &rec.id, vec![]))
-        .await
-        .unwrap()
-}
-
-pub(crate) fn date(d: NaiveDate) -> Option<pb::Date> {
-    Some(pb::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
-}
-
-pub(crate) fn date_of(d: &Option<pb::Date>) -> NaiveDate {
-    let d = d.as_ref().unwrap();
-    NaiveDate::from_ymd_opt(d.year, d.month as u32, d.day as u32).unwrap()
-}
-
-pub(crate) fn china_today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive()
-}
-
-pub(crate) fn item(working_days: i32) -> pb::RectificationItem {
-    pb::RectificationItem {
-        requirement: "停产整顿，修复二沉池，出水稳定达标后恢复生产".into(),
-        working_days,
-        ..Default::default()
-    }
-}
-
-pub(crate) async fn assign(
-    c: &Client,
-    finding_id: &str,
-    item: pb::RectificationItem,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .create_rectification_item(pb::CreateRectificationItemRequest {
-            finding_id: finding_id.into(),
-            item: Some(item),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-pub(crate) async fn acknowledge(
-    c: &Client,
-    i: &pb::RectificationItem,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .acknowledge_item(pb::AcknowledgeItemRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-pub(crate) async fn submit(
-    c: &Client,
-    i: &pb::RectificationItem,
-    evidence: Vec<String>,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .submit_fix(pb::SubmitFixRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            text: "二沉池已修复，出水检测达标".into(),
-            evidence_ids: evidence,
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-pub(crate) async fn approve(
-    c: &Client,
-    i: &pb::RectificationItem,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .approve_item(pb::ApproveItemRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            comment: "现场复核属实，同意销号".into(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-pub(crate) async fn reject(
-    c: &Client,
-    i: &pb::RectificationItem,
-    reason: &str,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .reject_item(pb::RejectItemRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            reason: reason.into(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-async fn cancel(
-    c: &Client,
-    i: &pb::RectificationItem,
-    reason: &str,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .cancel_item(pb::CancelItemRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            reason: reason.into(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-async fn extend(
-    c: &Client,
-    i: &pb::RectificationItem,
-    to: NaiveDate,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .request_extension(pb::RequestExtensionRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            due_date: date(to),
-            reason: "设备采购周期长".into(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-async fn decide(
-    c: &Client,
-    i: &pb::RectificationItem,
-    grant: bool,
-    reason: &str,
-) -> Result<pb::RectificationItem, tonic::Status> {
-    c.rectification()
-        .decide_extension(pb::DecideExtensionRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            grant,
-            reason: reason.into(),
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap())
-}
-
-fn state(i: &pb::RectificationItem) -> pb::RectificationState {
-    pb::RectificationState::try_from(i.state).unwrap()
-}
-
-fn refused(
-    r: Result<pb::RectificationItem, tonic::Status>,
-    code: Code,
-    says: &str,
-) -> tonic::Status {
-    let e = r.expect_err("the step should be refused");
-    assert_eq!(e.code(), code, "{e:?}");
-    assert!(
-        e.message().contains(says),
-        "{:?} does not say {says:?}",
-        e.message()
-    );
-    // Every refusal names its reason for programs, in the API's domain.
-    use tonic_types::StatusExt;
-    let info = e.get_details_error_info().expect("a reason (ErrorInfo)");
-    assert_eq!(info.domain, "ducha.v1");
-    assert!(!info.reason.is_empty());
-    e
-}
-
-/// The reason a refusal gives, and one of its details.
-fn reason_of(e: &tonic::Status, key: &str) -> (String, String) {
-    (
-        ducha_sdk::reason(e).unwrap_or_default(),
-        ducha_sdk::reason_metadata(e)
-            .remove(key)
-            .unwrap_or_default(),
-    )
-}
+use crate::support::checks::{T0, create_record, site_check};
+use crate::support::cli::run;
+use crate::support::dates::{china_today, date, date_of};
+use crate::support::evidence::{begin, fixture, settled, upload, upload_with};
+use crate::support::findings::{a_finding, finding, get_finding, raise, team};
+use crate::support::rectification::{
+    acknowledge, approve, assign, cancel, decide, extend, get_item, item, list_items, reject,
+    report_progress, state, submit,
+};
+use crate::support::refusals::{reason_of, refused, violated_fields};
+use crate::support::units::{LIANDU, QINGTIAN};
 
 #[tokio::test]
 async fn from_a_photo_to_sign_off() {
     let t = team().await;
-    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let rec = create_record(&t.inspector, site_check(LIANDU, T0)).await;
     let before = upload(&t.inspector, LIANDU, &fixture("DSCN0010.jpg"))
         .await
         .unwrap();
@@ -301,19 +46,8 @@ async fn from_a_photo_to_sign_off() {
 
     let i = acknowledge(&t.liaison, &i).await.unwrap();
     assert_eq!(state(&i), pb::RectificationState::InProgress);
-    let i = t
-        .liaison
-        .rectification()
-        .report_progress(pb::ReportProgressRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            text: "已停产，正在更换曝气设备".into(),
-            evidence_ids: vec![],
-        })
+    let i = report_progress(&t.liaison, &i, "已停产，正在更换曝气设备")
         .await
-        .unwrap()
-        .into_inner()
-        .item
         .unwrap();
     // Photo proof is required and none is attached yet.
     let e = submit(&t.liaison, &i, vec![]).await.unwrap_err();
@@ -341,15 +75,7 @@ async fn from_a_photo_to_sign_off() {
     assert_eq!(i.sign_off_user, t.verifier_name);
     assert!(i.sign_off_time.is_some());
 
-    let i = t
-        .liaison
-        .rectification()
-        .get_rectification_item(pb::GetRectificationItemRequest { id: i.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .item
-        .unwrap();
+    let i = get_item(&t.liaison, &i.id).await.unwrap();
     use pb::RectificationAction as A;
     let steps: Vec<(i32, &str)> = i
         .history
@@ -375,15 +101,7 @@ async fn from_a_photo_to_sign_off() {
         pb::RectificationState::Verified as i32
     );
 
-    let f = t
-        .inspector
-        .findings()
-        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .finding
-        .unwrap();
+    let f = get_finding(&t.inspector, &f.id).await.unwrap();
     assert_eq!(f.status, pb::FindingStatus::Resolved as i32);
     assert_eq!((f.item_count, f.verified_item_count), (1, 1));
     let listed = |status: pb::FindingStatus| {
@@ -442,18 +160,11 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
         Code::FailedPrecondition,
         "can be rejected only when SUBMITTED",
     );
-    let progress = t
-        .liaison
-        .rectification()
-        .report_progress(pb::ReportProgressRequest {
-            id: i.id.clone(),
-            etag: i.etag.clone(),
-            text: "已开始".into(),
-            evidence_ids: vec![],
-        })
-        .await
-        .map(|r| r.into_inner().item.unwrap());
-    refused(progress, Code::FailedPrecondition, "is OPEN");
+    refused(
+        report_progress(&t.liaison, &i, "已开始").await,
+        Code::FailedPrecondition,
+        "is OPEN",
+    );
     refused(
         acknowledge(&t.inspector, &i).await,
         Code::PermissionDenied,
@@ -546,15 +257,7 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
         Code::FailedPrecondition,
         "is CANCELLED",
     );
-    let f = t
-        .coordinator
-        .findings()
-        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .finding
-        .unwrap();
+    let f = get_finding(&t.coordinator, &f.id).await.unwrap();
     assert_eq!(f.status, pb::FindingStatus::Cancelled as i32);
 
     // Bad items and findings name their fields.
@@ -578,7 +281,7 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
         vec!["finding.title", "finding.sources"]
     );
     let other = t.srv.client(Role::Inspector, &[QINGTIAN]).await;
-    let theirs = create_record(&other, site_check(QINGTIAN, 1_790_000_000)).await;
+    let theirs = create_record(&other, site_check(QINGTIAN, T0)).await;
     let wide = t.srv.client(Role::Inspector, &[LIANDU, QINGTIAN]).await;
     let e = raise(&wide, finding(LIANDU, &theirs.id, vec![]))
         .await
@@ -597,30 +300,16 @@ async fn another_units_liaison_neither_sees_nor_acts() {
     let i = assign(&t.inspector, &f.id, item(5)).await.unwrap();
     let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
 
-    let e = outsider
-        .rectification()
-        .get_rectification_item(pb::GetRectificationItemRequest { id: i.id.clone() })
-        .await
-        .unwrap_err();
+    let e = get_item(&outsider, &i.id).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
     refused(
         acknowledge(&outsider, &i).await,
         Code::NotFound,
         "rectification item",
     );
-    let e = outsider
-        .findings()
-        .get_finding(pb::GetFindingRequest { id: f.id.clone() })
-        .await
-        .unwrap_err();
+    let e = get_finding(&outsider, &f.id).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
-    let items = outsider
-        .rectification()
-        .list_rectification_items(pb::ListRectificationItemsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let items = list_items(&outsider, Default::default()).await;
     assert!(items.is_empty());
     let findings = outsider
         .findings()
@@ -635,14 +324,7 @@ async fn another_units_liaison_neither_sees_nor_acts() {
     assert!(findings.is_empty());
 
     // Liandu's own liaison sees it, and acts.
-    let mine = t
-        .liaison
-        .rectification()
-        .list_rectification_items(pb::ListRectificationItemsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .items;
+    let mine = list_items(&t.liaison, Default::default()).await;
     assert_eq!(mine.len(), 1);
     acknowledge(&t.liaison, &mine[0]).await.unwrap();
 }
@@ -784,7 +466,7 @@ async fn working_day_deadlines_follow_the_official_calendar() {
     {
         let file = dir.join(format!("calendar-{year}.toml"));
         std::fs::write(&file, calendar_file(year, &off, &on)).unwrap();
-        let (ok, _, err) = crate::cli::run(
+        let (ok, _, err) = run(
             dir,
             &t.srv.db,
             &[
@@ -817,7 +499,7 @@ async fn working_day_deadlines_follow_the_official_calendar() {
         "year = 2026\n[[workday]]\nname = \"x\"\ndate = \"2026-12-02\"\n",
     )
     .unwrap();
-    let (ok, _, err) = crate::cli::run(
+    let (ok, _, err) = run(
         dir,
         &t.srv.db,
         &[
@@ -875,7 +557,7 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
     assert!(v.reason.contains("changed"), "{v:?}");
 
     let dir = t.srv.dir.path();
-    let (ok, out, _) = crate::cli::run(
+    let (ok, out, _) = run(
         dir,
         &t.srv.db,
         &["audit", "verify", "--data-dir", dir.to_str().unwrap()],
@@ -889,19 +571,10 @@ async fn a_changed_audit_row_breaks_the_chain_at_that_row() {
 /// Uploads `name` as `c` in Liandu, the phone saying it was at `at`.
 async fn upload_at(c: &Client, name: &str, at: (f64, f64)) -> pb::Evidence {
     let bytes = fixture(name);
-    let mut req = crate::evidence::begin(LIANDU, &bytes);
+    let mut req = begin(LIANDU, &bytes);
     let loc = req.capture.as_mut().unwrap().location.as_mut().unwrap();
     (loc.latitude, loc.longitude) = at;
-    let up = c
-        .evidence()
-        .begin_upload(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    crate::evidence::send(c, &up.id, &bytes, 0, 1_000_000).await;
-    crate::evidence::finish(c, &up.id).await.unwrap()
+    upload_with(c, req, &bytes).await.unwrap()
 }
 
 #[tokio::test]
@@ -911,7 +584,7 @@ async fn the_verifier_sees_before_and_after_side_by_side() {
     let lishui = (28.4517, 119.9229);
     let before_gps = upload_at(&t.inspector, "DSCN0010.jpg", italy).await;
     let before_view = upload_at(&t.inspector, "landscape_1.jpg", italy).await;
-    let rec = create_record(&t.inspector, site_check(LIANDU, 1_790_000_000)).await;
+    let rec = create_record(&t.inspector, site_check(LIANDU, T0)).await;
     let f = raise(
         &t.inspector,
         finding(
@@ -936,7 +609,7 @@ async fn the_verifier_sees_before_and_after_side_by_side() {
     .await
     .unwrap();
     for e in [&before_gps, &before_view, &after_gps, &after_copy] {
-        crate::derivatives::settled(&t.verifier, &e.id).await;
+        settled(&t.verifier, &e.id).await;
     }
 
     let v = t

@@ -14,10 +14,13 @@ use tonic::transport::Channel;
 use tonic_prost::ProstCodec;
 use tonic_types::StatusExt;
 
-use crate::evidence::{photo, start};
-use crate::support::{self, create, proxy::Proxy, site_check};
-
-const T0: i64 = 1_790_000_000; // 2026-09-21
+use crate::support;
+use crate::support::checks::{T0, create, create_record, create_with, list_records, site_check};
+use crate::support::evidence::{photo, start, upload_status};
+use crate::support::grpc::channel;
+use crate::support::proxy::Proxy;
+use crate::support::refusals::violated_fields;
+use crate::support::units::LIANDU;
 
 /// A raw gRPC call of `path` with an empty message, shaped as the method
 /// streams, without a token.
@@ -59,11 +62,7 @@ async fn anonymous_call(
 #[tokio::test]
 async fn every_method_but_the_public_ones_refuses_an_anonymous_call_first() {
     let srv = support::spawn().await;
-    let channel = Channel::from_shared(srv.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&srv.url).await;
     // The contract itself says which methods are public.
     let pool = DescriptorPool::decode(ducha_proto::FILE_DESCRIPTOR_SET).unwrap();
     let public_mark = pool.get_extension_by_name("ducha.v1.public").unwrap();
@@ -111,9 +110,9 @@ async fn a_deadline_the_server_enforces_is_deadline_exceeded_and_keeps_what_arri
     use http_body::Frame;
     use http_body_util::StreamBody;
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     // A plain HTTP/2 client keeps no timer of its own (tonic's would), so
     // only the server enforces the deadline. The stream sends one chunk and
     // then stays open.
@@ -153,14 +152,7 @@ async fn a_deadline_the_server_enforces_is_deadline_exceeded_and_keeps_what_arri
     drop(hold);
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
     // The chunk that arrived before the deadline is kept.
-    let status = c
-        .evidence()
-        .get_upload_status(pb::GetUploadStatusRequest { upload_id: up.id })
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
+    let status = upload_status(&c, &up.id).await.unwrap();
     assert_eq!(status.committed_offset, 20_000);
 }
 
@@ -172,24 +164,22 @@ async fn unlimited(
     Channel,
     tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
 ) {
-    let channel = Channel::from_shared(srv.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    (channel, format!("Bearer {token}").parse().unwrap())
+    (
+        channel(&srv.url).await,
+        format!("Bearer {token}").parse().unwrap(),
+    )
 }
 
 #[tokio::test]
 async fn a_64_mib_message_is_resource_exhausted_naming_the_limit() {
     let srv = support::spawn().await;
-    let c = srv.client(Role::Inspector, &["331102"]).await;
+    let c = srv.client(Role::Inspector, &[LIANDU]).await;
     let token = c.access_token().await.unwrap();
     let (channel, bearer) = unlimited(&srv, &token).await;
     let huge = 64 * 1024 * 1024;
 
     // Unary: a check record with a 64 MiB narrative.
-    let mut rec = site_check("331102", T0);
+    let mut rec = site_check(LIANDU, T0);
     rec.narrative = "x".repeat(huge);
     let mut req = tonic::Request::new(create(rec));
     req.metadata_mut().insert("authorization", bearer.clone());
@@ -206,7 +196,7 @@ async fn a_64_mib_message_is_resource_exhausted_naming_the_limit() {
 
     // A stream: a chunk of 64 MiB in WriteUpload.
     let bytes = photo();
-    let up = start(&c, "331102", &bytes).await;
+    let up = start(&c, LIANDU, &bytes).await;
     let data = Bytes::from(vec![7u8; huge]);
     let chunk = pb::WriteUploadRequest {
         upload_id: up.id.clone(),
@@ -232,9 +222,9 @@ async fn a_64_mib_message_is_resource_exhausted_naming_the_limit() {
 #[tokio::test]
 async fn a_page_token_works_only_for_the_caller_it_was_given_to() {
     let srv = support::spawn().await;
-    let inspector = srv.client(Role::Inspector, &["331102"]).await;
+    let inspector = srv.client(Role::Inspector, &[LIANDU]).await;
     for n in 0..3 {
-        support::create_record(&inspector, site_check("331102", T0 + n * 3600)).await;
+        create_record(&inspector, site_check(LIANDU, T0 + n * 3600)).await;
     }
     let list = |page_token: String| pb::ListCheckRecordsRequest {
         page_size: 1,
@@ -254,19 +244,19 @@ async fn a_page_token_works_only_for_the_caller_it_was_given_to() {
         .list_check_records(list(first.next_page_token.clone()))
         .await
         .unwrap();
-    let colleague = srv.client(Role::Inspector, &["331102"]).await;
+    let colleague = srv.client(Role::Inspector, &[LIANDU]).await;
     let e = colleague
         .checks()
         .list_check_records(list(first.next_page_token))
         .await
         .unwrap_err();
-    assert_eq!(support::violated_fields(&e), ["page_token"]);
+    assert_eq!(violated_fields(&e), ["page_token"]);
 }
 
 #[tokio::test]
 async fn the_sdk_sends_a_call_again_only_when_it_is_safe() {
     let srv = support::spawn().await;
-    let (_, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (_, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     let proxy = Proxy::start(&srv.url).await;
     // At most three attempts of a call, within five seconds.
     let policy = CallPolicy {
@@ -276,7 +266,7 @@ async fn the_sdk_sends_a_call_again_only_when_it_is_safe() {
         ..Default::default()
     };
     let c = srv.sign_in(&proxy.url, &name, policy).await;
-    let rec = support::create_record(&c, site_check("331102", T0)).await;
+    let rec = create_record(&c, site_check(LIANDU, T0)).await;
 
     // A read whose connection breaks before it reaches the server is sent
     // again on a new connection.
@@ -294,30 +284,22 @@ async fn the_sdk_sends_a_call_again_only_when_it_is_safe() {
 
     // So is a create that carries a request id; a create without one, and
     // an update, are not: the caller learns the outcome is unknown.
-    let mut with_id = create(site_check("331102", T0 + 3600));
+    let mut with_id = create(site_check(LIANDU, T0 + 3600));
     with_id.request_id = uuid::Uuid::new_v4().to_string();
     proxy.cut_after(0);
-    c.checks().create_check_record(with_id).await.unwrap();
+    create_with(&c, with_id).await.unwrap();
     assert_eq!(proxy.cuts(), 2);
 
     let before = proxy.connections();
     proxy.cut_after(0);
-    let e = c
-        .checks()
-        .create_check_record(create(site_check("331102", T0 + 7200)))
+    let e = create_with(&c, create(site_check(LIANDU, T0 + 7200)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert_eq!(proxy.cuts(), 3);
     assert_eq!(proxy.connections(), before, "it was not sent again");
 
-    let all = c
-        .checks()
-        .list_check_records(pb::ListCheckRecordsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .check_records;
+    let all = list_records(&c, Default::default()).await;
     assert_eq!(all.len(), 2, "the retried create made one record");
 
     // A server that stays away: a bounded number of attempts, then

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use sqlx::{Connection, Row};
 
-use crate::support::TestDb;
+use crate::support::db::TestDb;
 
 /// A column: table, name, type class, nullable.
 type Column = (String, String, &'static str, bool);

@@ -5,7 +5,9 @@ use ducha::domain::access::{Role, Scope};
 use ducha_sdk::tonic::transport::{Certificate, ClientTlsConfig};
 use ducha_sdk::{Client, pb};
 
-use crate::support::{self, PASSWORD};
+use crate::support;
+use crate::support::units::LIANDU;
+use crate::support::users::{PASSWORD, who_am_i};
 
 #[tokio::test]
 async fn sdk_connects_over_tls() {
@@ -40,12 +42,7 @@ async fn sdk_connects_over_tls() {
         .await
         .unwrap();
     client.login("tls-user", PASSWORD).await.unwrap();
-    let me = client
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let me = who_am_i(&client).await.unwrap();
     assert_eq!(me.subject, "tls-user");
 
     // Without trusting the certificate, the SDK refuses the server.
@@ -72,7 +69,7 @@ async fn a_client_whose_session_was_revoked_signs_in_again() {
     let srv =
         support::spawn_with(|l| l.tokens.access_token_ttl = std::time::Duration::from_secs(30))
             .await;
-    let (c, name) = srv.user(Role::Inspector, &["331102"]).await;
+    let (c, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     // Someone presents the client's refresh token first: the whole session
     // is revoked when the client presents it again.
     let stolen = srv.anonymous().await;
@@ -84,15 +81,10 @@ async fn a_client_whose_session_was_revoked_signs_in_again() {
         })
         .await
         .unwrap();
-    let e = c.auth().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    let e = who_am_i(&c).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
     // Signing in again needs no refresh of the dead session.
     c.login(&name, PASSWORD).await.unwrap();
-    let me = c
-        .auth()
-        .who_am_i(pb::WhoAmIRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let me = who_am_i(&c).await.unwrap();
     assert_eq!(me.subject, name);
 }

@@ -1,73 +1,15 @@
 //! Health, reflection, gRPC-Web and restarts of an in-process server.
 
 use ducha::domain::access::Role;
-use ducha_sdk::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::support::{self, create, site_check};
-
-pub async fn health(url: &str, service: &str) -> ServingStatus {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let r = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    ServingStatus::try_from(r.status).unwrap()
-}
-
-/// Service names listed by reflection, over v1 and over v1alpha.
-pub async fn reflected_services(url: &str) -> (Vec<String>, Vec<String>) {
-    use tonic_reflection::pb::{v1, v1alpha};
-    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let req = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    };
-    let mut s = v1::server_reflection_client::ServerReflectionClient::new(channel.clone())
-        .server_reflection_info(tokio_stream::iter([req]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(l)) =
-        s.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("no list from v1")
-    };
-    let v1_names = l.service.into_iter().map(|s| s.name).collect();
-    let req = v1alpha::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(
-            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
-        ),
-    };
-    let mut s = v1alpha::server_reflection_client::ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([req]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(l)) =
-        s.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("no list from v1alpha")
-    };
-    (v1_names, l.service.into_iter().map(|s| s.name).collect())
-}
+use crate::support;
+use crate::support::checks::{T0, create_record, get_record, site_check};
+use crate::support::grpc::{channel, health, reflected_services};
+use crate::support::units::LIANDU;
 
 #[tokio::test]
 async fn health_and_reflection_are_served() {
@@ -93,11 +35,7 @@ async fn health_and_reflection_are_served() {
 #[tokio::test]
 async fn reflection_can_be_turned_off() {
     let srv = support::spawn_with(|l| l.server.reflection = false).await;
-    let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&srv.url).await;
     let req = tonic_reflection::pb::v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(
@@ -143,15 +81,8 @@ async fn grpc_web_over_http1() {
 #[tokio::test]
 async fn restart_keeps_records_and_sessions() {
     let srv = support::spawn().await;
-    let (inspector, _) = srv.user(Role::Inspector, &["331102"]).await;
-    let rec = inspector
-        .checks()
-        .create_check_record(create(site_check("331102", 1_790_000_000)))
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let (inspector, _) = srv.user(Role::Inspector, &[LIANDU]).await;
+    let rec = create_record(&inspector, site_check(LIANDU, T0)).await;
     let token = inspector.access_token().await.unwrap();
 
     let srv = srv.restart().await;
@@ -160,14 +91,7 @@ async fn restart_keeps_records_and_sessions() {
         .connect()
         .await
         .unwrap();
-    let got = again
-        .checks()
-        .get_check_record(pb::GetCheckRecordRequest { id: rec.id.clone() })
-        .await
-        .unwrap()
-        .into_inner()
-        .check_record
-        .unwrap();
+    let got = get_record(&again, &rec.id).await;
     assert_eq!(got, rec);
 }
 
@@ -175,11 +99,7 @@ async fn restart_keeps_records_and_sessions() {
 async fn shutdown_serves_calls_in_flight_then_stops() {
     let mut srv =
         support::spawn_with(|l| l.server.shutdown_grace = std::time::Duration::from_secs(1)).await;
-    let channel = tonic::transport::Endpoint::from_shared(srv.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&srv.url).await;
     // A health watch is a call that stays in flight until the server goes.
     let mut watch = HealthClient::new(channel)
         .watch(HealthCheckRequest {

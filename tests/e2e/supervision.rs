@@ -2,82 +2,20 @@
 //! notice, answered by the unit, closed with an outcome.
 
 use ducha::domain::access::Role;
-use ducha_sdk::{Client, pb};
+use ducha_sdk::pb;
 use tonic::Code;
 
-use crate::rectification::{a_finding, assign, date, date_of, item, team};
-use crate::support::violated_fields;
-
-async fn open(
-    c: &Client,
-    kind: pb::SupervisionSourceKind,
-    id: &str,
-    reason: &str,
-) -> Result<pb::SupervisionCase, tonic::Status> {
-    c.supervision()
-        .open_case(pb::OpenCaseRequest {
-            source_kind: kind as i32,
-            source_id: id.into(),
-            reason: reason.into(),
-        })
-        .await
-        .map(|r| r.into_inner().supervision_case.unwrap())
-}
-
-async fn notice(
-    c: &Client,
-    k: &pb::SupervisionCase,
-    due: chrono::NaiveDate,
-) -> Result<pb::SupervisionCase, tonic::Status> {
-    c.supervision()
-        .issue_notice(pb::IssueNoticeRequest {
-            id: k.id.clone(),
-            etag: k.etag.clone(),
-            text: "请于期限内报送整改落实情况".into(),
-            due_date: date(due),
-        })
-        .await
-        .map(|r| r.into_inner().supervision_case.unwrap())
-}
-
-async fn respond(
-    c: &Client,
-    k: &pb::SupervisionCase,
-) -> Result<pb::SupervisionCase, tonic::Status> {
-    c.supervision()
-        .respond_to_notice(pb::RespondToNoticeRequest {
-            id: k.id.clone(),
-            etag: k.etag.clone(),
-            text: "已完成整改并组织复查".into(),
-            evidence_ids: vec![],
-        })
-        .await
-        .map(|r| r.into_inner().supervision_case.unwrap())
-}
-
-async fn close(
-    c: &Client,
-    k: &pb::SupervisionCase,
-    outcome: &str,
-) -> Result<pb::SupervisionCase, tonic::Status> {
-    c.supervision()
-        .close_case(pb::CloseCaseRequest {
-            id: k.id.clone(),
-            etag: k.etag.clone(),
-            outcome: outcome.into(),
-        })
-        .await
-        .map(|r| r.into_inner().supervision_case.unwrap())
-}
-
-fn state(k: &pb::SupervisionCase) -> pb::SupervisionCaseState {
-    pb::SupervisionCaseState::try_from(k.state).unwrap()
-}
+use crate::support::dates::date_of;
+use crate::support::findings::{a_finding, team};
+use crate::support::rectification::{assign, item};
+use crate::support::refusals::violated_fields;
+use crate::support::supervision::{close, list_cases, notice, open, respond, state};
+use crate::support::units::{LIANDU, QINGTIAN};
 
 #[tokio::test]
 async fn a_case_is_opened_pressed_answered_and_closed() {
     let t = team().await;
-    let supervisor = t.srv.client(Role::Supervisor, &["331102"]).await;
+    let supervisor = t.srv.client(Role::Supervisor, &[LIANDU]).await;
     let f = a_finding(&t).await;
     use pb::SupervisionSourceKind as K;
 
@@ -87,7 +25,7 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&e), vec!["reason"]);
-    let outsider = t.srv.client(Role::Inspector, &["331121"]).await;
+    let outsider = t.srv.client(Role::Inspector, &[QINGTIAN]).await;
     let e = open(&outsider, K::Finding, &f.id, "办理不及时")
         .await
         .unwrap_err();
@@ -101,7 +39,7 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
     .await
     .unwrap();
     assert_eq!(state(&k), pb::SupervisionCaseState::Open);
-    assert_eq!(k.unit_code, "331102");
+    assert_eq!(k.unit_code, LIANDU);
     let e = open(&supervisor, K::Finding, &f.id, "again")
         .await
         .unwrap_err();
@@ -162,18 +100,11 @@ async fn overdue_items_arrive_as_open_cases_of_their_unit() {
         1
     );
 
-    let list = |c: Client| async move {
-        c.supervision()
-            .list_cases(pb::ListCasesRequest {
-                states: vec![pb::SupervisionCaseState::Open as i32],
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .supervision_cases
+    let open_only = || pb::ListCasesRequest {
+        states: vec![pb::SupervisionCaseState::Open as i32],
+        ..Default::default()
     };
-    let cases = list(t.liaison.clone()).await;
+    let cases = list_cases(&t.liaison, open_only()).await;
     assert_eq!(cases.len(), 1);
     assert_eq!(
         cases[0].source_kind,
@@ -181,8 +112,8 @@ async fn overdue_items_arrive_as_open_cases_of_their_unit() {
     );
     assert_eq!(cases[0].source_id, i.id);
     assert_eq!(cases[0].open_user, "system:overdue-scan");
-    let outsider = t.srv.client(Role::UnitLiaison, &["331121"]).await;
-    assert!(list(outsider.clone()).await.is_empty());
+    let outsider = t.srv.client(Role::UnitLiaison, &[QINGTIAN]).await;
+    assert!(list_cases(&outsider, open_only()).await.is_empty());
     let e = outsider
         .supervision()
         .get_case(pb::GetCaseRequest {

@@ -4,12 +4,17 @@ use ducha::domain::access::Role;
 use ducha_sdk::pb;
 use tonic::Code;
 
-use crate::support::{self, create, site_check, violated_fields};
+use crate::support;
+use crate::support::checks::{T0, create, create_with, site_check};
+use crate::support::refusals::violated_fields;
+use crate::support::units::{
+    JINGNING, JINYUN, LIANDU, LISHUI_CITY, LONGQUAN, QINGTIAN, QINGYUAN, SONGYANG, SUICHANG, YUNHE,
+};
 
 #[tokio::test]
 async fn seeded_units_are_the_programme_targets() {
     let srv = support::spawn().await;
-    let viewer = srv.client(Role::UnitLiaison, &["331102"]).await;
+    let viewer = srv.client(Role::UnitLiaison, &[LIANDU]).await;
     let units = viewer
         .units()
         .list_units(pb::ListUnitsRequest::default())
@@ -23,8 +28,8 @@ async fn seeded_units_are_the_programme_targets() {
             .find(|u| u.code == c)
             .unwrap_or_else(|| panic!("{c} missing"))
     };
-    assert_eq!(code("331100").name, "丽水市");
-    assert_eq!(code("331100").kind, pb::UnitKind::City as i32);
+    assert_eq!(code(LISHUI_CITY).name, "丽水市");
+    assert_eq!(code(LISHUI_CITY).kind, pb::UnitKind::City as i32);
     let counties: Vec<_> = units
         .iter()
         .filter(|u| u.kind == pb::UnitKind::County as i32)
@@ -33,11 +38,10 @@ async fn seeded_units_are_the_programme_targets() {
     assert_eq!(
         counties,
         [
-            "331102", "331121", "331122", "331123", "331124", "331125", "331126", "331127",
-            "331181"
+            LIANDU, QINGTIAN, JINYUN, SUICHANG, SONGYANG, YUNHE, QINGYUAN, JINGNING, LONGQUAN
         ]
     );
-    assert_eq!(code("331127").name, "景宁畲族自治县");
+    assert_eq!(code(JINGNING).name, "景宁畲族自治县");
     assert_eq!(
         code("lishui-development-zone").kind,
         pb::UnitKind::DevelopmentZone as i32
@@ -51,13 +55,13 @@ async fn seeded_units_are_the_programme_targets() {
     assert!(
         units
             .iter()
-            .all(|u| u.active && (u.code == "331100" || u.parent_code == "331100"))
+            .all(|u| u.active && (u.code == LISHUI_CITY || u.parent_code == LISHUI_CITY))
     );
 
     let one = viewer
         .units()
         .get_unit(pb::GetUnitRequest {
-            code: "331181".into(),
+            code: LONGQUAN.into(),
         })
         .await
         .unwrap()
@@ -85,7 +89,7 @@ async fn admins_create_rename_and_deactivate_units() {
             code: "city-ecology-environment".into(),
             name: "市生态环境局".into(),
             kind: pb::UnitKind::Department as i32,
-            parent_code: "331100".into(),
+            parent_code: LISHUI_CITY.into(),
         })
         .await
         .unwrap()
@@ -131,9 +135,7 @@ async fn admins_create_rename_and_deactivate_units() {
 
     let gone = admin
         .units()
-        .deactivate_unit(pb::DeactivateUnitRequest {
-            code: "331125".into(),
-        })
+        .deactivate_unit(pb::DeactivateUnitRequest { code: YUNHE.into() })
         .await
         .unwrap()
         .into_inner()
@@ -147,7 +149,7 @@ async fn admins_create_rename_and_deactivate_units() {
         .unwrap()
         .into_inner()
         .units;
-    assert!(active.iter().all(|u| u.code != "331125"));
+    assert!(active.iter().all(|u| u.code != YUNHE));
     let all = admin
         .units()
         .list_units(pb::ListUnitsRequest {
@@ -158,13 +160,11 @@ async fn admins_create_rename_and_deactivate_units() {
         .unwrap()
         .into_inner()
         .units;
-    assert!(all.iter().any(|u| u.code == "331125" && !u.active));
+    assert!(all.iter().any(|u| u.code == YUNHE && !u.active));
 
     // A deactivated unit takes no new check records.
-    let inspector = srv.client(Role::Inspector, &["331125"]).await;
-    let e = inspector
-        .checks()
-        .create_check_record(create(site_check("331125", 1_790_000_000)))
+    let inspector = srv.client(Role::Inspector, &[YUNHE]).await;
+    let e = create_with(&inspector, create(site_check(YUNHE, T0)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
@@ -183,7 +183,7 @@ async fn only_admins_edit_units() {
         let e = c
             .units()
             .rename_unit(pb::RenameUnitRequest {
-                code: "331102".into(),
+                code: LIANDU.into(),
                 name: "x".into(),
             })
             .await
@@ -192,7 +192,7 @@ async fn only_admins_edit_units() {
         let e = c
             .units()
             .deactivate_unit(pb::DeactivateUnitRequest {
-                code: "331102".into(),
+                code: LIANDU.into(),
             })
             .await
             .unwrap_err();
