@@ -241,7 +241,7 @@ async fn each_command_takes_only_the_settings_it_uses() {
             "--role",
             "inspector",
             "--unit",
-            "331102",
+            LIANDU,
             "--upload-ttl",
             "1d",
         ],
