@@ -17,7 +17,7 @@ use crate::support::rectification::{
     acknowledge, approve, assign, cancel, decide, extend, get_item, item, list_items, reject,
     report_progress, state, submit,
 };
-use crate::support::refusals::{reason_of, refused, violated_fields};
+use crate::support::refusals::{reason_of, refused, refused_with, violated_fields};
 use crate::support::units::{LIANDU, QINGTIAN};
 
 #[tokio::test]
@@ -141,38 +141,46 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     let f = a_finding(&t).await;
     let i = assign(&t.coordinator, &f.id, item(5)).await.unwrap();
 
-    let e = refused(
+    refused_with(
         approve(&t.verifier, &i).await,
         Code::FailedPrecondition,
-        "is OPEN",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "OPEN",
     );
-    assert_eq!(
-        reason_of(&e, "state"),
-        ("STATE_DOES_NOT_ALLOW".into(), "OPEN".into())
-    );
-    refused(
+    refused_with(
         submit(&t.liaison, &i, vec![]).await,
         Code::FailedPrecondition,
-        "can be submitted only when IN_PROGRESS",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "OPEN",
     );
-    refused(
+    refused_with(
         reject(&t.verifier, &i, "不合格").await,
         Code::FailedPrecondition,
-        "can be rejected only when SUBMITTED",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "OPEN",
     );
-    refused(
+    refused_with(
         report_progress(&t.liaison, &i, "已开始").await,
         Code::FailedPrecondition,
-        "is OPEN",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "OPEN",
     );
-    refused(
+    refused_with(
         acknowledge(&t.inspector, &i).await,
         Code::PermissionDenied,
-        "role inspector",
+        "ROLE_NOT_ALLOWED",
+        "role",
+        "inspector",
     );
-    refused(
+    refused_with(
         acknowledge(&t.verifier, &i).await,
         Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+        "role",
         "verifier",
     );
     let mut no_etag = i.clone();
@@ -181,23 +189,33 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     assert_eq!(violated_fields(&e), vec!["etag"]);
 
     let acked = acknowledge(&t.liaison, &i).await.unwrap();
-    refused(
+    refused_with(
         approve(&t.verifier, &acked).await,
         Code::FailedPrecondition,
-        "is IN_PROGRESS; it can be signed off only when SUBMITTED",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "IN_PROGRESS",
     );
     // The etag read before the change is stale now.
-    refused(
+    refused_with(
         acknowledge(&t.liaison, &i).await,
         Code::Aborted,
-        "changed since it was read",
+        "ETAG_MISMATCH",
+        "current_etag",
+        &acked.etag,
     );
-    refused(
+    refused_with(
         acknowledge(&t.liaison, &acked).await,
         Code::FailedPrecondition,
-        "is IN_PROGRESS",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "IN_PROGRESS",
     );
-    refused(submit(&t.liaison, &i, vec![]).await, Code::Aborted, "etag");
+    refused(
+        submit(&t.liaison, &i, vec![]).await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
 
     // Extensions: later than the deadline, one at a time, decided by a
     // coordinator.
@@ -213,11 +231,13 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     refused(
         extend(&t.liaison, &pending, later + chrono::Days::new(1)).await,
         Code::FailedPrecondition,
-        "already has an extension",
+        "EXTENSION_PENDING",
     );
-    refused(
+    refused_with(
         decide(&t.liaison, &pending, true, "").await,
         Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+        "role",
         "unit_liaison",
     );
     let e = decide(&t.coordinator, &pending, false, "")
@@ -232,13 +252,15 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
     refused(
         decide(&t.coordinator, &granted, true, "").await,
         Code::FailedPrecondition,
-        "no extension request",
+        "NO_EXTENSION_PENDING",
     );
 
     // Cancelled is final.
-    refused(
+    refused_with(
         cancel(&t.liaison, &granted, "重复").await,
         Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+        "role",
         "unit_liaison",
     );
     let e = cancel(&t.coordinator, &granted, "").await.unwrap_err();
@@ -247,15 +269,19 @@ async fn steps_not_allowed_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(state(&gone), pb::RectificationState::Cancelled);
-    refused(
+    refused_with(
         submit(&t.liaison, &gone, vec![]).await,
         Code::FailedPrecondition,
-        "is CANCELLED",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "CANCELLED",
     );
-    refused(
+    refused_with(
         approve(&t.verifier, &gone).await,
         Code::FailedPrecondition,
-        "is CANCELLED",
+        "STATE_DOES_NOT_ALLOW",
+        "state",
+        "CANCELLED",
     );
     let f = get_finding(&t.coordinator, &f.id).await.unwrap();
     assert_eq!(f.status, pb::FindingStatus::Cancelled as i32);
@@ -305,7 +331,7 @@ async fn another_units_liaison_neither_sees_nor_acts() {
     refused(
         acknowledge(&outsider, &i).await,
         Code::NotFound,
-        "rectification item",
+        "NOT_FOUND",
     );
     let e = get_finding(&outsider, &f.id).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
@@ -341,7 +367,7 @@ async fn an_accident_is_signed_off_only_with_the_four_conditions() {
     refused(
         approve(&t.verifier, &i).await,
         Code::FailedPrecondition,
-        "四不放过",
+        "ACCIDENT_CONDITIONS_OPEN",
     );
 
     let record = |c: Client, i: pb::RectificationItem, conditions: pb::AccidentConditions| async move {
@@ -368,7 +394,7 @@ async fn an_accident_is_signed_off_only_with_the_four_conditions() {
     let e = refused(
         approve(&t.verifier, &i).await,
         Code::FailedPrecondition,
-        "missing: people educated, measures in place",
+        "ACCIDENT_CONDITIONS_OPEN",
     );
     let (reason, missing) = reason_of(&e, "missing");
     assert_eq!(reason, "ACCIDENT_CONDITIONS_OPEN");
@@ -403,7 +429,7 @@ async fn an_accident_is_signed_off_only_with_the_four_conditions() {
         )
         .await,
         Code::FailedPrecondition,
-        "does not concern an environmental accident",
+        "NOT_AN_ACCIDENT",
     );
 }
 

@@ -116,7 +116,8 @@ impl Caller {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            ))
+            )
+            .with("role", self.role))
         }
     }
 

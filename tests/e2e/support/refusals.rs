@@ -13,24 +13,33 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .collect()
 }
 
-/// The refusal of a step that must be refused with `code`, saying `says`
-/// and naming its reason in the API's domain.
+/// The refusal of a call that must be refused with `code` for `reason`,
+/// the stable name a program decides by (its ErrorInfo, in the API's
+/// domain); the message is for people and is not what a test checks.
 pub fn refused<T: std::fmt::Debug>(
     r: Result<T, tonic::Status>,
     code: Code,
-    says: &str,
+    reason: &str,
 ) -> tonic::Status {
-    let e = r.expect_err("the step should be refused");
+    let e = r.expect_err("the call should be refused");
     assert_eq!(e.code(), code, "{e:?}");
-    assert!(
-        e.message().contains(says),
-        "{:?} does not say {says:?}",
-        e.message()
-    );
-    // Every refusal names its reason for programs, in the API's domain.
     let info = e.get_details_error_info().expect("a reason (ErrorInfo)");
     assert_eq!(info.domain, "ducha.v1");
-    assert!(!info.reason.is_empty());
+    assert_eq!(info.reason, reason, "{e:?}");
+    e
+}
+
+/// `refused`, with the detail `key` of the refusal being `value` (the
+/// current state, the caller's role, the current etag).
+pub fn refused_with<T: std::fmt::Debug>(
+    r: Result<T, tonic::Status>,
+    code: Code,
+    reason: &str,
+    key: &str,
+    value: &str,
+) -> tonic::Status {
+    let e = refused(r, code, reason);
+    assert_eq!(reason_of(&e, key).1, value, "{key} of {e:?}");
     e
 }
 
