@@ -87,11 +87,9 @@ async fn accountability_is_entered_by_one_group_and_confirmed_by_the_other() {
     // Not by the person who entered it, nor by the same group.
     let e = confirm(&officer, &r).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    assert!(e.message().contains("someone else"), "{}", e.message());
     assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("SAME_PERSON"));
     let e = confirm(&other_officer, &r).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    assert!(e.message().contains("other group"), "{}", e.message());
     assert_eq!(ducha_sdk::reason(&e).as_deref(), Some("SAME_GROUP"));
     let done = confirm(&supervisor, &r).await.unwrap();
     assert!(!done.confirm_user.is_empty());

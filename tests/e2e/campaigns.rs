@@ -79,7 +79,11 @@ async fn one_campaign_a_year_through_its_stages() {
     assert_eq!(closed.status, pb::CampaignStatus::Closed as i32);
     let e = advance(&coordinator, &closed).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("CLOSED"), "{}", e.message());
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("NO_FURTHER_STAGE"),
+        "{e:?}"
+    );
     let e = update(&coordinator, closed).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
 

@@ -137,6 +137,11 @@ async fn documents_have_none_and_truncated_photos_fail_visibly() {
         panic!("{err:?}")
     };
     assert_eq!(s.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&s).as_deref(),
+        Some("DERIVATIVES_NOT_READY"),
+        "{s:?}"
+    );
     assert!(s.message().contains("failed"), "{s:?}");
     // The original is still there, byte for byte.
     assert_eq!(
@@ -171,6 +176,11 @@ async fn the_job_outlives_its_process_and_failures_are_retried_then_recorded() {
         .await
         .unwrap_err();
     assert_eq!(s.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&s).as_deref(),
+        Some("DERIVATIVES_NOT_READY"),
+        "{s:?}"
+    );
     assert!(s.message().contains("pending"), "{s:?}");
     // The original of one is lost from the store behind the server's back.
     let key = format!("evidence/sha256/{}/{}", &lost.sha256[..2], lost.sha256);

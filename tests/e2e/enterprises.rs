@@ -61,7 +61,11 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("no major accident"), "{}", e.message());
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("NO_MAJOR_ACCIDENT"),
+        "{e:?}"
+    );
 
     let mut referred = accident(pb::AccidentLevel::Major, 20);
     referred.referred_to_judiciary = true;
@@ -87,7 +91,12 @@ async fn a_major_accident_puts_an_enterprise_on_the_public_list() {
         .unwrap();
     assert!(listed.publicly_listed);
     let e = put_on_list(&coordinator, "again").await.unwrap_err();
-    assert!(e.message().contains("already"), "{}", e.message());
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("ALREADY_ON_PUBLIC_LIST"),
+        "{e:?}"
+    );
 
     let got = get_enterprise(&liaison, CREDIT_CODE).await.unwrap();
     let levels: Vec<i32> = got.accidents.iter().map(|a| a.level).collect();

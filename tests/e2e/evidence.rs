@@ -237,7 +237,11 @@ async fn racing_streams_finish_an_upload_once(srv: &TestServer) {
             }
             Err(s) => {
                 assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
-                assert!(s.message().contains("already finished"), "{s:?}");
+                assert_eq!(
+                    ducha_sdk::reason(&s).as_deref(),
+                    Some("UPLOAD_FINISHED"),
+                    "{s:?}"
+                );
             }
         }
     }
@@ -386,6 +390,11 @@ async fn offsets_are_checked_and_retries_are_harmless() {
     // Finishing early says how far it got.
     let e = finish(&c, &up.id).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("UPLOAD_INCOMPLETE"),
+        "{e:?}"
+    );
     assert!(e.message().contains("3000 of"), "{e:?}");
 
     send(&c, &up.id, &bytes, 3000, 40_000).await;

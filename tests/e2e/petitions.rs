@@ -18,7 +18,7 @@ use crate::support::petitions::{
     NAME, PHONE, accept, close, complaint, decline, desk, dispatch, feedback, get, reply,
     send_back, site_visit, state, take_in, todays_figures, verify,
 };
-use crate::support::refusals::violated_fields;
+use crate::support::refusals::{reason_of, violated_fields};
 use crate::support::supervision::{self, assessment, cases_of};
 use crate::support::units::LIANDU;
 
@@ -45,7 +45,10 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
     assert_eq!(e.code(), Code::NotFound);
     let e = close(&d.officer, &p).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("is RECEIVED"), "{}", e.message());
+    assert_eq!(
+        reason_of(&e, "state"),
+        ("STATE_DOES_NOT_ALLOW".into(), "RECEIVED".into())
+    );
     let e = accept(&d.inspector, &p, true).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 
@@ -79,7 +82,11 @@ async fn a_key_petition_goes_from_intake_through_send_back_and_site_visit_to_clo
     // A key petition is verified on site before the complainant is told.
     let e = feedback(&d.officer, &p, true).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("verified on site"), "{}", e.message());
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("SITE_VISIT_REQUIRED"),
+        "{e:?}"
+    );
     let recent = chrono::Utc::now().timestamp() - 2400;
     let bare = create_record(&d.inspector, site_check(LIANDU, recent)).await;
     let conclusion = "现场核实：排污口已封堵，河水清澈";
@@ -154,7 +161,10 @@ async fn a_declined_petition_stays_declined() {
     assert_eq!(e.code(), Code::Aborted);
     let e = accept(&d.officer, &declined, false).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("DECLINED"), "{}", e.message());
+    assert_eq!(
+        reason_of(&e, "state"),
+        ("STATE_DOES_NOT_ALLOW".into(), "DECLINED".into())
+    );
 }
 
 #[tokio::test]
@@ -180,7 +190,12 @@ async fn a_dissatisfied_complainant_reopens_the_petition_and_it_goes_to_supervis
     let p = dispatch(&d.officer, &p).await.unwrap();
     let p = reply(&d.liaison, &p, vec![]).await.unwrap();
     let e = close(&d.officer, &p).await.unwrap_err();
-    assert!(e.message().contains("feedback"), "{}", e.message());
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("FEEDBACK_REQUIRED"),
+        "{e:?}"
+    );
     let p = feedback(&d.officer, &p, true).await.unwrap();
     let p = close(&d.officer, &p).await.unwrap();
     let e = feedback(&d.officer, &p, true).await.unwrap_err();
@@ -350,9 +365,18 @@ async fn repeats_are_suggested_and_merged_and_counted() {
     // and a petition others were merged into is not merged itself.
     let e = merge(&near, &merged.id).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("MERGE_TARGET_NOT_OPEN"),
+        "{e:?}"
+    );
     let e = merge(&first, &near.id).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("merged into it"), "{}", e.message());
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("MERGE_TARGET_HAS_MERGES"),
+        "{e:?}"
+    );
 
     // The unit the first is dispatched to learns nothing of the repeats.
     let first = accept(&d.officer, &first, false).await.unwrap();
@@ -557,7 +581,11 @@ async fn a_petition_raises_findings_of_its_unit() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("is RECEIVED"), "{}", e.message());
+    assert_eq!(
+        ducha_sdk::reason(&e).as_deref(),
+        Some("PETITION_NOT_DISPATCHED"),
+        "{e:?}"
+    );
 
     // A declined petition raises nothing.
     let q = take_in(&d.officer, complaint(28.4517, "")).await;

@@ -8,7 +8,7 @@ use tonic::Code;
 use crate::support::dates::date_of;
 use crate::support::findings::{a_finding, team};
 use crate::support::rectification::{assign, item};
-use crate::support::refusals::violated_fields;
+use crate::support::refusals::{reason_of, violated_fields};
 use crate::support::supervision::{close, list_cases, notice, open, respond, state};
 use crate::support::units::{LIANDU, QINGTIAN};
 
@@ -54,7 +54,11 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
     let e = notice(&t.liaison, &k, today).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     let e = respond(&t.liaison, &k).await.unwrap_err();
-    assert!(e.message().contains("is OPEN"), "{}", e.message());
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        reason_of(&e, "state"),
+        ("STATE_DOES_NOT_ALLOW".into(), "OPEN".into())
+    );
     let noticed = notice(&supervisor, &k, today + chrono::Days::new(10))
         .await
         .unwrap();
@@ -86,7 +90,10 @@ async fn a_case_is_opened_pressed_answered_and_closed() {
     assert_eq!(state(&closed), pb::SupervisionCaseState::Closed);
     let e = respond(&t.liaison, &closed).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("is CLOSED"), "{}", e.message());
+    assert_eq!(
+        reason_of(&e, "state"),
+        ("STATE_DOES_NOT_ALLOW".into(), "CLOSED".into())
+    );
 }
 
 #[tokio::test]
