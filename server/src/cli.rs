@@ -11,11 +11,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::app::{App, NewUser};
+use crate::app::{Core, NewUser};
 use crate::auth::seal::KeyFile;
 use crate::config::{
-    ConfigFile, DatabaseSettings, GeneralSettings, LogSettings, ObjectStoreSettings,
-    PersonalDataSettings, ServeSettings, Settings, SettingsFile, TestingSettings, TokenSettings,
+    ConfigFile, DatabaseSettings, GeneralSettings, LogSettings, PersonalDataSettings,
+    ServeSettings, Settings, SettingsFile, TestingSettings, TokenSettings,
 };
 use crate::domain::access::{Role, Scope};
 use crate::server;
@@ -90,12 +90,11 @@ pub struct MigrateArgs {
     pub log: LogSettings,
 }
 
-/// What the commands that work through the App take (`user`, `token
-/// issue` and `revoke`, `calendar load`, `audit verify`, `personal-data
-/// rewrap`): what the App holds, that is the database, the object store,
-/// the token keys, the personal data keys and the clock.
+/// What the commands that work on the database alone take (`user`,
+/// `token revoke`, `calendar load`, `audit verify`): the database, where
+/// it is, and the clock.
 #[derive(Args, Debug, Clone)]
-pub struct AppArgs {
+pub struct CoreArgs {
     #[command(flatten)]
     pub config: ConfigFile,
     #[command(flatten)]
@@ -103,34 +102,37 @@ pub struct AppArgs {
     #[command(flatten)]
     pub database: DatabaseSettings,
     #[command(flatten)]
-    pub object_store: ObjectStoreSettings,
-    #[command(flatten)]
-    pub tokens: TokenSettings,
-    #[command(flatten)]
-    pub personal_data: PersonalDataSettings,
-    #[command(flatten)]
     pub log: LogSettings,
     #[command(flatten)]
     pub testing: TestingSettings,
 }
 
-impl AppArgs {
-    /// These settings, and those of serving (server, download links,
-    /// uploads, media tools, signals, petitions, background jobs) at their
-    /// built-in values: the App holds those too, but none of these
-    /// commands reads them.
-    pub fn resolve(&self) -> anyhow::Result<Settings> {
-        Settings::resolve(ServeSettings {
-            general: self.general.clone(),
-            database: self.database.clone(),
-            object_store: self.object_store.clone(),
-            tokens: self.tokens.clone(),
-            personal_data: self.personal_data.clone(),
-            log: self.log.clone(),
-            testing: self.testing.clone(),
-            ..ServeSettings::builtin()
-        })
+impl CoreArgs {
+    /// The database and the clock, with the log set up.
+    async fn open(&self) -> anyhow::Result<Core> {
+        let data_dir = &self.general.data_dir;
+        let database = self.database.resolve(data_dir)?;
+        crate::telemetry::init(self.log.log_format);
+        server::open_core(data_dir, &database, self.testing.test_clock_offset).await
     }
+}
+
+/// What `token issue` takes: the database and the token keys.
+#[derive(Args, Debug, Clone)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+}
+
+/// What `personal-data rewrap` takes: the database and the key file.
+#[derive(Args, Debug, Clone)]
+pub struct RewrapArgs {
+    #[command(flatten)]
+    pub core: CoreArgs,
+    #[command(flatten)]
+    pub personal_data: PersonalDataSettings,
 }
 
 /// What `token jwks` takes: the token keys.
@@ -191,23 +193,17 @@ pub enum Command {
 impl Command {
     /// The token settings of the command, when it takes them.
     fn tokens_mut(&mut self) -> Option<&mut TokenSettings> {
-        use PersonalDataCommand::{AddKey, Rewrap, UseKey};
         use TokenCommand::{Issue, Jwks, Revoke};
-        use UserCommand::{Add, Disable, Passwd};
         match self {
             Command::Serve(args) => Some(&mut args.settings.tokens),
-            Command::User(Add { settings, .. })
-            | Command::User(Passwd { settings, .. })
-            | Command::User(Disable { settings, .. })
-            | Command::Token(Issue { settings, .. })
-            | Command::Token(Revoke { settings, .. })
-            | Command::Calendar(CalendarCommand::Load { settings, .. })
-            | Command::Audit(AuditCommand::Verify { settings })
-            | Command::PersonalData(Rewrap { settings }) => Some(&mut settings.tokens),
+            Command::Token(Issue { settings, .. }) => Some(&mut settings.tokens),
             Command::Token(Jwks { settings }) => Some(&mut settings.tokens),
             Command::Migrate(_)
-            | Command::PersonalData(AddKey { .. })
-            | Command::PersonalData(UseKey { .. }) => None,
+            | Command::User(_)
+            | Command::Token(Revoke { .. })
+            | Command::Calendar(_)
+            | Command::Audit(_)
+            | Command::PersonalData(_) => None,
         }
     }
 }
@@ -237,7 +233,7 @@ pub enum PersonalDataCommand {
     /// wrapped data keys change)
     Rewrap {
         #[command(flatten)]
-        settings: AppArgs,
+        settings: RewrapArgs,
     },
 }
 
@@ -248,7 +244,7 @@ pub enum CalendarCommand {
     Load {
         file: std::path::PathBuf,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
 }
 
@@ -258,7 +254,7 @@ pub enum AuditCommand {
     /// names the first bad entry when it does not
     Verify {
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
 }
 
@@ -301,21 +297,21 @@ pub enum UserCommand {
         #[command(flatten)]
         scope: ScopeArgs,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
     /// Set a new password (read like for add); ends the user's sessions
     Passwd {
         #[arg(long)]
         username: String,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
     /// Disable an account; its tokens stop working at once
     Disable {
         #[arg(long)]
         username: String,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
 }
 
@@ -333,14 +329,14 @@ pub enum TokenCommand {
         #[arg(long, default_value = "30d")]
         ttl: String,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: IssueArgs,
     },
     /// Revoke a token by its id (the jti printed by issue)
     Revoke {
         #[arg(long)]
         id: String,
         #[command(flatten)]
-        settings: AppArgs,
+        settings: CoreArgs,
     },
     /// Print the server's public key as JWKS, for services that verify its tokens
     Jwks {
@@ -366,13 +362,6 @@ fn read_password(confirm: bool) -> anyhow::Result<String> {
         bail!("no password given");
     }
     Ok(pw)
-}
-
-/// The App of a command run from the shell, with its log set up.
-async fn open(settings: &AppArgs) -> anyhow::Result<App> {
-    let settings = settings.resolve()?;
-    crate::telemetry::init(settings.log_format);
-    server::open_app_for_command(&settings).await
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -402,7 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let (role, scope) = scope.parse()?;
             let password = read_password(true)?;
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             app.add_user(NewUser {
                 username: username.clone(),
                 role,
@@ -415,13 +404,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Passwd { username, settings }) => {
             let password = read_password(true)?;
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             app.set_password(&username, &password).await?;
             eprintln!("password of {username} changed; their sessions are ended");
             Ok(())
         }
         Command::User(UserCommand::Disable { username, settings }) => {
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             app.disable_user(&username).await?;
             eprintln!("user {username} disabled");
             Ok(())
@@ -435,8 +424,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (role, scope) = scope.parse()?;
             let ttl: Duration =
                 humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
-            let app = open(&settings).await?;
-            let t = app.issue_service_token(&subject, role, &scope, ttl).await?;
+            let core = settings.core.open().await?;
+            let tokens = settings.tokens.resolve(&settings.core.general.data_dir)?;
+            let keys = server::open_keys(&tokens)?;
+            let t = core
+                .issue_service_token(&keys, &subject, role, &scope, ttl)
+                .await?;
             println!("{}", t.token);
             eprintln!(
                 "token id {} for {subject}, expires {}",
@@ -446,7 +439,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id, settings }) => {
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             if app.revoke_token(&id).await? {
                 eprintln!("token {id} revoked");
             } else {
@@ -459,7 +452,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(CalendarCommand::Load { file, settings }) => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             let by = std::env::var("USER").unwrap_or_else(|_| "ducha calendar load".into());
             let (year, holidays, workdays) = app.load_calendar(&text, &by).await?;
             eprintln!(
@@ -468,7 +461,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Verify { settings }) => {
-            let app = open(&settings).await?;
+            let app = settings.open().await?;
             let report = app.verify_audit_chain().await?;
             match report.first_break {
                 None => {
@@ -515,11 +508,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::PersonalData(PersonalDataCommand::Rewrap { settings }) => {
-            let app = open(&settings).await?;
-            let (moved, current) = app.rewrap_personal_data().await?;
+            let core = settings.core.open().await?;
+            let path = settings
+                .personal_data
+                .resolve(&settings.core.general.data_dir);
+            let sealer = KeyFile::load_or_create(&path, &core.store.newest_sealed_values().await?)?;
+            let (moved, current) = core.rewrap_personal_data(&sealer).await?;
             eprintln!(
                 "{moved} sealed values moved to key {}; {current} were already there",
-                app.sealer.current()
+                sealer.current()
             );
             Ok(())
         }

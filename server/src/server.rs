@@ -20,7 +20,7 @@ use tracing::Level;
 use crate::api::{
     AuthnLayer, DeadlineLayer, DetachLayer, FileLinksLayer, MessageLimitLayer, Services,
 };
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::auth::KeyRing;
 use crate::blob::BlobStore;
 use crate::config::{DatabaseOptions, Settings, TokenOptions};
@@ -44,6 +44,28 @@ pub async fn open_store(data_dir: &Path, database: &DatabaseOptions) -> anyhow::
     Ok(store)
 }
 
+/// The server's clock: the system's, or for tests one running `offset`
+/// ahead or behind (see `test_clock_offset`).
+pub fn clock(offset: Option<chrono::TimeDelta>) -> Arc<dyn crate::clock::Clock> {
+    match offset {
+        Some(ahead) => Arc::new(crate::clock::ShiftedClock::new(ahead)),
+        None => Arc::new(crate::clock::SystemClock),
+    }
+}
+
+/// The database and the clock, for the shell commands that work on the
+/// database alone.
+pub async fn open_core(
+    data_dir: &Path,
+    database: &DatabaseOptions,
+    offset: Option<chrono::TimeDelta>,
+) -> anyhow::Result<Core> {
+    Ok(Core {
+        store: open_store(data_dir, database).await?,
+        clock: clock(offset),
+    })
+}
+
 /// Loads the token signing key, creating it when missing, and the keys of
 /// the trusted issuers.
 pub fn open_keys(tokens: &TokenOptions) -> anyhow::Result<KeyRing> {
@@ -59,38 +81,23 @@ pub fn open_keys(tokens: &TokenOptions) -> anyhow::Result<KeyRing> {
 /// migrations), the object store (checking that it answers), the token
 /// keys, the personal data keys, and the media tools it finds.
 pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
-    assemble(settings, true).await
-}
-
-/// The App of a command run from the shell: the database, the object
-/// store and the keys as `open_app` opens them, but the object store is not
-/// probed and no media tool is looked for, since no command but `serve`
-/// reads or writes evidence.
-pub async fn open_app_for_command(settings: &Settings) -> anyhow::Result<App> {
-    assemble(settings, false).await
-}
-
-async fn assemble(settings: &Settings, serving: bool) -> anyhow::Result<App> {
     let store = open_store(&settings.data_dir, &settings.database).await?;
     let blobs = BlobStore::open(&settings.object_store)?;
-    if serving {
-        blobs
-            .probe(std::time::Duration::from_secs(10))
-            .await
-            .context("object store does not answer")?;
-    }
+    blobs
+        .probe(std::time::Duration::from_secs(10))
+        .await
+        .context("object store does not answer")?;
     let keys = open_keys(&settings.tokens)?;
     let sealer = crate::auth::seal::KeyFile::load_or_create(
         &settings.personal_data_keys,
         &store.newest_sealed_values().await?,
     )?;
-    let tools = if serving {
-        Toolbox::probe(&settings.media_tools).await
-    } else {
-        Toolbox::empty()
-    };
+    let tools = Toolbox::probe(&settings.media_tools).await;
     Ok(App {
-        store,
+        core: Core {
+            store,
+            clock: clock(settings.test_clock_offset),
+        },
         blobs,
         keys: Arc::new(keys),
         access_token_ttl: settings.tokens.access_ttl,
@@ -103,10 +110,6 @@ async fn assemble(settings: &Settings, serving: bool) -> anyhow::Result<App> {
         sealer: Arc::new(sealer),
         derivatives_due: Arc::new(tokio::sync::Notify::new()),
         tools: Arc::new(tools),
-        clock: match settings.test_clock_offset {
-            Some(ahead) => Arc::new(crate::clock::ShiftedClock::new(ahead)),
-            None => Arc::new(crate::clock::SystemClock),
-        },
         held_upload_bytes: Arc::new(tokio::sync::Semaphore::new(
             crate::app::HELD_UPLOAD_BYTES / 1024,
         )),

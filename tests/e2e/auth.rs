@@ -317,6 +317,7 @@ async fn revoked_service_token_is_refused_on_the_next_call() {
     let t = srv
         .app
         .issue_service_token(
+            &srv.app.keys,
             "reporting-app",
             Role::Viewer,
             &Scope::All,

@@ -245,6 +245,20 @@ async fn each_command_takes_only_the_settings_it_uses() {
             "--upload-ttl",
             "1d",
         ],
+        &[
+            "user",
+            "add",
+            "--username",
+            "li.na",
+            "--role",
+            "inspector",
+            "--unit",
+            LIANDU,
+            "--s3-bucket",
+            "evidence",
+        ],
+        &["token", "revoke", "--id", "x", "--signing-key", "k.pem"],
+        &["audit", "verify", "--personal-data-keys", "keys.toml"],
         &["token", "jwks", "--database-url", "sqlite://elsewhere.db"],
         &["personal-data", "add-key", "--log-format", "json"],
     ] {
@@ -275,6 +289,44 @@ async fn each_command_takes_only_the_settings_it_uses() {
     assert!(err.contains("database is up to date"), "{err}");
     assert!(!dir.path().join("file-key.pem").exists());
     assert!(!dir.path().join("ducha-data/objects").exists());
+
+    // An account is made with the database alone: no object store is
+    // opened, no key is made, whatever the environment says of them.
+    let mut cmd = ducha(dir.path(), &db);
+    cmd.args([
+        "user",
+        "add",
+        "--username",
+        "li.na",
+        "--role",
+        "inspector",
+        "--unit",
+        LIANDU,
+    ])
+    .env("DUCHA_S3_BUCKET", "evidence")
+    .env("DUCHA_S3_ENDPOINT", "http://127.0.0.1:1")
+    .env("DUCHA_SIGNING_KEY", "file-key.pem")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("user li.na added"), "{err}");
+    assert!(!dir.path().join("file-key.pem").exists());
+    assert!(!dir.path().join("ducha-data/objects").exists());
+    assert!(
+        !dir.path().join("ducha-data/keys").exists(),
+        "a key was made"
+    );
 }
 
 #[tokio::test]

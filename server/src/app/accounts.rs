@@ -1,6 +1,6 @@
 //! Local accounts, managed from the command line (`ducha user ...`).
 
-use super::App;
+use super::Core;
 use super::sessions::normalise_username;
 use crate::auth::password;
 use crate::domain::access::{Role, Scope};
@@ -34,7 +34,7 @@ async fn hash(pw: String) -> Result<String> {
         .map_err(Error::Internal)
 }
 
-impl App {
+impl Core {
     pub async fn add_user(&self, new: NewUser) -> Result<()> {
         let username = normalise_username(&new.username);
         let mut v = Violations::new();

@@ -1,6 +1,6 @@
 //! The audit log: whether its chain of hashes still holds.
 
-use super::App;
+use super::{App, Core};
 use crate::domain::access::{Caller, Role};
 use crate::domain::audit::{Break, ChainCheck};
 use crate::error::Result;
@@ -20,7 +20,9 @@ impl App {
         caller.require(VERIFY)?;
         self.verify_audit_chain().await
     }
+}
 
+impl Core {
     /// Walks the log from its first entry, a page at a time, and stops at
     /// the first entry that breaks the chain.
     pub async fn verify_audit_chain(&self) -> Result<ChainReport> {

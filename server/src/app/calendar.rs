@@ -1,10 +1,10 @@
 //! The official working-day calendar, loaded a year at a time by an admin.
 
-use super::App;
+use super::Core;
 use crate::domain::calendar::YearFile;
 use crate::error::{Error, Result};
 
-impl App {
+impl Core {
     /// Loads a year's calendar file (see `domain::calendar::YearFile`),
     /// replacing what was loaded for that year. Returns the year and the
     /// number of holidays and make-up working days.

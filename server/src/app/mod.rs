@@ -62,7 +62,8 @@ use crate::store::Store;
 /// Everything a use case needs; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
-    pub store: Store,
+    /// The database and the clock, which every use case stands on.
+    pub core: Core,
     pub blobs: BlobStore,
     pub keys: Arc<KeyRing>,
     pub access_token_ttl: Duration,
@@ -92,11 +93,34 @@ pub struct App {
     pub derivatives_due: Arc<tokio::sync::Notify>,
     /// The programs that decode HEIF pictures and videos, as found at start.
     pub tools: Arc<crate::media::tool::Toolbox>,
+}
+
+/// What every use case stands on: the database and the clock. The shell
+/// commands that work on the database alone (accounts, revoking a token,
+/// the calendar, the audit chain) open only this, so they take only the
+/// database's settings.
+#[derive(Clone, Debug)]
+pub struct Core {
+    pub store: Store,
     /// The time it goes by (see `clock`).
     pub clock: Arc<dyn crate::clock::Clock>,
 }
 
-impl App {
+/// An App is its core and more: `app.store` and `app.now()` are the core's.
+impl std::ops::Deref for App {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for App {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+}
+
+impl Core {
     /// Now, by the server's clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

@@ -5,6 +5,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::App;
 use super::petitions::{FIGURES, PetitionView};
+use crate::auth::seal::Sealer;
 use crate::domain::access::{Caller, Role};
 use crate::domain::calendar::china_date;
 use crate::domain::page;
@@ -133,14 +134,16 @@ impl App {
         out.into_inner()
             .map_err(|e| Error::internal(format!("writing the register: {e}")))
     }
+}
 
+impl super::Core {
     /// Moves every sealed value (complainants, officials) to the current
     /// master key. Returns (moved, already current).
-    pub async fn rewrap_personal_data(&self) -> Result<(usize, usize)> {
+    pub async fn rewrap_personal_data(&self, sealer: &Sealer) -> Result<(usize, usize)> {
         let (mut moved, mut current) = (0, 0);
         for col in SealedColumn::ALL {
             for (id, sealed) in self.store.sealed_values(col).await? {
-                match self.sealer.rewrap(&sealed) {
+                match sealer.rewrap(&sealed) {
                     Ok(Some(new)) => {
                         if self.store.reseal(col, id, &sealed, &new).await? {
                             moved += 1;

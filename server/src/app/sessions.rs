@@ -10,7 +10,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{ANY_ROLE, App};
+use super::{ANY_ROLE, App, Core};
+use crate::auth::KeyRing;
 use crate::auth::password;
 use crate::auth::token::{AccessClaims, TokenKind};
 use crate::domain::access::{Caller, Role, Scope};
@@ -251,10 +252,13 @@ impl App {
             expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
         })
     }
+}
 
+impl Core {
     /// Mints a long-lived token for an app or service account (CLI).
     pub async fn issue_service_token(
         &self,
+        keys: &KeyRing,
         subject: &str,
         role: Role,
         scope: &Scope,
@@ -277,9 +281,9 @@ impl App {
         let expires_at = now + delta(ttl);
         let jti = Uuid::now_v7().to_string();
         let claims = AccessClaims {
-            iss: self.keys.issuer().to_string(),
+            iss: keys.issuer().to_string(),
             sub: subject.to_string(),
-            aud: self.keys.audience().to_string(),
+            aud: keys.audience().to_string(),
             exp: expires_at.timestamp(),
             nbf: Some(now.timestamp()),
             iat: Some(now.timestamp()),
@@ -289,7 +293,7 @@ impl App {
             sid: None,
             kind: Some(TokenKind::Service),
         };
-        let token = self.keys.sign(&claims)?;
+        let token = keys.sign(&claims)?;
         self.store
             .insert_issued_token(
                 &jti,
