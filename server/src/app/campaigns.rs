@@ -15,7 +15,7 @@ use crate::domain::event::Change;
 use crate::domain::feedback::{FeedbackReport, ReportedFinding};
 use crate::domain::finding::FindingFilter;
 use crate::domain::statistics::{self, UnitStats};
-use crate::error::{Error, Reason, Result};
+use crate::error::{Error, Result};
 
 const PLAN: &[Role] = &[Role::Coordinator];
 /// Events of campaigns concern the whole city.
@@ -108,16 +108,7 @@ impl App {
         caller.require(PLAN)?;
         let stored = self.get_campaign(caller, id).await?;
         stored.check_etag(etag)?;
-        let next = stored.status.next().ok_or_else(|| {
-            Error::refused(
-                Reason::NoFurtherStage,
-                format!(
-                    "campaign {} is {}: it has no further stage",
-                    stored.id,
-                    stored.status.shown()
-                ),
-            )
-        })?;
+        let next = stored.next_stage()?;
         self.save_campaign(caller, stored, |c| c.status = next, next.as_str())
             .await
     }

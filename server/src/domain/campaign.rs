@@ -240,6 +240,21 @@ impl Campaign {
         }
         Ok(())
     }
+
+    /// The stage it moves to next, or why it has none.
+    pub fn next_stage(&self) -> Result<CampaignStatus> {
+        self.status.next().ok_or_else(|| {
+            Error::refused(
+                Reason::NoFurtherStage,
+                format!(
+                    "campaign {} is {}: it has no further stage",
+                    self.id,
+                    self.status.shown()
+                ),
+            )
+            .with("state", self.status.shown())
+        })
+    }
 }
 
 pub fn not_found(id: impl std::fmt::Display) -> Error {
@@ -280,6 +295,14 @@ mod tests {
         };
         for status in [Planning, InTheField, Reporting] {
             assert!(campaign(status).ensure_open().is_ok(), "{status:?}");
+            assert_eq!(campaign(status).next_stage().ok(), status.next());
+        }
+        match campaign(Closed).next_stage() {
+            Err(Error::FailedPrecondition(r)) => {
+                assert_eq!(r.reason, Reason::NoFurtherStage);
+                assert!(r.metadata.contains(&("state", "CLOSED".into())));
+            }
+            other => panic!("{other:?}"),
         }
         match campaign(Closed).ensure_open() {
             Err(Error::FailedPrecondition(r)) => assert_eq!(r.reason, Reason::CampaignClosed),
