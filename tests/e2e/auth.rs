@@ -191,7 +191,7 @@ async fn sdk_refreshes_the_access_token_before_it_expires() {
     // Tokens that live 30 s are always inside the SDK's refresh margin, so
     // every call refreshes first.
     let srv =
-        support::spawn_with(|l| l.tokens.access_token_ttl = std::time::Duration::from_secs(30))
+        support::spawn_with(|l| l.sessions.access_token_ttl = std::time::Duration::from_secs(30))
             .await;
     let (client, name) = srv.user(Role::Viewer, &["*"]).await;
     let t1 = client.access_token().await.unwrap();

@@ -67,7 +67,7 @@ async fn refused(b: ducha_sdk::ClientBuilder) -> bool {
 async fn a_client_whose_session_was_revoked_signs_in_again() {
     // Tokens this short are refreshed before every call.
     let srv =
-        support::spawn_with(|l| l.tokens.access_token_ttl = std::time::Duration::from_secs(30))
+        support::spawn_with(|l| l.sessions.access_token_ttl = std::time::Duration::from_secs(30))
             .await;
     let (c, name) = srv.user(Role::Inspector, &[LIANDU]).await;
     // Someone presents the client's refresh token first: the whole session

@@ -22,12 +22,6 @@ pub struct TokenSettings {
     /// DATA_DIR/keys/token-signing.pem when unset
     #[arg(long, env = "DUCHA_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
-    /// Lifetime of access tokens (at most 24h)
-    #[arg(long, env = "DUCHA_ACCESS_TOKEN_TTL", default_value = "15m", value_parser = duration)]
-    pub access_token_ttl: Duration,
-    /// Lifetime of refresh tokens
-    #[arg(long, env = "DUCHA_REFRESH_TOKEN_TTL", default_value = "30d", value_parser = duration)]
-    pub refresh_token_ttl: Duration,
     /// External issuers whose tokens are accepted; settings file only
     /// (`[[trusted_issuers]]` tables).
     #[arg(skip)]
@@ -40,16 +34,11 @@ pub struct TokenOptions {
     pub issuer: String,
     pub audience: String,
     pub signing_key: PathBuf,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
     pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
 impl TokenSettings {
     pub fn resolve(&self, data_dir: &Path) -> anyhow::Result<TokenOptions> {
-        if self.access_token_ttl > Duration::from_secs(24 * 3600) {
-            bail!("access_token_ttl: access tokens are meant to be short-lived; at most 24h");
-        }
         Ok(TokenOptions {
             issuer: self.token_issuer.clone(),
             audience: self.token_audience.clone(),
@@ -57,9 +46,38 @@ impl TokenSettings {
                 .signing_key
                 .clone()
                 .unwrap_or_else(|| data_dir.join("keys").join("token-signing.pem")),
+            trusted_issuers: self.trusted_issuers.clone(),
+        })
+    }
+}
+
+/// How long the sessions of people signing in last; only `serve` signs
+/// anyone in.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Sessions")]
+pub struct SessionSettings {
+    /// Lifetime of access tokens (at most 24h)
+    #[arg(long, env = "DUCHA_ACCESS_TOKEN_TTL", default_value = "15m", value_parser = duration)]
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens
+    #[arg(long, env = "DUCHA_REFRESH_TOKEN_TTL", default_value = "30d", value_parser = duration)]
+    pub refresh_token_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOptions {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl SessionSettings {
+    pub fn resolve(&self) -> anyhow::Result<SessionOptions> {
+        if self.access_token_ttl > Duration::from_secs(24 * 3600) {
+            bail!("access_token_ttl: access tokens are meant to be short-lived; at most 24h");
+        }
+        Ok(SessionOptions {
             access_ttl: self.access_token_ttl,
             refresh_ttl: self.refresh_token_ttl,
-            trusted_issuers: self.trusted_issuers.clone(),
         })
     }
 }

@@ -25,7 +25,9 @@ mod storage;
 mod readme;
 
 pub use file::{ConfigFile, SettingsFile};
-pub use keys::{PersonalDataSettings, TokenOptions, TokenSettings};
+pub use keys::{
+    PersonalDataSettings, SessionOptions, SessionSettings, TokenOptions, TokenSettings,
+};
 pub use policies::{
     JobPolicy, JobSettings, MediaSettings, PetitionPolicy, PetitionSettings, SignalSettings,
     UploadSettings,
@@ -53,6 +55,8 @@ pub struct ServeSettings {
     pub object_store: ObjectStoreSettings,
     #[command(flatten)]
     pub tokens: TokenSettings,
+    #[command(flatten)]
+    pub sessions: SessionSettings,
     #[command(flatten)]
     pub personal_data: PersonalDataSettings,
     #[command(flatten)]
@@ -99,6 +103,7 @@ pub struct Settings {
     pub database: DatabaseOptions,
     pub object_store: ObjectStoreOptions,
     pub tokens: TokenOptions,
+    pub sessions: SessionOptions,
     pub personal_data_keys: PathBuf,
     pub server: ServerOptions,
     pub downloads: DownloadPolicy,
@@ -119,6 +124,7 @@ impl Settings {
             database: s.database.resolve(&data_dir)?,
             object_store: s.object_store.resolve(&data_dir)?,
             tokens: s.tokens.resolve(&data_dir)?,
+            sessions: s.sessions.resolve()?,
             personal_data_keys: s.personal_data.resolve(&data_dir),
             server: s.server.resolve()?,
             downloads: s.downloads.resolve()?,

@@ -143,12 +143,11 @@ impl AccountabilityDraft {
         v.max_items("case_ids", &self.case_ids, CASES_MAX);
         let mut case_ids = Vec::new();
         for (i, s) in self.case_ids.iter().enumerate() {
-            match Uuid::parse_str(s.trim()) {
-                Ok(id) if case_ids.contains(&id) => {
-                    v.add(format!("case_ids[{i}]"), "is named twice")
-                }
-                Ok(id) => case_ids.push(id),
-                Err(_) => v.add(format!("case_ids[{i}]"), "must be a UUID"),
+            let field = format!("case_ids[{i}]");
+            match super::id::required_in(&field, s, &mut v) {
+                Some(id) if case_ids.contains(&id) => v.add(field, "is named twice"),
+                Some(id) => case_ids.push(id),
+                None => {}
             }
         }
         v.finish()?;

@@ -50,6 +50,15 @@ pub fn optional_in(field: &str, s: &str, v: &mut Violations) -> Option<Uuid> {
     }
 }
 
+/// An id that must be given, a missing or malformed one added to `v`.
+pub fn required_in(field: &str, s: &str, v: &mut Violations) -> Option<Uuid> {
+    if s.trim().is_empty() {
+        v.add(field, "is required");
+        return None;
+    }
+    optional_in(field, s, v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
