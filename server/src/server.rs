@@ -124,6 +124,15 @@ pub async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     })
 }
 
+/// The request headers a gRPC-Web client in a browser sends.
+pub const GRPC_WEB_REQUEST_HEADERS: [&str; 5] = [
+    "authorization",
+    "content-type",
+    "x-grpc-web",
+    "x-user-agent",
+    "grpc-timeout",
+];
+
 fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     if origins.is_empty() {
         return Ok(None);
@@ -140,9 +149,13 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     Ok(Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_headers(tower_http::cors::Any)
+            // Named, not `*`: by the Fetch standard a wildcard does not
+            // cover Authorization, which every call but Login sends.
+            .allow_headers(GRPC_WEB_REQUEST_HEADERS.map(HeaderName::from_static))
             .allow_methods([http::Method::POST, http::Method::OPTIONS])
-            .expose_headers(expose),
+            .expose_headers(expose)
+            // Browsers ask once per two hours instead of before each call.
+            .max_age(std::time::Duration::from_secs(2 * 3600)),
     ))
 }
 

@@ -78,6 +78,54 @@ async fn grpc_web_over_http1() {
     assert!(text.contains("grpc-status:0"), "{text}");
 }
 
+/// The preflight a browser makes before a gRPC-Web call from `origin`:
+/// the answer's head, lower-cased.
+async fn preflight(srv: &support::TestServer, origin: &str) -> String {
+    let addr = srv.url.trim_start_matches("http://");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "OPTIONS /ducha.v1.AuthService/WhoAmI HTTP/1.1\r\nHost: {addr}\r\norigin: {origin}\r\naccess-control-request-method: POST\r\naccess-control-request-headers: authorization,content-type,x-grpc-web,x-user-agent,grpc-timeout\r\nconnection: close\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    sock.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
+
+/// A browser app on an allowed origin may send its token: the headers it
+/// may send are named (a `*` would not cover Authorization), and the
+/// answer may be kept for two hours; another origin is not allowed.
+#[tokio::test]
+async fn browsers_of_allowed_origins_may_send_their_token() {
+    let app = "https://app.lishui.example";
+    let srv = support::spawn_with(|l| l.server.grpc_web_origins = vec![app.into()]).await;
+    let text = preflight(&srv, app).await;
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(
+        text.contains(&format!("access-control-allow-origin: {app}")),
+        "{text}"
+    );
+    let allowed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("access-control-allow-headers:"))
+        .unwrap_or_else(|| panic!("no allowed headers: {text}"));
+    let allowed: Vec<&str> = allowed.split(',').map(str::trim).collect();
+    for h in [
+        "authorization",
+        "content-type",
+        "x-grpc-web",
+        "x-user-agent",
+        "grpc-timeout",
+    ] {
+        assert!(allowed.contains(&h), "{h} not in {allowed:?}");
+    }
+    assert!(!allowed.contains(&"*"), "{allowed:?}");
+    assert!(text.contains("access-control-max-age: 7200"), "{text}");
+
+    let other = preflight(&srv, "https://elsewhere.example").await;
+    assert!(!other.contains("access-control-allow-origin"), "{other}");
+}
+
 #[tokio::test]
 async fn restart_keeps_records_and_sessions() {
     let srv = support::spawn().await;
