@@ -19,6 +19,7 @@ use crate::config::{
 };
 use crate::domain::access::{Role, Scope};
 use crate::server;
+use crate::store::Store;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,7 +80,7 @@ pub struct ServeArgs {
 
 /// What `migrate` takes: the database and where it is.
 #[derive(Args, Debug, Clone)]
-pub struct MigrateArgs {
+pub struct DatabaseArgs {
     #[command(flatten)]
     pub config: ConfigFile,
     #[command(flatten)]
@@ -90,30 +91,37 @@ pub struct MigrateArgs {
     pub log: LogSettings,
 }
 
+impl DatabaseArgs {
+    /// The database, migrated, with the log set up.
+    async fn open(&self) -> anyhow::Result<Store> {
+        let data_dir = &self.general.data_dir;
+        let database = self.database.resolve(data_dir)?;
+        crate::telemetry::init(self.log.log_format);
+        server::open_store(data_dir, &database).await
+    }
+}
+
 /// What the commands that work on the database alone take (`user`,
-/// `token revoke`, `calendar load`, `audit verify`): the database, where
-/// it is, and the clock.
+/// `token revoke`, `calendar load`, `audit verify`): the database and the
+/// clock.
 #[derive(Args, Debug, Clone)]
 pub struct CoreArgs {
     #[command(flatten)]
-    pub config: ConfigFile,
-    #[command(flatten)]
-    pub general: GeneralSettings,
-    #[command(flatten)]
-    pub database: DatabaseSettings,
-    #[command(flatten)]
-    pub log: LogSettings,
+    pub db: DatabaseArgs,
     #[command(flatten)]
     pub testing: TestingSettings,
 }
 
 impl CoreArgs {
-    /// The database and the clock, with the log set up.
     async fn open(&self) -> anyhow::Result<Core> {
-        let data_dir = &self.general.data_dir;
-        let database = self.database.resolve(data_dir)?;
-        crate::telemetry::init(self.log.log_format);
-        server::open_core(data_dir, &database, self.testing.test_clock_offset).await
+        Ok(Core {
+            store: self.db.open().await?,
+            clock: server::clock(self.testing.test_clock_offset),
+        })
+    }
+
+    fn data_dir(&self) -> &std::path::Path {
+        &self.db.general.data_dir
     }
 }
 
@@ -172,7 +180,7 @@ pub enum Command {
     /// Run the gRPC server (migrates the database first)
     Serve(ServeArgs),
     /// Apply database migrations and exit
-    Migrate(MigrateArgs),
+    Migrate(DatabaseArgs),
     /// Manage local user accounts
     #[command(subcommand)]
     User(UserCommand),
@@ -377,10 +385,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server::serve(settings, app, listener, server::shutdown_signal()).await
         }
         Command::Migrate(args) => {
-            let data_dir = &args.general.data_dir;
-            let database = args.database.resolve(data_dir)?;
-            crate::telemetry::init(args.log.log_format);
-            let store = server::open_store(data_dir, &database).await?;
+            let store = args.open().await?;
             eprintln!("database is up to date ({})", store.backend());
             Ok(())
         }
@@ -425,7 +430,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let ttl: Duration =
                 humantime::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
             let core = settings.core.open().await?;
-            let tokens = settings.tokens.resolve(&settings.core.general.data_dir)?;
+            let tokens = settings.tokens.resolve(settings.core.data_dir())?;
             let keys = server::open_keys(&tokens)?;
             let t = core
                 .issue_service_token(&keys, &subject, role, &scope, ttl)
@@ -509,9 +514,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PersonalData(PersonalDataCommand::Rewrap { settings }) => {
             let core = settings.core.open().await?;
-            let path = settings
-                .personal_data
-                .resolve(&settings.core.general.data_dir);
+            let path = settings.personal_data.resolve(settings.core.data_dir());
             let sealer = KeyFile::load_or_create(&path, &core.store.newest_sealed_values().await?)?;
             let (moved, current) = core.rewrap_personal_data(&sealer).await?;
             eprintln!(

@@ -53,19 +53,6 @@ pub fn clock(offset: Option<chrono::TimeDelta>) -> Arc<dyn crate::clock::Clock> 
     }
 }
 
-/// The database and the clock, for the shell commands that work on the
-/// database alone.
-pub async fn open_core(
-    data_dir: &Path,
-    database: &DatabaseOptions,
-    offset: Option<chrono::TimeDelta>,
-) -> anyhow::Result<Core> {
-    Ok(Core {
-        store: open_store(data_dir, database).await?,
-        clock: clock(offset),
-    })
-}
-
 /// Loads the token signing key, creating it when missing, and the keys of
 /// the trusted issuers.
 pub fn open_keys(tokens: &TokenOptions) -> anyhow::Result<KeyRing> {

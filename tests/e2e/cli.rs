@@ -5,12 +5,24 @@ use ducha_sdk::Client;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::checks::{T0, create_record, get_record, site_check};
-use crate::support::cli::{BIN, ducha, run, serve, terminate};
+use crate::support::cli::{BIN, ducha, run, run_with, serve, terminate};
 use crate::support::db::TestDb;
 use crate::support::evidence::{download, finish, photo, send, start, upload_status};
 use crate::support::grpc::{health, reflected_services};
 use crate::support::units::LIANDU;
 use crate::support::users::{PASSWORD, who_am_i};
+
+/// Adds the inspector li.na of Liandu (the password on standard input).
+const ADD_LI_NA: &[&str] = &[
+    "user",
+    "add",
+    "--username",
+    "li.na",
+    "--role",
+    "inspector",
+    "--unit",
+    LIANDU,
+];
 
 #[tokio::test]
 async fn serve_in_an_empty_folder_then_restart() {
@@ -30,22 +42,7 @@ async fn serve_in_an_empty_folder_then_restart() {
     }
 
     // An account made from the command line, password on standard input.
-    let (ok, _, err) = run(
-        dir.path(),
-        &db,
-        &[
-            "user",
-            "add",
-            "--username",
-            "li.na",
-            "--role",
-            "inspector",
-            "--unit",
-            LIANDU,
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-    .await;
+    let (ok, _, err) = run(dir.path(), &db, ADD_LI_NA, &format!("{PASSWORD}\n")).await;
     assert!(ok, "{err}");
     let (ok, _, err) = run(
         dir.path(),
@@ -231,38 +228,16 @@ async fn each_command_takes_only_the_settings_it_uses() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new().await;
     for args in [
-        &["migrate", "--s3-bucket", "evidence"][..],
-        &["migrate", "--listen-addr", "127.0.0.1:1"],
-        &[
-            "user",
-            "add",
-            "--username",
-            "li.na",
-            "--role",
-            "inspector",
-            "--unit",
-            LIANDU,
-            "--upload-ttl",
-            "1d",
-        ],
-        &[
-            "user",
-            "add",
-            "--username",
-            "li.na",
-            "--role",
-            "inspector",
-            "--unit",
-            LIANDU,
-            "--s3-bucket",
-            "evidence",
-        ],
-        &["token", "revoke", "--id", "x", "--signing-key", "k.pem"],
-        &["audit", "verify", "--personal-data-keys", "keys.toml"],
-        &["token", "jwks", "--database-url", "sqlite://elsewhere.db"],
-        &["personal-data", "add-key", "--log-format", "json"],
+        vec!["migrate", "--s3-bucket", "evidence"],
+        vec!["migrate", "--listen-addr", "127.0.0.1:1"],
+        [ADD_LI_NA, &["--upload-ttl", "1d"]].concat(),
+        [ADD_LI_NA, &["--s3-bucket", "evidence"]].concat(),
+        vec!["token", "revoke", "--id", "x", "--signing-key", "k.pem"],
+        vec!["audit", "verify", "--personal-data-keys", "keys.toml"],
+        vec!["token", "jwks", "--database-url", "sqlite://elsewhere.db"],
+        vec!["personal-data", "add-key", "--log-format", "json"],
     ] {
-        let (ok, _, err) = run(dir.path(), &db, args, &format!("{PASSWORD}\n")).await;
+        let (ok, _, err) = run(dir.path(), &db, &args, &format!("{PASSWORD}\n")).await;
         let flag = args[args.len() - 2];
         assert!(
             !ok && err.contains(&format!("unexpected argument '{flag}'")),
@@ -292,34 +267,19 @@ async fn each_command_takes_only_the_settings_it_uses() {
 
     // An account is made with the database alone: no object store is
     // opened, no key is made, whatever the environment says of them.
-    let mut cmd = ducha(dir.path(), &db);
-    cmd.args([
-        "user",
-        "add",
-        "--username",
-        "li.na",
-        "--role",
-        "inspector",
-        "--unit",
-        LIANDU,
-    ])
-    .env("DUCHA_S3_BUCKET", "evidence")
-    .env("DUCHA_S3_ENDPOINT", "http://127.0.0.1:1")
-    .env("DUCHA_SIGNING_KEY", "file-key.pem")
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use tokio::io::AsyncWriteExt;
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (ok, _, err) = run_with(
+        dir.path(),
+        &db,
+        ADD_LI_NA,
+        &format!("{PASSWORD}\n"),
+        &[
+            ("DUCHA_S3_BUCKET", "evidence"),
+            ("DUCHA_S3_ENDPOINT", "http://127.0.0.1:1"),
+            ("DUCHA_SIGNING_KEY", "file-key.pem"),
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
     assert!(err.contains("user li.na added"), "{err}");
     assert!(!dir.path().join("file-key.pem").exists());
     assert!(!dir.path().join("ducha-data/objects").exists());

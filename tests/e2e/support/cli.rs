@@ -60,8 +60,20 @@ pub async fn serve_with(dir: &Path, db: &TestDb, env: &[(&str, &str)]) -> (Child
 /// Runs `ducha args…` in `dir` on `db` with `stdin`: whether it succeeded,
 /// and what it wrote to stdout and stderr.
 pub async fn run(dir: &Path, db: &TestDb, args: &[&str], stdin: &str) -> (bool, String, String) {
+    run_with(dir, db, args, stdin, &[]).await
+}
+
+/// `run`, with environment variables `env` set too.
+pub async fn run_with(
+    dir: &Path,
+    db: &TestDb,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let mut child = ducha(dir, db)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
